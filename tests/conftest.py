@@ -52,3 +52,49 @@ def moto_client(moto_url):
         )
 
     return make
+
+
+class Endpoint:
+    """A lakekit local endpoint process started for tests (own port, own home)."""
+
+    def __init__(self, home, port: int):
+        from lakekit.config import settings
+
+        self.settings = settings().with_(target="local", port=port, home=home)
+        self.url = self.settings.endpoint_url
+        self.home = home
+
+    def start(self):
+        from lakekit import local
+
+        return local.up(self.settings, quiet=True)
+
+    def stop(self) -> bool:
+        from lakekit import local
+
+        return local.down(self.settings, quiet=True)
+
+    def client(self, service: str, **kwargs):
+        kwargs.setdefault("config", NO_RETRY)
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION,
+                            aws_access_key_id=kwargs.pop("access_key", "test"),
+                            aws_secret_access_key=kwargs.pop("secret_key", "test"),
+                            aws_session_token=kwargs.pop("session_token", None), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def endpoint(tmp_path_factory):
+    """The full lakekit endpoint (gateway + executors) in a subprocess; stopped at the end."""
+    ep = Endpoint(tmp_path_factory.mktemp("lakekit-home"), free_port())
+    ep.start()
+    yield ep
+    ep.stop()
+
+
+@pytest.fixture
+def fresh_endpoint(tmp_path):
+    """A private endpoint for tests that restart or kill it."""
+    ep = Endpoint(tmp_path / "home", free_port())
+    ep.start()
+    yield ep
+    ep.stop()

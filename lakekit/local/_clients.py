@@ -1,0 +1,48 @@
+"""boto3 clients that executors use to call the endpoint back (loopback, no retries)."""
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+__all__ = ["endpoint_client", "LOOPBACK_CONFIG"]
+
+LOOPBACK_CONFIG = Config(
+    retries={"max_attempts": 1, "mode": "standard"},
+    connect_timeout=5,
+    read_timeout=300,
+    max_pool_connections=32,
+)
+_local = threading.local()
+
+
+def endpoint_client(endpoint_url: str, service: str, region: str, access_key_id: str = "test",
+                    secret: str = "test", **kwargs: Any):
+    """A cached-per-thread boto3 client to ``endpoint_url`` signed with ``access_key_id``."""
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    key = (endpoint_url, service, region, access_key_id, tuple(sorted(kwargs.items())))
+    client = cache.get(key)
+    if client is None:
+        client = _session().client(
+            service, endpoint_url=endpoint_url, region_name=region,
+            aws_access_key_id=access_key_id, aws_secret_access_key=secret,
+            config=kwargs.pop("config", LOOPBACK_CONFIG), **kwargs,
+        )
+        cache[key] = client
+    return client
+
+
+@functools.lru_cache(maxsize=1)
+def _botocore_session():
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(botocore_session=_botocore_session())

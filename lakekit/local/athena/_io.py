@@ -1,0 +1,421 @@
+"""S3 access for the engine: a byte-counting filesystem, listing, table readers and writers."""
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from ._types import hive_to_arrow
+
+__all__ = ["ByteCounter", "CountingFS", "split_s3", "list_files", "TableReader"]
+
+
+class _CutoffExceeded(Exception):
+    """Raised inside a read when the bytes-scanned cutoff is passed."""
+
+
+class ByteCounter:
+    """Thread-safe count of bytes read from S3, with an optional cutoff."""
+
+    def __init__(self, cutoff: int | None = None) -> None:
+        self.total = 0
+        self.cutoff = cutoff
+        self.exceeded = False
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.total += n
+            if self.cutoff is not None and self.total > self.cutoff:
+                self.exceeded = True
+        if self.exceeded:
+            raise _CutoffExceeded(f"bytes scanned {self.total} exceeded cutoff {self.cutoff}")
+
+
+class _CountingFile:
+    """File-like wrapper counting every byte returned by read/read_at."""
+
+    closed = False
+
+    def __init__(self, f: Any, counter: ByteCounter) -> None:
+        self._f = f
+        self._c = counter
+
+    def read(self, n: int = -1) -> bytes:
+        b = self._f.read(n) if n is not None and n >= 0 else self._f.read()
+        self._c.add(len(b))
+        return b
+
+    def read_at(self, n: int, offset: int) -> bytes:
+        b = self._f.read_at(n, offset)
+        self._c.add(len(b))
+        return b
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def size(self) -> int:
+        return self._f.size()
+
+    def close(self) -> None:
+        self._f.close()
+        self.closed = True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+
+class _CountingHandler(pafs.FileSystemHandler):
+    """Read-only delegate to an S3FileSystem that counts the bytes each query reads."""
+
+    def __init__(self, fs: pafs.FileSystem, counter: ByteCounter) -> None:
+        self.fs = fs
+        self.counter = counter
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def get_type_name(self) -> str:
+        return "lakekit-counting-s3"
+
+    def normalize_path(self, path: str) -> str:
+        return path
+
+    def get_file_info(self, paths):  # type: ignore[no-untyped-def]
+        return self.fs.get_file_info(paths)
+
+    def get_file_info_selector(self, selector):  # type: ignore[no-untyped-def]
+        return self.fs.get_file_info(selector)
+
+    def open_input_file(self, path: str):  # type: ignore[no-untyped-def]
+        return pa.PythonFile(_CountingFile(self.fs.open_input_file(path), self.counter), mode="r")
+
+    def open_input_stream(self, path: str):  # type: ignore[no-untyped-def]
+        return self.open_input_file(path)
+
+    def _ro(self, *args: Any) -> None:
+        raise NotImplementedError("the query filesystem is read-only")
+
+    create_dir = delete_dir = delete_dir_contents = delete_root_dir_contents = _ro
+    delete_file = move = copy_file = open_output_stream = open_append_stream = _ro
+
+
+def CountingFS(fs: pafs.FileSystem, counter: ByteCounter) -> pafs.FileSystem:  # noqa: N802
+    """A pyarrow filesystem over ``fs`` that adds every byte read to ``counter``."""
+    return pafs.PyFileSystem(_CountingHandler(fs, counter))
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """``s3://b/p/`` -> ``("b", "p/")``."""
+    u = urlparse(uri)
+    if u.scheme not in ("s3", "s3a", "s3n") or not u.netloc:
+        raise ValueError(f"not an S3 location: {uri!r} (expected s3://bucket/prefix/)")
+    return u.netloc, u.path.lstrip("/")
+
+
+def _hidden(rel: str) -> bool:
+    return any(p.startswith(("_", ".")) or p.endswith("$folder$") for p in rel.split("/") if p)
+
+
+def list_files(s3: Any, location: str) -> list[tuple[str, int]]:
+    """Data files under an S3 prefix (recursive, Hive-hidden ``_``/``.`` files skipped): [(bucket/key, size)]."""
+    bucket, prefix = split_s3(location)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    out: list[tuple[str, int]] = []
+    token = None
+    while True:
+        kw = {"Bucket": bucket, "Prefix": prefix}
+        if token:
+            kw["ContinuationToken"] = token
+        try:
+            resp = s3.list_objects_v2(**kw)
+        except s3.exceptions.NoSuchBucket:
+            return []
+        for obj in resp.get("Contents", []):
+            key = obj["Key"]
+            if key.endswith("/") or _hidden(key[len(prefix):]):
+                continue
+            if obj.get("Size", 0) == 0:
+                continue
+            out.append((f"{bucket}/{key}", obj["Size"]))
+        if not resp.get("IsTruncated"):
+            return out
+        token = resp.get("NextContinuationToken")
+
+
+@dataclass
+class TableFormat:
+    """How a Glue table's files are read."""
+
+    kind: str  # parquet | csv | json
+    delimiter: str = ","
+    quote_char: str | bool = False
+    escape_char: str | bool = False
+    skip_header: int = 0
+    null_values: list[str] = field(default_factory=lambda: ["", "\\N"])
+
+
+def table_format(table: dict) -> TableFormat:
+    """Derive the reader from the Glue table's StorageDescriptor/SerDe/parameters."""
+    sd = table.get("StorageDescriptor", {})
+    serde = sd.get("SerdeInfo", {}) or {}
+    lib = (serde.get("SerializationLibrary") or "").lower()
+    sp = serde.get("Parameters", {}) or {}
+    inp = (sd.get("InputFormat") or "").lower()
+    params = {**(sd.get("Parameters") or {}), **(table.get("Parameters") or {})}
+    cls = (params.get("classification") or "").lower()
+    skip = int(params.get("skip.header.line.count", "0") or 0)
+    if "parquet" in lib or "parquet" in inp or cls == "parquet":
+        return TableFormat("parquet")
+    if "json" in lib or cls == "json":
+        return TableFormat("json")
+    if "opencsv" in lib:
+        return TableFormat(
+            "csv",
+            delimiter=sp.get("separatorChar", ","),
+            quote_char=sp.get("quoteChar", '"'),
+            escape_char=sp.get("escapeChar", "\\"),
+            skip_header=skip,
+            null_values=[],
+        )
+    delim = sp.get("field.delim") or sp.get("separatorChar") or sp.get("serialization.format") or ","
+    if delim == "1":  # Hive's default serialization.format, i.e. Ctrl-A unless field.delim says otherwise
+        delim = "\x01" if not sp.get("field.delim") else sp["field.delim"]
+    if cls in ("csv", "tsv", "") or "text" in inp or "lazysimple" in lib:
+        return TableFormat("csv", delimiter=delim, skip_header=skip)
+    raise ValueError(
+        f"unsupported table format (SerDe {lib!r}, InputFormat {inp!r}): "
+        "use Parquet, delimited text (LazySimpleSerDe/OpenCSVSerde) or JSON"
+    )
+
+
+def _fix_temporal(tbl: pa.Table, target: pa.Schema) -> pa.Table:
+    """Convert string columns read for date/timestamp targets (ISO text, 'T'/'Z' allowed); bad values -> NULL."""
+    cols = []
+    for f in target:
+        col = tbl.column(f.name)
+        if (pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)) and pa.types.is_string(col.type):
+            s = pc.replace_substring_regex(col, r"(Z|[+-]00:?00)$", "")
+            s = pc.replace_substring(s, "T", " ")
+            parsed = None
+            for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+                try:
+                    cand = pc.strptime(s, format=fmt, unit="ms", error_is_null=True)
+                except pa.ArrowInvalid:
+                    continue
+                parsed = cand if parsed is None else pc.coalesce(parsed, cand)
+            try:
+                frac = pc.cast(s, pa.timestamp("ms"), safe=False)
+                parsed = pc.coalesce(parsed, frac) if parsed is not None else frac
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+            col = parsed if parsed is not None else pa.nulls(len(col), pa.timestamp("ms"))
+            col = col.cast(f.type)
+        cols.append(col)
+    return pa.table(cols, schema=target)
+
+
+def read_text_file(fs: pafs.FileSystem, path: str, fmt: TableFormat, schema: pa.Schema) -> pa.Table:
+    """Read one CSV/JSON-lines file (whole file counted; .gz decompressed) into ``schema`` (data columns only)."""
+    with fs.open_input_file(path) as f:
+        raw = f.read()
+    if path.endswith(".gz"):
+        import gzip
+
+        raw = gzip.decompress(raw)
+    if path.endswith(".bz2"):
+        import bz2
+
+        raw = bz2.decompress(raw)
+    names = schema.names
+    read_types = {
+        f.name: (pa.string() if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type) else f.type)
+        for f in schema
+    }
+    if not raw.strip():
+        return schema.empty_table()
+    if fmt.kind == "json":
+        lower = {n.lower(): n for n in names}
+        rs = pa.schema([pa.field(n, read_types[n]) for n in names])
+        # JSON keys are matched case-insensitively like the OpenX SerDe: lower-case the keys in the schema pass.
+        tbl = pajson.read_json(
+            io.BytesIO(raw),
+            parse_options=pajson.ParseOptions(explicit_schema=rs, unexpected_field_behavior="ignore"),
+        )
+        missing = [n for n in names if n not in tbl.column_names]
+        for n in missing:
+            tbl = tbl.append_column(pa.field(n, read_types[n]), pa.nulls(tbl.num_rows, read_types[n]))
+        tbl = tbl.select(names)
+        del lower
+    else:
+        ncols = len(names)
+
+        def _pad(row: Any) -> str:
+            return "skip"
+
+        tbl = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=fmt.skip_header),
+            parse_options=pacsv.ParseOptions(
+                delimiter=fmt.delimiter,
+                quote_char=fmt.quote_char,
+                escape_char=fmt.escape_char,
+                invalid_row_handler=_pad,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=read_types,
+                null_values=fmt.null_values or [""],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                true_values=["true", "TRUE", "True"],
+                false_values=["false", "FALSE", "False"],
+            ),
+        )
+        del ncols
+    return _fix_temporal(tbl, schema)
+
+
+def glue_schema(table: dict) -> tuple[pa.Schema, list[tuple[str, pa.DataType]]]:
+    """(data columns schema, [(partition key, arrow type)]) from a Glue table."""
+    cols = table.get("StorageDescriptor", {}).get("Columns", []) or []
+    data = pa.schema([pa.field(c["Name"].lower(), hive_to_arrow(c["Type"])) for c in cols])
+    keys = [(k["Name"].lower(), hive_to_arrow(k["Type"])) for k in table.get("PartitionKeys", []) or []]
+    return data, keys
+
+
+def partition_value(value: str, typ: pa.DataType) -> Any:
+    """Glue partition value string -> Python value of the key's type (None for Hive's default partition)."""
+    if value in ("__HIVE_DEFAULT_PARTITION__", "\\N"):
+        return None
+    return pa.scalar(value).cast(typ).as_py()
+
+
+def write_parquet(s3fs: pafs.FileSystem, tbl: pa.Table, location: str, partition_cols: list[str],
+                  compression: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Write ``tbl`` as Parquet under ``location`` (Hive key=value folders for partitions).
+
+    Returns (written s3:// paths, [partition values {key: value}]).
+    """
+    bucket, prefix = split_s3(location)
+    prefix = prefix.rstrip("/")
+    base = f"{bucket}/{prefix}" if prefix else bucket
+    qid = uuid.uuid4().hex
+    written: list[str] = []
+    parts: list[dict[str, str]] = []
+    if not partition_cols:
+        groups = [({}, tbl)]
+    else:
+        keys = tbl.select(partition_cols)
+        uniq = keys.group_by(partition_cols).aggregate([]).to_pylist()
+        groups = []
+        for combo in uniq:
+            mask = None
+            for k, v in combo.items():
+                m = pc.is_null(tbl[k]) if v is None else pc.equal(tbl[k], pa.scalar(v, tbl.schema.field(k).type))
+                m = pc.fill_null(m, False)
+                mask = m if mask is None else pc.and_(mask, m)
+            groups.append((combo, tbl.filter(mask).drop_columns(partition_cols)))
+    for combo, sub in groups:
+        rel = "/".join(f"{k}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for k, v in combo.items())
+        folder = f"{base}/{rel}" if rel else base
+        path = f"{folder}/{qid}_00000.parquet" if rel or True else folder
+        comp = None if compression.upper() in ("NONE", "UNCOMPRESSED") else compression.lower()
+        pq.write_table(sub, path, filesystem=s3fs, compression=comp)
+        written.append(f"s3://{path}")
+        if combo:
+            parts.append({k: ("__HIVE_DEFAULT_PARTITION__" if v is None else str(v)) for k, v in combo.items()})
+    return written, parts
+
+
+class TableReader:
+    """Builds the Arrow object DuckDB scans for one Glue table (after partition pruning)."""
+
+    def __init__(self, s3: Any, fs: pafs.FileSystem) -> None:
+        self.s3 = s3
+        self.fs = fs  # counting filesystem
+
+    def build(self, table: dict, partitions: list[dict] | None) -> Any:
+        """``partitions``: Glue partitions kept after pruning (None for an unpartitioned table)."""
+        fmt = table_format(table)
+        data_schema, keys = glue_schema(table)
+        key_names = [k for k, _ in keys]
+        full = pa.schema(list(data_schema) + [pa.field(k, t) for k, t in keys if k not in data_schema.names])
+        # (path, {key: value}) for every file to read
+        files: list[tuple[str, dict[str, Any]]] = []
+        if keys:
+            for p in partitions or []:
+                vals = {k: partition_value(v, t) for (k, t), v in zip(keys, p["Values"])}
+                loc = p.get("StorageDescriptor", {}).get("Location") or ""
+                if not loc:
+                    continue
+                files += [(path, vals) for path, _ in list_files(self.s3, loc)]
+        else:
+            loc = table.get("StorageDescriptor", {}).get("Location") or ""
+            if loc:
+                files = [(path, {}) for path, _ in list_files(self.s3, loc)]
+        if fmt.kind == "parquet":
+            if not files:
+                return full.empty_table()
+            physical = self._physical_schema(files[0][0], data_schema)
+            schema = pa.schema(list(physical) + [pa.field(k, t) for k, t in keys if k not in physical.names])
+            exprs = []
+            for _, vals in files:
+                e = pc.scalar(True)
+                for k in key_names:
+                    v = vals.get(k)
+                    e = e & (pc.field(k).is_null() if v is None else (pc.field(k) == pa.scalar(v, schema.field(k).type)))
+                exprs.append(e)
+            return ds.FileSystemDataset.from_paths(
+                [f for f, _ in files], schema=schema, format=ds.ParquetFileFormat(), filesystem=self.fs,
+                partitions=exprs,
+            )
+        tables = []
+        for path, vals in files:
+            t = read_text_file(self.fs, path, fmt, data_schema)
+            for k, typ in keys:
+                if k not in t.column_names:
+                    t = t.append_column(pa.field(k, typ), pa.array([vals.get(k)] * t.num_rows, typ))
+            tables.append(t)
+        if not tables:
+            return full.empty_table()
+        return pa.concat_tables(tables)
+
+    def _physical_schema(self, path: str, glue: pa.Schema) -> pa.Schema:
+        """Glue's column order and names, the first file's physical types (Glue type if the file lacks a column)."""
+        fields = []
+        try:
+            file_schema = pq.read_schema(path, filesystem=self.fs)
+        except Exception:  # noqa: BLE001 - unreadable footer: fall back to Glue types
+            return glue
+        by_lower = {f.name.lower(): f for f in file_schema}
+        for f in glue:
+            pf = by_lower.get(f.name)
+            if pf is None:
+                fields.append(f)
+            else:
+                fields.append(pa.field(pf.name, pf.type))
+        return pa.schema(fields)

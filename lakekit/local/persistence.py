@@ -1,0 +1,259 @@
+"""State that survives restarts: moto's backends and our executors' stores on disk.
+
+A snapshot is one pickle of every moto backend the endpoint has used plus every store
+that executors registered with :func:`store`. Object bodies larger than 64 KiB are not
+inside the pickle: they are written once to ``blobs/<sha256>`` (content addressed) so
+a snapshot after a small change rewrites only metadata, not gigabytes of objects.
+
+Snapshots are taken shortly after mutations (debounced: 0.2 s of quiet, at most 1 s
+after the first unsaved change), on ``SIGTERM`` and on ``lakekit local down``. What a
+``SIGKILL`` can lose is therefore bounded by that window plus one snapshot's duration;
+``benchmarks/persistence.py`` measures it.
+
+Example (inside an executor module)::
+
+    from lakekit.local.persistence import store
+    FILTERS = store("lakeformation.data_cells_filters")   # a dict that survives restarts
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import sys
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+__all__ = ["store", "Persistence", "SNAPSHOT_NAME"]
+
+log = logging.getLogger("lakekit.local.persistence")
+
+SNAPSHOT_NAME = "snapshot.pkl"
+BLOB_MIN = 64 * 1024
+_FORMAT = 1
+
+# moto services whose state the kit relies on; others are saved too if they were used.
+_KNOWN = ["s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "logs", "events",
+          "awslambda", "cloudformation", "sqs", "sns", "ssm", "secretsmanager", "scheduler"]
+
+_STORES: dict[str, dict[str, Any]] = {}
+
+
+def store(name: str) -> dict[str, Any]:
+    """A dict owned by an executor that is saved in every snapshot and restored on start."""
+    return _STORES.setdefault(name, {})
+
+
+def _moto_backends() -> dict[str, Any]:
+    """The BackendDicts of every moto service module already imported."""
+    from moto.backends import get_backend
+
+    out: dict[str, Any] = {}
+    for name in _KNOWN:
+        module = "moto.awslambda.models" if name == "awslambda" else f"moto.{name}.models"
+        if module in sys.modules:
+            out[name] = get_backend("lambda" if name == "awslambda" else name)
+    return out
+
+
+def _restore_key(cls: type, state: dict[str, Any]) -> Any:
+    obj = cls.__new__(cls)
+    obj.__setstate__(state)
+    return obj
+
+
+def _load_private_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return load_pem_private_key(pem, password=None)
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, persistence: Persistence) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.p = persistence
+
+    def persistent_id(self, obj: Any) -> Any:
+        if type(obj) is _BlobRef:
+            return ("blob", obj.digest)
+        if type(obj) is bytes and len(obj) >= BLOB_MIN:
+            return ("blob", self.p._blob_for(obj))
+        return None
+
+    def reducer_override(self, obj: Any) -> Any:
+        name = type(obj).__name__
+        if name == "FakeKey" and hasattr(obj, "__getstate__") and "_value_buffer" in obj.__dict__:
+            state = obj.__dict__.copy()
+            state.pop("_value_buffer", None)
+            state.pop("lock", None)
+            state["value"] = _BlobRef(self.p._blob_for_key(obj))
+            return (_restore_key, (type(obj), state))
+        if "PrivateKey" in name and hasattr(obj, "private_bytes"):
+            from cryptography.hazmat.primitives import serialization as ser
+
+            pem = obj.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+            return (_load_private_key, (pem,))
+        return NotImplemented
+
+
+class _BlobRef:
+    """Placeholder for an S3 object body stored beside the snapshot."""
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BufferedReader, blobs: Path) -> None:
+        super().__init__(file)
+        self.blobs = blobs
+
+    def persistent_load(self, pid: Any) -> Any:
+        kind, digest = pid
+        if kind != "blob":
+            raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+        return (self.blobs / digest).read_bytes()
+
+
+
+class Persistence:
+    """Owns ``<home>/state``: snapshot file + blob store + debounced saver thread."""
+
+    def __init__(self, home: Path, state_lock: Any, quiet: float = 0.2, max_delay: float = 1.0):
+        self.dir = Path(home) / "state"
+        self.blobs = self.dir / "blobs"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.state_lock = state_lock
+        self.quiet, self.max_delay = quiet, max_delay
+        self._dirty_since: float | None = None
+        self._last_change = 0.0
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._key_digests: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
+        self._referenced: set[str] = set()
+        self._save_lock = threading.Lock()
+        self.snapshots = 0
+        self.last_snapshot_seconds = 0.0
+
+    # -- blobs ------------------------------------------------------------
+    def _write_blob(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.blobs / digest
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        self._referenced.add(digest)
+        return digest
+
+    def _blob_for(self, data: bytes) -> str:
+        return self._write_blob(data)
+
+    def _blob_for_key(self, key: Any) -> str:
+        stamp = (key.__dict__.get("_etag"), key.__dict__.get("contentsize"),
+                 key.__dict__.get("last_modified"))
+        cached = self._key_digests.get(key)
+        if cached and cached[0] == stamp and (self.blobs / cached[1]).exists():
+            self._referenced.add(cached[1])
+            return cached[1]
+        try:
+            value = key.value
+        except ValueError:  # a disposed multipart part: moto itself pickles it as empty
+            value = b""
+        digest = self._write_blob(value)
+        self._key_digests[key] = (stamp, digest)
+        return digest
+
+    # -- snapshot / restore ----------------------------------------------
+    def snapshot(self) -> float:
+        """Write a consistent snapshot now; returns the seconds it took."""
+        with self._save_lock:
+            started = time.monotonic()
+            self._referenced = set()
+            buf = io.BytesIO()
+            with self.state_lock.exclusive():
+                with self._cond:
+                    self._dirty_since = None
+                payload = {"format": _FORMAT, "moto": _moto_backends(), "stores": dict(_STORES)}
+                _Pickler(buf, self).dump(payload)
+            tmp = self.dir / (SNAPSHOT_NAME + ".tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(buf.getbuffer())
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.dir / SNAPSHOT_NAME)
+            self._gc_blobs()
+            self.snapshots += 1
+            self.last_snapshot_seconds = time.monotonic() - started
+            return self.last_snapshot_seconds
+
+    def _gc_blobs(self) -> None:
+        for path in self.blobs.iterdir():
+            if path.name not in self._referenced and not path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+
+    def restore(self) -> bool:
+        """Load the last snapshot into moto and the stores; False when there is none."""
+        path = self.dir / SNAPSHOT_NAME
+        if not path.exists():
+            return False
+        from moto.backends import get_backend
+
+        with open(path, "rb") as fh:
+            payload = _Unpickler(fh, self.blobs).load()
+        for name, saved in payload["moto"].items():
+            live = get_backend("lambda" if name == "awslambda" else name)
+            live.clear()
+            live.update(saved)
+        for name, saved in payload["stores"].items():
+            target = store(name)
+            target.clear()
+            target.update(saved)
+        return True
+
+    # -- debounced saver --------------------------------------------------
+    def mark_dirty(self) -> None:
+        with self._cond:
+            now = time.monotonic()
+            self._last_change = now
+            if self._dirty_since is None:
+                self._dirty_since = now
+            self._cond.notify()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="lakekit-snapshot", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        if self._thread:
+            self._thread.join(timeout=30)
+        self.snapshot()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._dirty_since is None and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                now = time.monotonic()
+                due = min(self._last_change + self.quiet, self._dirty_since + self.max_delay)
+                if now < due:
+                    self._cond.wait(timeout=due - now)
+                    continue
+            try:
+                self.snapshot()
+            except Exception:
+                log.exception("snapshot failed; will retry on the next change")

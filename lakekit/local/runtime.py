@@ -1,0 +1,31 @@
+"""What executors' background threads need to know about the running endpoint process."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["state_lock", "endpoint_url", "home", "configure"]
+
+_CTX: dict[str, Any] = {}
+
+
+def configure(*, state_lock: Any, endpoint_url: str, home: Path) -> None:
+    _CTX.update(state_lock=state_lock, endpoint_url=endpoint_url, home=Path(home))
+
+
+def state_lock() -> Any:
+    """The gateway's StateLock: hold ``.shared()`` while mutating a persistent store."""
+    if "state_lock" not in _CTX:
+        from lakekit.local.gateway import StateLock
+
+        _CTX["state_lock"] = StateLock()
+    return _CTX["state_lock"]
+
+
+def endpoint_url() -> str:
+    return _CTX.get("endpoint_url", "")
+
+
+def home() -> Path:
+    """The endpoint's LAKEKIT_HOME (work folders of executors go under ``home()/work``)."""
+    return _CTX.get("home", Path.home() / ".lakekit")

@@ -10,6 +10,7 @@ Example::
     >>> infer_csv(b"a,b\\n1,x\\n2,y\\n").columns
     [('a', 'bigint'), ('b', 'string')]
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,17 +24,17 @@ from typing import Any
 import pyarrow as pa
 
 __all__ = [
+    "CSV_DELIMITERS",
+    "SAMPLE_BYTES",
     "FileSchema",
-    "arrow_type_to_glue",
     "arrow_schema_to_columns",
+    "arrow_type_to_glue",
+    "decompress_sample",
     "infer_csv",
     "infer_json",
     "infer_parquet",
-    "decompress_sample",
     "merge_columns",
     "merge_types",
-    "CSV_DELIMITERS",
-    "SAMPLE_BYTES",
 ]
 
 #: Delimiters the built-in Glue CSV classifier tries (comma, pipe, tab, semicolon, Ctrl-A).
@@ -142,7 +143,7 @@ def decompress_sample(data: bytes) -> bytes:
 
 def _decode(data: bytes) -> str:
     text = data.decode("utf-8", errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text
+    return text.removeprefix("\ufeff")
 
 
 def _widen_numeric(a: str, b: str) -> str | None:
@@ -360,7 +361,7 @@ def infer_csv(data: bytes, *, complete: bool = True, total_size: int | None = No
     n_records = len(body)
     exact = complete
     if not complete and total_size and len(data) > 0:
-        n_records = int(round(n_records * total_size / max(len(data), 1)))
+        n_records = round(n_records * total_size / max(len(data), 1))
     return FileSchema(
         classification="csv",
         columns=columns,
@@ -461,7 +462,7 @@ def infer_json(data: bytes, *, complete: bool = True, total_size: int | None = N
                 cols[index[name]] = (name, merged)
     n = len(records)
     if not complete and total_size:
-        n = int(round(n * total_size / max(len(data), 1)))
+        n = round(n * total_size / max(len(data), 1))
     return FileSchema(
         classification="json",
         columns=[(n_, _finalize(t)) for n_, t in cols],

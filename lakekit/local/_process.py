@@ -97,12 +97,18 @@ def status(s: Settings | None = None) -> Status:
 
 
 def _port_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:port (half-closed old connections don't count)."""
     with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _wait_port_free(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not _port_free(port):
+        if time.monotonic() >= deadline:
             return False
+        time.sleep(0.1)
     return True
 
 
@@ -118,7 +124,7 @@ def up(s: Settings | None = None, quiet: bool = False) -> Status:
     if current.pid is not None and _alive(current.pid):
         raise EndpointError(f"endpoint pid {current.pid} is alive but not answering on {current.url}; "
                             f"see {logfile}, then `lakekit local down` and `lakekit local up`.")
-    if not _port_free(s.port):
+    if not _wait_port_free(s.port, 5.0):  # a just-killed endpoint may still be tearing down
         raise PortInUse(
             f"port {s.port} on 127.0.0.1 is used by another program. Stop it, or choose another "
             f"port: `LAKEKIT_PORT={s.port + 1} lakekit local up` (and use the same LAKEKIT_PORT "

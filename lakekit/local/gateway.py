@@ -198,23 +198,26 @@ class Gateway:
             captured["status"], captured["headers"] = status, headers
             return lambda data: None
 
-        result = self.moto_app(environ, capture)
+        op = operation or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        proto = req.protocol if req else _protocol.protocol_of(service)
+        try:
+            result = self.moto_app(environ, capture)
+        except NotImplementedError:
+            return self._send(start_response, error_response(_not_implemented(service, op), proto,
+                                                             str(uuid.uuid4())))
+        except Exception as exc:
+            log.exception("moto failed on %s.%s", service, op)
+            err = AwsError("InternalFailure", f"moto failed on {service}.{op}: {exc!r}. This is a "
+                           "bug of the local endpoint; the endpoint log has the traceback.", 500,
+                           sender=False)
+            return self._send(start_response, error_response(err, proto, str(uuid.uuid4())))
         status = int(captured["status"].split()[0])
         headers = dict(captured["headers"])
         ctype = headers.get("Content-Type", "")
         if status in (404, 405, 500) and "text/html" in ctype:
             _close(result)
-            op = operation or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-            err = AwsError(
-                "NotImplemented",
-                f"The local endpoint does not implement {service}.{op}. It works on real AWS "
-                f"(LAKEKIT_TARGET=aws); locally, use an operation the workshop covers or file an "
-                f"issue naming {service}.{op}.",
-                501,
-                sender=False,
-            )
-            proto = req.protocol if req else _protocol.protocol_of(service)
-            return self._send(start_response, error_response(err, proto, str(uuid.uuid4())))
+            return self._send(start_response, error_response(_not_implemented(service, op), proto,
+                                                             str(uuid.uuid4())))
         if req is not None and 200 <= status < 300:
             for obs in self.registry.observers_for(service, req.operation):
                 try:
@@ -231,6 +234,17 @@ class Gateway:
         headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
         start_response(f"{resp.status} {_STATUS_TEXT.get(resp.status, 'Status')}", list(headers.items()))
         return [resp.body]
+
+
+def _not_implemented(service: str, op: str) -> AwsError:
+    return AwsError(
+        "NotImplemented",
+        f"The local endpoint does not implement {service}.{op}. It works on real AWS "
+        f"(LAKEKIT_TARGET=aws); locally, use an operation the workshop covers or file an "
+        f"issue naming {service}.{op}.",
+        501,
+        sender=False,
+    )
 
 
 def _read_body(environ: dict) -> bytes:

@@ -1,0 +1,667 @@
+"""S3 landing -> raw/quarantine ingest Lambda (python3.11 runtime: stdlib + boto3 only).
+
+Triggered by ``s3:ObjectCreated:*`` on the landing bucket. For every record of the event:
+
+1. decode the key (``unquote_plus``, as AWS URL-encodes it) and infer the dataset from the
+   first path segment (``flights/2013-01.csv`` -> flights; a leading ``landing/`` is skipped);
+2. skip it if its manifest entry exists (S3 delivers at least once: same bucket/key/etag = same
+   object, lands once);
+3. validate by STREAMING the object (constant memory, 1 MiB chunks): extension and content
+   type, size limit, gzip integrity, no NUL bytes, UTF-8, line-length limit, CSV header and
+   delimiter, field count per row, JSON Lines parse + required keys, at least one data row.
+   Files up to FULL_VALIDATE_BYTES are parsed completely; bigger ones parse the first
+   SAMPLE_LINES and the last TAIL_LINES lines (bytes, gzip, UTF-8 and line lengths are always
+   checked over the whole object, and its sha256 computed);
+4. valid -> CopyObject to ``s3://$RAW_BUCKET/<dataset>/ingest_date=YYYY-MM-DD/<file>`` with
+   metadata source-key, source-etag, sha256, ingest-time, dataset (MetadataDirective REPLACE);
+   invalid -> copy to ``s3://$QUARANTINE_BUCKET/<dataset|unknown>/YYYY-MM-DD/<file>`` with
+   metadata quarantine-reason + a ``<file>.reason.json`` sidecar;
+5. write the manifest ``s3://$RAW_BUCKET/_manifest/<dataset|unknown>/<sha256(bucket/key/etag)>.json``
+   (status landed|quarantined), THEN delete the landing original (only if unchanged).
+
+Environment:
+    RAW_BUCKET, QUARANTINE_BUCKET    required
+    MAX_BYTES                        size limit in bytes (default 536870912 = 512 MiB)
+    MAX_DECOMPRESSED_BYTES           limit for .gz content (default 4 * MAX_BYTES)
+    MAX_LINE_BYTES                   longest accepted line (default 1048576)
+    FULL_VALIDATE_BYTES              parse every row up to this object size (default 67108864)
+    SAMPLE_LINES / TAIL_LINES        rows parsed at the start / end of bigger files (1000 / 100)
+    DELETE_FROM_LANDING              delete the landing original after the copy (default true)
+    START_JOB_ON_ARRIVAL             start the Glue job when a dataset landed (default false:
+                                     leave it to the schedule/trigger; set true for event-driven)
+    GLUE_JOB_NAME                    job to start; may contain ``{dataset}``
+    GLUE_JOB_ARGUMENTS               JSON object of job arguments, values may contain
+                                     ``{dataset}`` (default {"--dataset": "{dataset}"})
+    RAISE_ON_ERROR                   raise after the batch if a record hit an unexpected
+                                     error so Lambda retries the event (default true)
+
+Reason codes: unknown_dataset, bad_extension, format_mismatch, bad_content_type, empty_file,
+too_large, bad_gzip, gzip_truncated, binary_content, not_utf8, line_too_long, bad_header,
+bad_delimiter, header_only, bad_row, truncated_row, invalid_json, json_shape.
+
+Returns ``{"landed": [...], "quarantined": [...], "skipped_duplicates": [...], "ignored": [...],
+"missing": [...], "errors": [...], "jobs_started": [...]}``; one JSON log line per decision.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as _dt
+import hashlib
+import json
+import os
+import time
+import zlib
+from dataclasses import dataclass
+from urllib.parse import quote, unquote_plus
+
+import boto3
+from botocore.exceptions import ClientError, ParamValidationError
+
+__all__ = ["DATASETS", "REASON_CODES", "lambda_handler"]
+
+FLIGHTS_COLUMNS = [
+    "year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
+    "sched_arr_time", "arr_delay", "carrier", "flight", "tailnum", "origin", "dest",
+    "air_time", "distance", "hour", "minute", "time_hour",
+]
+
+#: Expected shape per dataset: CSV columns or required JSON keys (nested: key -> sub-keys).
+DATASETS: dict[str, dict] = {
+    "flights": {"formats": {"csv"}, "columns": FLIGHTS_COLUMNS},
+    "airlines": {"formats": {"csv"}, "columns": ["carrier", "name"]},
+    "airports": {"formats": {"csv"},
+                 "columns": ["faa", "name", "lat", "lon", "alt", "tz", "dst", "tzone"]},
+    "planes": {"formats": {"jsonl", "json"}, "keys": {
+        "tailnum": None, "year": None, "type": None, "manufacturer": None, "model": None,
+        "engine": ("count", "type"), "capacity": ("seats", "speed")}},
+    "weather": {"formats": {"jsonl", "json"}, "keys": {
+        "station": None, "observed_at": None, "local": ("year", "month", "day", "hour"),
+        "temperature": ("temp", "dewp", "humid"), "wind": ("dir", "speed", "gust"),
+        "precip": None, "pressure": None, "visib": None}},
+}
+
+REASON_CODES = (
+    "unknown_dataset", "bad_extension", "format_mismatch", "bad_content_type", "empty_file",
+    "too_large", "bad_gzip", "gzip_truncated", "binary_content", "not_utf8", "line_too_long",
+    "bad_header", "bad_delimiter", "header_only", "bad_row", "truncated_row", "invalid_json",
+    "json_shape",
+)
+
+_EXTENSIONS = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl"}
+_CONTENT_TYPES = {
+    "", "binary/octet-stream", "application/octet-stream", "text/plain", "text/csv",
+    "application/csv", "text/comma-separated-values", "application/vnd.ms-excel",
+    "application/json", "text/json", "application/x-ndjson", "application/ndjson",
+    "application/jsonl", "application/json-lines", "application/x-jsonlines", "application/jsonlines",
+    "application/gzip", "application/x-gzip", "application/x-gzip-compressed",
+}
+_CHUNK = 1 << 20
+_COPY_LIMIT = 5 * (1 << 30)  # CopyObject single-request limit; above it use a multipart copy
+
+
+class _Invalid(Exception):
+    """A file-level validation failure: ``code`` is one of REASON_CODES."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code, self.detail = code, detail
+
+
+@dataclass(frozen=True)
+class _Config:
+    raw_bucket: str
+    quarantine_bucket: str
+    max_bytes: int
+    max_decompressed: int
+    max_line: int
+    full_validate_bytes: int
+    sample_lines: int
+    tail_lines: int
+    delete_from_landing: bool
+    start_job: bool
+    glue_job_name: str
+    glue_job_arguments: dict
+    raise_on_error: bool
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _config() -> _Config:
+    missing = [n for n in ("RAW_BUCKET", "QUARANTINE_BUCKET") if not os.environ.get(n)]
+    if missing:
+        raise RuntimeError(f"environment variable(s) {', '.join(missing)} not set: configure the "
+                           "function's Environment with the raw and quarantine bucket names")
+    max_bytes = int(os.environ.get("MAX_BYTES") or 512 * (1 << 20))
+    return _Config(
+        raw_bucket=os.environ["RAW_BUCKET"],
+        quarantine_bucket=os.environ["QUARANTINE_BUCKET"],
+        max_bytes=max_bytes,
+        max_decompressed=int(os.environ.get("MAX_DECOMPRESSED_BYTES") or 4 * max_bytes),
+        max_line=int(os.environ.get("MAX_LINE_BYTES") or 1 << 20),
+        full_validate_bytes=int(os.environ.get("FULL_VALIDATE_BYTES") or 64 * (1 << 20)),
+        sample_lines=max(1, int(os.environ.get("SAMPLE_LINES") or 1000)),
+        tail_lines=int(os.environ.get("TAIL_LINES") or 100),
+        delete_from_landing=_env_bool("DELETE_FROM_LANDING", True),
+        start_job=_env_bool("START_JOB_ON_ARRIVAL", False),
+        glue_job_name=os.environ.get("GLUE_JOB_NAME", ""),
+        glue_job_arguments=json.loads(os.environ.get("GLUE_JOB_ARGUMENTS") or '{"--dataset": "{dataset}"}'),
+        raise_on_error=_env_bool("RAISE_ON_ERROR", True),
+    )
+
+
+def _log(level: str, message: str, **fields) -> None:
+    """One JSON object per line on stdout (CloudWatch Logs keeps each line as one event)."""
+    record = {"ts": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds"),
+              "level": level, "message": message, **fields}
+    print(json.dumps(record, default=str), flush=True)
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _dataset_of(key: str) -> tuple[str | None, str]:
+    """('flights', '2013-01.csv') for 'flights/2013-01.csv'; (None, flattened key) if unknown."""
+    parts = [p for p in key.split("/") if p]
+    if len(parts) > 2 and parts[0] == "landing":
+        parts = parts[1:]
+    if len(parts) >= 2 and parts[0] in DATASETS:
+        return parts[0], "__".join(parts[1:])
+    return None, "__".join(parts) or "unnamed"
+
+
+def _split_ext(name: str) -> tuple[str | None, bool]:
+    """('csv', True) for 'a.csv.gz'; (None, False) for 'a.xlsx'."""
+    lower = name.lower()
+    gz = lower.endswith(".gz")
+    if gz:
+        lower = lower[:-3]
+    ext = lower.rsplit(".", 1)[-1] if "." in lower else ""
+    return _EXTENSIONS.get(ext), gz
+
+
+def _meta_value(value: str) -> str:
+    """S3 user metadata must be ASCII: percent-encode anything else."""
+    return value if value.isascii() and value.isprintable() else quote(value, safe="/ ")
+
+
+def _manifest_key(dataset: str | None, bucket: str, key: str, etag: str) -> str:
+    digest = hashlib.sha256(f"{bucket}/{key}/{etag}".encode()).hexdigest()
+    return f"_manifest/{dataset or 'unknown'}/{digest}.json"
+
+
+def _exists(s3, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+
+
+# ---------------------------------------------------------------------------------- streaming
+
+
+def _gunzip(chunks, limit: int):
+    """Decompress a (multi-member) gzip stream incrementally, bounded output per step."""
+    d = None
+    in_member = False
+    total = 0
+    first = True
+    for chunk in chunks:
+        if first:
+            first = False
+            if chunk[:2] != b"\x1f\x8b":
+                raise _Invalid("bad_gzip", "file ends in .gz but is not gzip data (no 1f8b magic): "
+                               "compress it with gzip or drop the .gz suffix")
+        buf = chunk
+        while buf:
+            if d is None or d.eof:
+                if d is not None and d.eof and not buf.strip(b"\x00"):
+                    break  # zero padding after the last member, as gzip tolerates
+                d = zlib.decompressobj(31)
+                in_member = True
+            try:
+                out = d.decompress(buf, _CHUNK)
+            except zlib.error as e:
+                raise _Invalid("bad_gzip", f"corrupt gzip data ({e}): re-create the .gz file") from None
+            total += len(out)
+            if total > limit:
+                raise _Invalid("too_large", f"decompressed content exceeds {limit} bytes "
+                               "(MAX_DECOMPRESSED_BYTES): split the file")
+            if out:
+                yield out
+            if d.eof:
+                in_member = False
+                buf = d.unused_data
+            else:
+                buf = d.unconsumed_tail
+    if first:
+        raise _Invalid("empty_file", "object has no bytes")
+    if in_member:
+        raise _Invalid("gzip_truncated", "gzip stream ends before its end-of-member marker: the "
+                       "upload was cut short; upload the complete file again")
+
+
+class _Checker:
+    """Parses the lines chosen for validation (CSV header/rows or JSON Lines records)."""
+
+    def __init__(self, dataset: str, fmt: str) -> None:
+        spec = DATASETS[dataset]
+        self.csv = fmt == "csv"
+        self.columns = spec.get("columns")
+        self.keys = spec.get("keys")
+        self.dataset = dataset
+        self.parsed = 0
+
+    def header(self, line: str) -> None:
+        line = line.rstrip("\r")
+        row = next(csv.reader([line]), [])
+        if row == self.columns:
+            return
+        for delim, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if len(row) <= 1 and delim in line:
+                found = next(csv.reader([line], delimiter=delim))
+                raise _Invalid("bad_delimiter", f"header is {name}-separated ({len(found)} fields): "
+                               "the delimiter must be a comma; re-export as comma-separated CSV")
+        if row and row[0].startswith("\ufeff"):
+            raise _Invalid("bad_header", "header starts with a UTF-8 byte order mark: save as UTF-8 "
+                           "without BOM")
+        missing = [c for c in self.columns if c not in row]
+        extra = [c for c in row if c not in self.columns]
+        raise _Invalid("bad_header", f"{self.dataset} header must be {','.join(self.columns)}; "
+                       f"missing {missing}, unexpected {extra[:10]}"
+                       + ("" if missing or extra else " (order differs)"))
+
+    def line(self, lineno: int, line: str, last_unterminated: bool) -> None:
+        text = line.rstrip("\r")
+        if not text.strip():
+            return
+        self.parsed += 1
+        if self.csv:
+            try:
+                row = next(csv.reader([text], strict=True))
+            except csv.Error as e:
+                raise _Invalid("truncated_row" if last_unterminated else "bad_row",
+                               f"line {lineno}: CSV syntax error ({e})") from None
+            if len(row) != len(self.columns):
+                if last_unterminated and len(row) < len(self.columns):
+                    raise _Invalid("truncated_row", f"last line {lineno} has {len(row)} of "
+                                   f"{len(self.columns)} fields and no newline: the file was cut "
+                                   "short; upload it again")
+                raise _Invalid("bad_row", f"line {lineno} has {len(row)} fields, expected "
+                               f"{len(self.columns)}: fix the row or quote fields containing commas")
+            return
+        try:
+            rec = json.loads(text)
+        except ValueError as e:
+            raise _Invalid("invalid_json", f"line {lineno} is not valid JSON ({e}): one JSON object "
+                           "per line (JSON Lines) is expected") from None
+        if not isinstance(rec, dict):
+            raise _Invalid("json_shape", f"line {lineno} is a JSON {type(rec).__name__}, expected an "
+                           f"object per line with keys {sorted(self.keys)}")
+        missing = [k for k in self.keys if k not in rec]
+        if missing:
+            raise _Invalid("json_shape", f"line {lineno} lacks required key(s) {missing} of "
+                           f"{self.dataset}: see the data contract")
+        for k, sub in self.keys.items():
+            if sub is None or rec[k] is None:
+                continue
+            if not isinstance(rec[k], dict) or any(s not in rec[k] for s in sub):
+                raise _Invalid("json_shape", f"line {lineno}: '{k}' must be an object with keys "
+                               f"{list(sub)}")
+
+
+def _scan(s3, bucket: str, key: str, etag: str, size: int, dataset: str, fmt: str, gz: bool,
+          cfg: _Config) -> dict:
+    """Stream the object once; raise _Invalid or return {'sha256','rows','mode'}."""
+    sha = hashlib.sha256()
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            raise _Superseded() from None
+        raise
+
+    def raw_chunks():
+        for chunk in body.iter_chunks(_CHUNK):
+            sha.update(chunk)
+            yield chunk
+
+    full = size <= cfg.full_validate_bytes
+    checker = _Checker(dataset, fmt)
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    pieces = _gunzip(raw_chunks(), cfg.max_decompressed) if gz else raw_chunks()
+    offset = 0
+    lineno = 0
+    nonblank = 0
+    pending = b""
+    tail: list[tuple[int, bytes]] = []
+    head_limit = None if full else cfg.sample_lines
+
+    def handle(no: int, raw: bytes, last_unterminated: bool = False) -> None:
+        text = raw.decode("utf-8")
+        if no == 1 and checker.csv:
+            checker.header(text)
+        else:
+            checker.line(no, text, last_unterminated)
+
+    try:
+        first = True
+        for piece in pieces:
+            if first and not gz and piece[:2] == b"\x1f\x8b":
+                raise _Invalid("binary_content", "gzip data in a file without .gz suffix: name it "
+                               f"{key.rsplit('/', 1)[-1]}.gz")
+            first = False
+            nul = piece.find(b"\x00")
+            if nul >= 0:
+                raise _Invalid("binary_content", f"NUL byte at offset {offset + nul}: "
+                               "this is a binary file (or UTF-16 text), not CSV/JSON text")
+            try:
+                decoder.decode(piece)
+            except UnicodeDecodeError as e:
+                raise _Invalid("not_utf8", f"invalid UTF-8 at byte {offset + e.start}: re-save the "
+                               "file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+            offset += len(piece)
+            buf = pending + piece
+            parts = buf.split(b"\n")
+            pending = parts.pop()
+            if len(pending) > cfg.max_line:
+                raise _Invalid("line_too_long", f"line {lineno + len(parts) + 1} exceeds "
+                               f"{cfg.max_line} bytes (MAX_LINE_BYTES): is the file one huge line?")
+            if parts and len(buf) > cfg.max_line and max(map(len, parts)) > cfg.max_line:
+                i = next(i for i, p in enumerate(parts) if len(p) > cfg.max_line)
+                raise _Invalid("line_too_long", f"line {lineno + i + 1} exceeds {cfg.max_line} "
+                               "bytes (MAX_LINE_BYTES): is the file one huge line?")
+            nonblank += len(parts) - parts.count(b"") - parts.count(b"\r")
+            for i, line in enumerate(parts):
+                no = lineno + i + 1
+                if head_limit is not None and no > head_limit:
+                    break
+                handle(no, line)
+            if head_limit is not None:
+                k = min(len(parts), cfg.tail_lines)
+                new = [(lineno + len(parts) - k + j + 1, parts[len(parts) - k + j]) for j in range(k)]
+                tail = [t for t in tail + new if t[0] > head_limit][-cfg.tail_lines:]
+            lineno += len(parts)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise _Invalid("not_utf8", "file ends inside a multi-byte UTF-8 character: re-save as "
+                           "UTF-8") from None
+        if first:
+            raise _Invalid("empty_file", "object has no bytes: upload the real file")
+        for no, line in tail:
+            handle(no, line)
+        if pending:
+            lineno += 1
+            if pending.strip():
+                nonblank += 1
+            handle(lineno, pending, last_unterminated=True)
+    finally:
+        body.close()
+
+    if nonblank == 0:
+        raise _Invalid("empty_file", "file contains only whitespace: upload the real file")
+    rows = nonblank - 1 if checker.csv else nonblank
+    if checker.csv and rows == 0:
+        raise _Invalid("header_only", "CSV has a header but no data rows: upload the file with data")
+    return {"sha256": sha.hexdigest(), "rows": rows, "mode": "full" if full else "sampled"}
+
+
+class _Superseded(Exception):
+    """The object changed after the event was sent; the newer version has its own event."""
+
+
+# ---------------------------------------------------------------------------------- actions
+
+
+def _copy(s3, src_bucket: str, src_key: str, etag: str, size: int, dst_bucket: str, dst_key: str,
+          metadata: dict, content_type: str) -> dict:
+    source = {"Bucket": src_bucket, "Key": src_key}
+    if size > _COPY_LIMIT:
+        s3.copy(source, dst_bucket, dst_key, ExtraArgs={
+            "Metadata": metadata, "MetadataDirective": "REPLACE", "ContentType": content_type})
+        return s3.head_object(Bucket=dst_bucket, Key=dst_key)
+    return s3.copy_object(Bucket=dst_bucket, Key=dst_key, CopySource=source,
+                          CopySourceIfMatch=f'"{etag}"', Metadata=metadata,
+                          MetadataDirective="REPLACE", ContentType=content_type)
+
+
+def _put_manifest(s3, bucket: str, key: str, entry: dict) -> bool:
+    """Write the manifest only if absent; False if a concurrent delivery wrote it first."""
+    body = json.dumps(entry, indent=1).encode()
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json",
+                      IfNoneMatch="*")
+        return True
+    except ParamValidationError:  # botocore too old for conditional writes
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        return True
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412",
+                                                       "ConditionalRequestConflict"):
+            return False
+        raise
+
+
+def _delete_if_unchanged(s3, bucket: str, key: str, etag: str) -> str:
+    """Delete the landing original only while it still is the object we copied."""
+    try:
+        s3.delete_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+        return "deleted"
+    except ParamValidationError:  # botocore without conditional deletes: check, then delete
+        try:
+            current = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+        except ClientError:
+            return "absent"
+        if current != etag:
+            return "changed"
+        s3.delete_object(Bucket=bucket, Key=key)
+        return "deleted"
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code")
+        if code in ("PreconditionFailed", "412"):
+            return "changed"
+        if code in ("NoSuchKey", "404"):
+            return "absent"
+        raise
+
+
+def _content_type(fmt: str | None, gz: bool) -> str:
+    if gz:
+        return "application/gzip"
+    return {"csv": "text/csv", "jsonl": "application/x-ndjson",
+            "json": "application/x-ndjson"}.get(fmt or "", "application/octet-stream")
+
+
+def _process(s3, cfg: _Config, record: dict, request_id: str) -> tuple[str, dict]:
+    """Handle one S3 record; returns (outcome, detail dict)."""
+    started = time.monotonic()
+    s3info = record["s3"]
+    bucket = s3info["bucket"]["name"]
+    key = unquote_plus(s3info["object"]["key"])
+    etag = (s3info["object"].get("eTag") or "").strip('"')
+    size = s3info["object"].get("size")
+    base = {"request_id": request_id, "bucket": bucket, "key": key}
+    event_name = record.get("eventName", "")
+    if event_name and not event_name.startswith("ObjectCreated"):
+        _log("INFO", "ignored", reason="not an ObjectCreated event", event_name=event_name, **base)
+        return "ignored", {"key": key, "reason": "not_object_created"}
+    if key.endswith("/"):
+        _log("INFO", "ignored", reason="folder placeholder", **base)
+        return "ignored", {"key": key, "reason": "folder_placeholder"}
+
+    dataset, file_name = _dataset_of(key)
+    head = None
+    if not etag:
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+        except ClientError:
+            _log("WARNING", "missing", detail="object is gone and the event carries no eTag", **base)
+            return "missing", {"key": key}
+        etag = head["ETag"].strip('"')
+    manifest_key = _manifest_key(dataset, bucket, key, etag)
+    if _exists(s3, cfg.raw_bucket, manifest_key):
+        deleted = _delete_if_unchanged(s3, bucket, key, etag) if cfg.delete_from_landing else "kept"
+        _log("INFO", "skipped_duplicate", dataset=dataset, etag=etag, manifest=manifest_key,
+             landing=deleted, **base)
+        return "skipped_duplicates", {"key": key, "etag": etag, "manifest": manifest_key}
+    if head is None:
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                _log("WARNING", "missing", detail="object deleted before it was ingested and no "
+                     "manifest exists: nothing to copy", etag=etag, **base)
+                return "missing", {"key": key, "etag": etag}
+            raise
+    if head["ETag"].strip('"') != etag:
+        _log("INFO", "ignored", reason="superseded: the key was overwritten; its newer version has "
+             "its own event", etag=etag, **base)
+        return "ignored", {"key": key, "reason": "superseded"}
+    size = int(head.get("ContentLength", size or 0))
+
+    ingest_time = _now()
+    fmt, gz = _split_ext(file_name)
+    info: dict = {}
+    try:
+        if dataset is None:
+            first = key.split("/", 1)[0]
+            raise _Invalid("unknown_dataset", f"key prefix '{first}/' is not a dataset; put files "
+                           f"under one of {sorted(DATASETS)}/")
+        if fmt is None:
+            raise _Invalid("bad_extension", f"'{file_name}' is not .csv, .json or .jsonl (optionally "
+                           ".gz): convert the file or rename it")
+        allowed = DATASETS[dataset]["formats"]
+        if fmt not in allowed:
+            raise _Invalid("format_mismatch", f"{dataset} files must be {sorted(allowed)}, got .{fmt}")
+        ctype = (head.get("ContentType") or "").split(";")[0].strip().lower()
+        if ctype not in _CONTENT_TYPES:
+            raise _Invalid("bad_content_type", f"Content-Type '{ctype}' is not CSV/JSON/gzip: "
+                           "upload with text/csv, application/json or no content type")
+        if size == 0:
+            raise _Invalid("empty_file", "object has 0 bytes: upload the real file")
+        if size > cfg.max_bytes:
+            raise _Invalid("too_large", f"{size} bytes exceeds MAX_BYTES={cfg.max_bytes}: split the "
+                           "file (e.g. one per month) or raise MAX_BYTES")
+        info = _scan(s3, bucket, key, etag, size, dataset, fmt, gz, cfg)
+    except _Superseded:
+        _log("INFO", "ignored", reason="superseded during validation", etag=etag, **base)
+        return "ignored", {"key": key, "reason": "superseded"}
+    except _Invalid as bad:
+        return _quarantine(s3, cfg, bucket, key, etag, size, dataset, file_name, fmt, gz,
+                           ingest_time, bad, manifest_key, info, started, base)
+
+    date = ingest_time.strftime("%Y-%m-%d")
+    raw_key = f"{dataset}/ingest_date={date}/{file_name}"
+    iso = ingest_time.isoformat(timespec="seconds").replace("+00:00", "Z")
+    metadata = {"source-key": _meta_value(key), "source-bucket": bucket, "source-etag": etag,
+                "sha256": info["sha256"], "ingest-time": iso, "dataset": dataset,
+                "rows": str(info["rows"])}
+    copied = _copy(s3, bucket, key, etag, size, cfg.raw_bucket, raw_key, metadata,
+                   _content_type(fmt, gz))
+    entry = {"status": "landed", "dataset": dataset, "source_bucket": bucket, "source_key": key,
+             "source_etag": etag, "size": size, "sha256": info["sha256"], "rows": info["rows"],
+             "validation": info["mode"], "raw_bucket": cfg.raw_bucket, "raw_key": raw_key,
+             "raw_version_id": copied.get("VersionId"), "ingest_time": iso,
+             "request_id": request_id}
+    first_writer = _put_manifest(s3, cfg.raw_bucket, manifest_key, entry)
+    deleted = _delete_if_unchanged(s3, bucket, key, etag) if cfg.delete_from_landing else "kept"
+    _log("INFO", "landed", dataset=dataset, raw_key=raw_key, rows=info["rows"], size=size,
+         sha256=info["sha256"], validation=info["mode"], landing=deleted,
+         concurrent_duplicate=not first_writer,
+         duration_ms=round((time.monotonic() - started) * 1000, 1), **base)
+    return "landed", {"key": key, "dataset": dataset, "raw_key": raw_key, "rows": info["rows"],
+                      "sha256": info["sha256"]}
+
+
+def _quarantine(s3, cfg, bucket, key, etag, size, dataset, file_name, fmt, gz, ingest_time,
+                bad: _Invalid, manifest_key, info, started, base) -> tuple[str, dict]:
+    date = ingest_time.strftime("%Y-%m-%d")
+    q_key = f"{dataset or 'unknown'}/{date}/{file_name}"
+    iso = ingest_time.isoformat(timespec="seconds").replace("+00:00", "Z")
+    metadata = {"quarantine-reason": bad.code, "source-key": _meta_value(key),
+                "source-bucket": bucket, "source-etag": etag, "ingest-time": iso,
+                "dataset": dataset or "unknown"}
+    _copy(s3, bucket, key, etag, size, cfg.quarantine_bucket, q_key, metadata,
+          _content_type(fmt, gz))
+    sidecar = {"reason_code": bad.code, "detail": bad.detail, "source_bucket": bucket,
+               "source_key": key, "source_etag": etag, "size": size,
+               "dataset": dataset or "unknown", "ingest_time": iso,
+               "quarantine_key": q_key, "request_id": base["request_id"]}
+    s3.put_object(Bucket=cfg.quarantine_bucket, Key=q_key + ".reason.json",
+                  Body=json.dumps(sidecar, indent=1).encode(), ContentType="application/json")
+    entry = {"status": "quarantined", **sidecar, "quarantine_bucket": cfg.quarantine_bucket}
+    first_writer = _put_manifest(s3, cfg.raw_bucket, manifest_key, entry)
+    deleted = _delete_if_unchanged(s3, bucket, key, etag) if cfg.delete_from_landing else "kept"
+    _log("WARNING", "quarantined", dataset=dataset or "unknown", reason_code=bad.code,
+         detail=bad.detail, quarantine_key=q_key, size=size, landing=deleted,
+         concurrent_duplicate=not first_writer,
+         duration_ms=round((time.monotonic() - started) * 1000, 1), **base)
+    return "quarantined", {"key": key, "dataset": dataset or "unknown", "reason": bad.code,
+                           "detail": bad.detail, "quarantine_key": q_key}
+
+
+def _start_jobs(cfg: _Config, datasets: list[str], request_id: str) -> list[dict]:
+    if not cfg.start_job or not datasets:
+        return []
+    if not cfg.glue_job_name:
+        _log("ERROR", "job_not_started", detail="START_JOB_ON_ARRIVAL=true but GLUE_JOB_NAME is "
+             "empty: set GLUE_JOB_NAME", request_id=request_id)
+        return []
+    glue = boto3.client("glue")
+    started = []
+    for dataset in datasets:
+        name = cfg.glue_job_name.replace("{dataset}", dataset)
+        args = {k: str(v).replace("{dataset}", dataset) for k, v in cfg.glue_job_arguments.items()}
+        try:
+            run_id = glue.start_job_run(JobName=name, Arguments=args)["JobRunId"]
+        except ClientError as e:
+            # ConcurrentRunsExceeded etc.: the data is safe in raw; the next run/schedule picks it up
+            _log("WARNING", "job_not_started", job=name, dataset=dataset,
+                 error=e.response.get("Error", {}).get("Code"), request_id=request_id)
+            started.append({"dataset": dataset, "job": name, "run_id": None,
+                            "error": e.response.get("Error", {}).get("Code")})
+            continue
+        _log("INFO", "job_started", job=name, dataset=dataset, run_id=run_id, arguments=args,
+             request_id=request_id)
+        started.append({"dataset": dataset, "job": name, "run_id": run_id})
+    return started
+
+
+def lambda_handler(event: dict, context=None) -> dict:
+    """Entry point: process every S3 record of ``event``; see the module docstring."""
+    cfg = _config()
+    request_id = getattr(context, "aws_request_id", None) or "local"
+    s3 = boto3.client("s3")
+    summary: dict[str, list] = {"landed": [], "quarantined": [], "skipped_duplicates": [],
+                                "ignored": [], "missing": [], "errors": [], "jobs_started": []}
+    records = (event or {}).get("Records") or []
+    if not records:
+        _log("WARNING", "no_records", detail="event has no Records: expected an S3 event",
+             request_id=request_id)
+    for record in records:
+        try:
+            outcome, detail = _process(s3, cfg, record, request_id)
+            summary[outcome].append(detail)
+        except Exception as e:  # noqa: BLE001 - log, finish the batch, then fail for a retry
+            key = unquote_plus(record.get("s3", {}).get("object", {}).get("key", "?"))
+            _log("ERROR", "error", key=key, error=f"{type(e).__name__}: {e}", request_id=request_id)
+            summary["errors"].append({"key": key, "error": f"{type(e).__name__}: {e}"})
+    landed_datasets = sorted({d["dataset"] for d in summary["landed"]})
+    summary["jobs_started"] = _start_jobs(cfg, landed_datasets, request_id)
+    _log("INFO", "summary", request_id=request_id,
+         **{k: len(v) for k, v in summary.items()})
+    if summary["errors"] and cfg.raise_on_error:
+        raise RuntimeError(f"{len(summary['errors'])} of {len(records)} record(s) failed "
+                           f"({summary['errors'][0]['error']}); the originals stay in landing and "
+                           "the event will be retried")
+    return summary

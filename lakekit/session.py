@@ -12,6 +12,7 @@ Example::
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
@@ -61,9 +62,18 @@ def configure_wrangler(s: Settings | None = None) -> None:
                                     aws_secret_access_key=LOCAL_SECRET_KEY, region_name=s.region)
 
 
-def connect(s: Settings | None = None) -> Settings:
-    """Get ready to work: on local start/attach the endpoint; configure awswrangler."""
-    s = s or settings()
+def connect(target: str | None = None, region: str | None = None, prefix: str | None = None) -> Settings:
+    """Get ready to work; notebooks call it first with their papermill parameters.
+
+    Given values are exported (``LAKEKIT_TARGET``/``LAKEKIT_REGION``/``LAKEKIT_PREFIX``) so
+    every later call sees them. On ``local`` the endpoint is started or attached to; on
+    both targets awswrangler is configured.
+    """
+    for name, value in (("LAKEKIT_TARGET", target), ("LAKEKIT_REGION", region),
+                        ("LAKEKIT_PREFIX", prefix)):
+        if value:
+            os.environ[name] = str(value)
+    s = settings()
     if s.is_local:
         from lakekit.local import ensure_running
 

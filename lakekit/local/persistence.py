@@ -142,8 +142,8 @@ class Persistence:
         self.last_snapshot_seconds = 0.0
 
     # -- blobs ------------------------------------------------------------
-    def _write_blob(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
+    def _write_blob(self, data: bytes, name: str | None = None) -> str:
+        digest = name or hashlib.sha256(data).hexdigest()
         path = self.blobs / digest
         if not path.exists():
             tmp = path.with_suffix(".tmp")
@@ -169,7 +169,9 @@ class Persistence:
             value = key.value
         except ValueError:  # a disposed multipart part: moto itself pickles it as empty
             value = b""
-        digest = self._write_blob(value)
+        # moto already computed the MD5-based ETag: name the blob by it instead of hashing again
+        name = f"etag-{str(key.etag).strip(chr(34))}-{len(value)}" if value else None
+        digest = self._write_blob(value, name)
         self._key_digests[key] = (stamp, digest)
         return digest
 

@@ -46,7 +46,7 @@ def main() -> int:
     body = os.urandom(args.mib * 2**20)
     results: dict[str, list[tuple[float, float]]] = {"moto": [], "gateway": []}
     with BareMoto() as moto, LakekitEndpoint() as gw:
-        for name, url in (("moto", moto.url), ("gateway", gw.url)):
+        for url in (moto.url, gw.url):
             client(url, "s3").create_bucket(Bucket="bench-bkt")
         for _ in range(args.rounds):
             for name, url in (("moto", moto.url), ("gateway", gw.url)):

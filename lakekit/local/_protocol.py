@@ -43,7 +43,7 @@ def parse_credential(environ: dict) -> Credential | None:
     return Credential(parts[0], parts[2], parts[3].lower())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model(service: str):
     try:
         return botocore.session.get_session().get_service_model(_MODEL_NAMES.get(service, service))
@@ -91,7 +91,7 @@ def _compile(uri: str) -> tuple[re.Pattern[str], tuple[str, ...], set[str], int]
     return re.compile(f"^{pattern}/?$"), tuple(names), keys, literal
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _routes(service: str) -> dict[str, list[_Route]]:
     model = _model(service)
     table: dict[str, list[_Route]] = {}
@@ -127,7 +127,7 @@ def rest_operation(service: str, method: str, path: str, query: dict[str, list[s
         m = route.regex.match(path)
         if not m:
             continue
-        params = {n: unquote(v) for n, v in zip(route.names, m.groups())}
+        params = {n: unquote(v) for n, v in zip(route.names, m.groups(), strict=True)}
         op = route.operation
         if service == "s3" and "x-amz-copy-source" in headers:
             op = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}.get(op, op)

@@ -19,7 +19,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from lakekit.local import _protocol
-from lakekit.local.registry import REGISTRY, AwsError, AwsRequest, AwsResponse, Registry, error_response, json_response
+from lakekit.local.registry import (
+    REGISTRY,
+    AwsError,
+    AwsRequest,
+    AwsResponse,
+    Registry,
+    error_response,
+    json_response,
+)
 
 __all__ = ["Gateway", "StateLock"]
 

@@ -48,18 +48,27 @@ class _CountingFile:
 
     closed = False
 
-    def __init__(self, f: Any, counter: ByteCounter) -> None:
+    def __init__(self, f: Any, counter: ByteCounter, skip_tail: bool = False) -> None:
         self._f = f
         self._c = counter
+        self._skip_tail = skip_tail
+        self._size = f.size() if skip_tail else -1
+
+    def _count(self, offset: int, n: int) -> None:
+        # Parquet: the read that reaches end-of-file is the footer (metadata) read, not column data.
+        if self._skip_tail and offset + n >= self._size:
+            return
+        self._c.add(n)
 
     def read(self, n: int = -1) -> bytes:
+        pos = self._f.tell()
         b = self._f.read(n) if n is not None and n >= 0 else self._f.read()
-        self._c.add(len(b))
+        self._count(pos, len(b))
         return b
 
     def read_at(self, n: int, offset: int) -> bytes:
         b = self._f.read_at(n, offset)
-        self._c.add(len(b))
+        self._count(offset, len(b))
         return b
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -88,9 +97,10 @@ class _CountingFile:
 class _CountingHandler(pafs.FileSystemHandler):
     """Read-only delegate to an S3FileSystem that counts the bytes each query reads."""
 
-    def __init__(self, fs: pafs.FileSystem, counter: ByteCounter) -> None:
+    def __init__(self, fs: pafs.FileSystem, counter: ByteCounter, skip_tail: bool) -> None:
         self.fs = fs
         self.counter = counter
+        self.skip_tail = skip_tail
 
     def __eq__(self, other: object) -> bool:
         return self is other
@@ -111,7 +121,8 @@ class _CountingHandler(pafs.FileSystemHandler):
         return self.fs.get_file_info(selector)
 
     def open_input_file(self, path: str):  # type: ignore[no-untyped-def]
-        return pa.PythonFile(_CountingFile(self.fs.open_input_file(path), self.counter), mode="r")
+        f = self.fs.open_input_file(path)
+        return pa.PythonFile(_CountingFile(f, self.counter, self.skip_tail), mode="r")
 
     def open_input_stream(self, path: str):  # type: ignore[no-untyped-def]
         return self.open_input_file(path)
@@ -123,9 +134,13 @@ class _CountingHandler(pafs.FileSystemHandler):
     delete_file = move = copy_file = open_output_stream = open_append_stream = _ro
 
 
-def CountingFS(fs: pafs.FileSystem, counter: ByteCounter) -> pafs.FileSystem:  # noqa: N802
-    """A pyarrow filesystem over ``fs`` that adds every byte read to ``counter``."""
-    return pafs.PyFileSystem(_CountingHandler(fs, counter))
+def CountingFS(fs: pafs.FileSystem, counter: ByteCounter, skip_tail: bool = False) -> pafs.FileSystem:  # noqa: N802
+    """A pyarrow filesystem over ``fs`` that adds every byte read to ``counter``.
+
+    ``skip_tail``: do not count reads reaching end-of-file (Parquet footers), so a Parquet scan
+    counts the column chunks it reads, like Athena's DataScannedInBytes.
+    """
+    return pafs.PyFileSystem(_CountingHandler(fs, counter, skip_tail))
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -259,9 +274,7 @@ def read_text_file(fs: pafs.FileSystem, path: str, fmt: TableFormat, schema: pa.
     if not raw.strip():
         return schema.empty_table()
     if fmt.kind == "json":
-        lower = {n.lower(): n for n in names}
         rs = pa.schema([pa.field(n, read_types[n]) for n in names])
-        # JSON keys are matched case-insensitively like the OpenX SerDe: lower-case the keys in the schema pass.
         tbl = pajson.read_json(
             io.BytesIO(raw),
             parse_options=pajson.ParseOptions(explicit_schema=rs, unexpected_field_behavior="ignore"),
@@ -270,11 +283,9 @@ def read_text_file(fs: pafs.FileSystem, path: str, fmt: TableFormat, schema: pa.
         for n in missing:
             tbl = tbl.append_column(pa.field(n, read_types[n]), pa.nulls(tbl.num_rows, read_types[n]))
         tbl = tbl.select(names)
-        del lower
     else:
-        ncols = len(names)
 
-        def _pad(row: Any) -> str:
+        def _pad(row: Any) -> str:  # rows with a wrong field count are skipped (Athena pads/truncates)
             return "skip"
 
         tbl = pacsv.read_csv(
@@ -295,7 +306,6 @@ def read_text_file(fs: pafs.FileSystem, path: str, fmt: TableFormat, schema: pa.
                 false_values=["false", "FALSE", "False"],
             ),
         )
-        del ncols
     return _fix_temporal(tbl, schema)
 
 
@@ -342,7 +352,7 @@ def write_parquet(s3fs: pafs.FileSystem, tbl: pa.Table, location: str, partition
     for combo, sub in groups:
         rel = "/".join(f"{k}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for k, v in combo.items())
         folder = f"{base}/{rel}" if rel else base
-        path = f"{folder}/{qid}_00000.parquet" if rel or True else folder
+        path = f"{folder}/{qid}_00000.parquet"
         comp = None if compression.upper() in ("NONE", "UNCOMPRESSED") else compression.lower()
         pq.write_table(sub, path, filesystem=s3fs, compression=comp)
         written.append(f"s3://{path}")
@@ -354,9 +364,10 @@ def write_parquet(s3fs: pafs.FileSystem, tbl: pa.Table, location: str, partition
 class TableReader:
     """Builds the Arrow object DuckDB scans for one Glue table (after partition pruning)."""
 
-    def __init__(self, s3: Any, fs: pafs.FileSystem) -> None:
+    def __init__(self, s3: Any, fs: pafs.FileSystem, parquet_fs: pafs.FileSystem | None = None) -> None:
         self.s3 = s3
-        self.fs = fs  # counting filesystem
+        self.fs = fs  # counting filesystem (whole files)
+        self.parquet_fs = parquet_fs or fs  # counting filesystem that ignores footer reads
 
     def build(self, table: dict, partitions: list[dict] | None) -> Any:
         """``partitions``: Glue partitions kept after pruning (None for an unpartitioned table)."""
@@ -389,8 +400,10 @@ class TableReader:
                     v = vals.get(k)
                     e = e & (pc.field(k).is_null() if v is None else (pc.field(k) == pa.scalar(v, schema.field(k).type)))
                 exprs.append(e)
+            # no pre-buffer coalescing: only the projected column chunks are read (and counted)
+            fmt_ = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
             return ds.FileSystemDataset.from_paths(
-                [f for f, _ in files], schema=schema, format=ds.ParquetFileFormat(), filesystem=self.fs,
+                [f for f, _ in files], schema=schema, format=fmt_, filesystem=self.parquet_fs,
                 partitions=exprs,
             )
         tables = []
@@ -408,7 +421,7 @@ class TableReader:
         """Glue's column order and names, the first file's physical types (Glue type if the file lacks a column)."""
         fields = []
         try:
-            file_schema = pq.read_schema(path, filesystem=self.fs)
+            file_schema = pq.read_schema(path, filesystem=self.parquet_fs)
         except Exception:  # noqa: BLE001 - unreadable footer: fall back to Glue types
             return glue
         by_lower = {f.name.lower(): f for f in file_schema}

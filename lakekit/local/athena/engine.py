@@ -1,0 +1,682 @@
+"""Local Athena engine: Athena/Trino SQL over the Glue Data Catalog, executed in DuckDB.
+
+A pure library (no HTTP): the gateway's StartQueryExecution calls :meth:`QueryEngine.execute`
+on a worker thread, then writes :func:`write_results_csv` to the output location.
+
+Example::
+
+    engine = QueryEngine(glue, s3, "http://127.0.0.1:5000", "us-east-1")
+    res = engine.execute("SELECT carrier, count(*) n FROM flights GROUP BY 1", database="lake")
+    res.arrow.to_pandas(); res.data_scanned_bytes; [c.type for c in res.columns]
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import duckdb
+import pyarrow as pa
+import pyarrow.fs as pafs
+import sqlglot
+from sqlglot import exp
+
+from . import _ddl
+from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
+from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
+from ._types import arrow_to_athena, athena_precision_scale
+
+__all__ = [
+    "QueryEngine",
+    "QueryResult",
+    "ColumnInfo",
+    "TableAccess",
+    "AthenaQueryError",
+    "AccessDeniedError",
+    "write_results_csv",
+    "write_results_text",
+    "format_value",
+    "CUTOFF_MESSAGE",
+]
+
+DEFAULT_CATALOG = "awsdatacatalog"
+CUTOFF_MESSAGE = "Query cancelled! : Bytes scanned limit was exceeded"
+
+
+@dataclass
+class ColumnInfo:
+    """One result column as Athena's ``ResultSetMetadata.ColumnInfo`` describes it."""
+
+    name: str
+    type: str
+    precision: int = 0
+    scale: int = 0
+    nullable: str = "UNKNOWN"
+    case_sensitive: bool = False
+
+    def to_athena(self) -> dict[str, Any]:
+        """The ``ColumnInfo`` dict GetQueryResults returns."""
+        return {
+            "CatalogName": "hive",
+            "SchemaName": "",
+            "TableName": "",
+            "Name": self.name,
+            "Label": self.name,
+            "Type": self.type,
+            "Precision": self.precision,
+            "Scale": self.scale,
+            "Nullable": self.nullable,
+            "CaseSensitive": self.case_sensitive,
+        }
+
+
+@dataclass
+class QueryResult:
+    """Outcome of one statement.
+
+    ``statement_type``: DML | DDL | UTILITY (Athena's StatementType); ``substatement_type``:
+    SELECT, CREATE_TABLE_AS_SELECT, INSERT, CREATE_TABLE, SHOW_TABLES...; ``arrow``: the rows;
+    ``data_scanned_bytes``: bytes read from S3 (measured); ``update_count``: rows written by
+    CTAS/INSERT; ``written_files``: s3:// paths written by CTAS/INSERT (the gateway writes them to
+    ``<qid>-manifest.csv`` and sets ``Statistics.DataManifestLocation`` — awswrangler's
+    ``ctas_approach=True`` reads the result from that manifest).
+    ``header_row``: whether GetQueryResults/CSV start with a header row (SELECT-like results);
+    DDL/UTILITY results are written as a ``.txt`` without header by Athena.
+    """
+
+    statement_type: str
+    columns: list[ColumnInfo]
+    arrow: pa.Table
+    data_scanned_bytes: int = 0
+    update_count: int | None = None
+    substatement_type: str = "SELECT"
+    written_files: list[str] = field(default_factory=list)
+    engine_ms: int = 0
+    header_row: bool = True
+
+    def rows(self) -> list[list[str | None]]:
+        """Rows formatted as Athena's VarCharValue strings (None for NULL)."""
+        cols = [c.to_pylist() for c in self.arrow.columns]
+        return [[format_value(col[i]) for col in cols] for i in range(self.arrow.num_rows)]
+
+
+@dataclass
+class TableAccess:
+    """What an access hook (Lake Formation) lets the caller see of one table.
+
+    ``columns``: visible column names (None = all); ``row_filter``: a Trino/PartiQL-ish predicate
+    applied before anything in the user's query (None = all rows).
+    """
+
+    columns: set[str] | None = None
+    row_filter: str | None = None
+
+
+AccessHook = Callable[[str, str], "TableAccess | None"]
+
+
+# ----------------------------------------------------------------------------- value formatting
+
+
+def _java_double(x: float) -> str:
+    if x != x:
+        return "NaN"
+    if x in (float("inf"), float("-inf")):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "0.0"
+    ax = abs(x)
+    if 1e-3 <= ax < 1e7:
+        s = repr(x)
+        return s if ("." in s or "e" in s) else s + ".0"
+    mant, _, expo = f"{x:.16E}".partition("E")
+    mant = mant.rstrip("0")
+    if mant.endswith("."):
+        mant += "0"
+    # shortest repr mantissa
+    r = repr(x)
+    if "e" in r:
+        m, _, e = r.partition("e")
+        if "." not in m:
+            m += ".0"
+        return f"{m}E{int(e)}"
+    digits = r.replace("-", "").replace(".", "").lstrip("0").rstrip("0") or "0"
+    e = int(expo)
+    m = digits[0] + "." + (digits[1:] or "0")
+    return f"{'-' if x < 0 else ''}{m}E{e}"
+
+
+def format_value(v: Any) -> str | None:
+    """A Python value -> Athena's text form (VarCharValue / CSV cell); None stays None."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return _java_double(v)
+    if isinstance(v, _dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S.") + f"{v.microsecond // 1000:03d}" + (
+            f" {v.tzname()}" if v.tzinfo is not None else ""
+        )
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        return str(v)
+    if isinstance(v, bytes):
+        return " ".join(f"{b:02x}" for b in v)
+    if isinstance(v, list):
+        if v and all(isinstance(i, tuple) and len(i) == 2 for i in v):  # map from arrow
+            return "{" + ", ".join(f"{format_value(k)}={_inner(val)}" for k, val in v) + "}"
+        return "[" + ", ".join(_inner(i) for i in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}={_inner(val)}" for k, val in v.items()) + "}"
+    return str(v)
+
+
+def _inner(v: Any) -> str:
+    s = format_value(v)
+    return "null" if s is None else s
+
+
+def write_results_csv(result: QueryResult) -> bytes:
+    """Athena's ``<qid>.csv``: header row, every value double-quoted, NULL as an empty unquoted field."""
+    out = io.StringIO()
+    names = [c.name for c in result.columns]
+    out.write(",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n")
+    for row in result.rows():
+        out.write(",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n")
+    return out.getvalue().encode("utf-8")
+
+
+def write_results_text(result: QueryResult) -> bytes:
+    """Athena's ``<qid>.txt`` for DDL/UTILITY results: one line per row, columns tab-separated, no header."""
+    return "".join("\t".join("" if v is None else v for v in row) + "\n" for row in result.rows()).encode()
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _ident_start(node: exp.Expression) -> tuple[int, int]:
+    """(line, 1-based start column) of an identifier node from sqlglot's token meta."""
+    meta = getattr(node, "meta", None) or {}
+    line = meta.get("line", 1)
+    col = meta.get("col", 1)
+    text = node.name if hasattr(node, "name") else ""
+    if isinstance(node, exp.Identifier) and node.quoted:
+        return line, max(1, col - len(text) - 1)
+    return line, max(1, col - len(text) + 1)
+
+
+def _table_pos(t: exp.Table) -> tuple[int, int]:
+    for part in ("catalog", "db", "this"):
+        node = t.args.get(part)
+        if isinstance(node, exp.Identifier) and node.meta:
+            return _ident_start(node)
+    return 1, 1
+
+
+def _user_error(kind: str, message: str) -> AthenaQueryError:
+    return AthenaQueryError(USER_ERROR, kind, f"{kind}: {message}")
+
+
+def _strip_comments(sql: str) -> str:
+    s = sql.strip()
+    while True:
+        if s.startswith("--"):
+            s = s.split("\n", 1)[1].lstrip() if "\n" in s else ""
+        elif s.startswith("/*") and "*/" in s:
+            s = s.split("*/", 1)[1].lstrip()
+        else:
+            return s.rstrip().rstrip(";").rstrip()
+
+
+_STARTERS = {"SELECT", "WITH", "VALUES", "CREATE", "DROP", "ALTER", "INSERT", "MSCK", "SHOW", "DESCRIBE", "DESC", "TABLE"}
+_EXPECTING = "'ALTER', 'CREATE', 'DESCRIBE', 'DROP', 'INSERT', 'MSCK', 'SELECT', 'SHOW', 'VALUES', 'WITH', <query>"
+_DATE_FUNCS = (exp.CurrentDate, exp.DateTrunc, exp.DateStrToDate, exp.StrToDate, exp.TsOrDsToDate, exp.LastDay)
+
+
+class _Query:
+    """State of one statement's execution: DuckDB connection, counter, registered tables."""
+
+    def __init__(self, engine: QueryEngine, access: AccessHook | None, cutoff: int | None) -> None:
+        self.engine = engine
+        self.access = access
+        self.counter = ByteCounter(cutoff)
+        self.fs = CountingFS(engine._s3fs, self.counter)
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET threads TO 2")
+        self.con.execute("SET integer_division = true")
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.n = 0
+        self.date_columns: set[str] = set()
+        self.parquet_fs = CountingFS(engine._s3fs, self.counter, skip_tail=True)
+        self.reader = TableReader(engine.s3, self.fs, self.parquet_fs)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class QueryEngine:
+    """Runs Athena SQL against the Glue catalog and S3 (moto or AWS) with DuckDB.
+
+    ``glue``/``s3``: boto3 clients; ``s3_endpoint_url``: where pyarrow reads/writes S3.
+    """
+
+    def __init__(self, glue: Any, s3: Any, s3_endpoint_url: str | None, region: str,
+                 access_key: str = "test", secret_key: str = "test") -> None:
+        self.glue = glue
+        self.s3 = s3
+        self.region = region
+        kw: dict[str, Any] = {"region": region, "access_key": access_key, "secret_key": secret_key}
+        if s3_endpoint_url:
+            scheme, _, host = s3_endpoint_url.partition("://")
+            kw.update(endpoint_override=host.rstrip("/"), scheme=scheme or "http")
+        self._s3fs = pafs.S3FileSystem(**kw)
+
+    # ------------------------------------------------------------------ entry point
+    def execute(
+        self,
+        sql: str,
+        database: str | None = None,
+        catalog: str = "AwsDataCatalog",
+        access: AccessHook | None = None,
+        output_location: str | None = None,
+        bytes_scanned_cutoff: int | None = None,
+    ) -> QueryResult:
+        """Run one statement. Raises :class:`AthenaQueryError` with Athena's category/type/message."""
+        if catalog and catalog.lower() != DEFAULT_CATALOG:
+            raise _user_error("CATALOG_NOT_FOUND", f"Catalog '{catalog}' does not exist (only AwsDataCatalog is served locally)")
+        t0 = time.perf_counter()
+        q = _Query(self, access, bytes_scanned_cutoff)
+        try:
+            try:
+                res = self._dispatch(q, sql, database or "default", output_location)
+            except _CutoffExceeded:
+                raise self._cutoff_error(q) from None
+            except AthenaQueryError:
+                raise
+            except duckdb.Error as ex:
+                if q.counter.exceeded:
+                    raise self._cutoff_error(q) from None
+                raise self._map_duckdb_error(ex, sql) from None
+            except (pa.ArrowException, OSError) as ex:
+                if q.counter.exceeded:
+                    raise self._cutoff_error(q) from None
+                raise AthenaQueryError(USER_ERROR, "HIVE_BAD_DATA", f"HIVE_BAD_DATA: {ex}") from None
+        finally:
+            q.close()
+        res.data_scanned_bytes = q.counter.total
+        res.engine_ms = int((time.perf_counter() - t0) * 1000)
+        return res
+
+    def _cutoff_error(self, q: _Query) -> AthenaQueryError:
+        return AthenaQueryError(
+            USER_ERROR,
+            "EXCEEDED_SCANNED_BYTES_LIMIT",
+            f"{CUTOFF_MESSAGE} (scanned more than {q.counter.cutoff} bytes, the workgroup's "
+            f"BytesScannedCutoffPerQuery; read {q.counter.total} bytes). Filter on partition columns, "
+            "select fewer columns, or raise the workgroup limit.",
+            state="CANCELLED",
+        )
+
+    def _dispatch(self, q: _Query, sql: str, database: str, output_location: str | None) -> QueryResult:
+        text = _strip_comments(sql)
+        if not text:
+            raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"line 1:1: mismatched input '<EOF>'. Expecting: {_EXPECTING}")
+        first = re.match(r"\(*\s*([A-Za-z_]+)", text)
+        if first is None or first.group(1).upper() not in _STARTERS:
+            tok = first.group(1) if first else text.split()[0]
+            raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"line 1:1: mismatched input '{tok}'. Expecting: {_EXPECTING}")
+        handled = _ddl.dispatch_text(self, q, text, database)
+        if handled is not None:
+            return handled
+        ast = self._parse(text)
+        if isinstance(ast, exp.Create):
+            return _ddl.create(self, q, ast, text, database, output_location)
+        if isinstance(ast, exp.Insert):
+            return _ddl.insert(self, q, ast, text, database)
+        if isinstance(ast, (exp.Query,)):
+            tbl = self.run_select(q, ast, database)
+            return self._result("DML", "SELECT", tbl, header=True)
+        if isinstance(ast, exp.Describe):
+            return _ddl.describe_table(self, q, ast.this, database)
+        if isinstance(ast, exp.Drop):
+            return _ddl.drop(self, q, ast, database)
+        raise AthenaQueryError(
+            USER_ERROR, "NOT_SUPPORTED",
+            f"NOT_SUPPORTED: statement {type(ast).__name__.upper()} is not supported by the local Athena engine; "
+            "supported: SELECT/WITH, CTAS, INSERT INTO, CREATE/DROP DATABASE|TABLE|VIEW, MSCK REPAIR, ALTER TABLE ADD/DROP PARTITION, SHOW, DESCRIBE",
+        )
+
+    def _result(self, st: str, sub: str, tbl: pa.Table, header: bool = True, update_count: int | None = None,
+                written: list[str] | None = None) -> QueryResult:
+        cols = []
+        for f in tbl.schema:
+            p, s = athena_precision_scale(f.type)
+            t = arrow_to_athena(f.type)
+            cols.append(ColumnInfo(f.name, t, p, s, "UNKNOWN", t == "varchar"))
+        return QueryResult(st, cols, tbl, 0, update_count, sub, written or [], 0, header)
+
+    # ------------------------------------------------------------------ parsing / errors
+    def _parse(self, text: str) -> exp.Expression:
+        try:
+            asts = sqlglot.parse(text, read="athena")
+        except sqlglot.errors.ParseError as ex:
+            err = ex.errors[0] if ex.errors else {}
+            hl = err.get("highlight") or ""
+            line = err.get("line", 1)
+            col = max(1, (err.get("col") or 1) - len(hl) + 1)
+            tok = hl or "<EOF>"
+            raise AthenaQueryError(
+                USER_ERROR, "SYNTAX_ERROR",
+                f"line {line}:{col}: mismatched input '{tok}'. Check the SQL near '{tok}' "
+                f"({err.get('description', 'invalid syntax')}).",
+            ) from None
+        except sqlglot.errors.TokenError as ex:
+            raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"line 1:1: {ex}") from None
+        asts = [a for a in asts if a is not None]
+        if len(asts) != 1:
+            raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR",
+                                   "line 1:1: Only one sql statement is allowed. Got: " + str(len(asts)))
+        ast = asts[0]
+        if isinstance(ast, exp.Command):
+            word = ast.name.split()[0] if ast.name else str(ast.this)
+            raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"line 1:1: mismatched input '{word}'. Statement not supported locally")
+        return ast
+
+    def _map_duckdb_error(self, ex: duckdb.Error, sql: str) -> AthenaQueryError:
+        msg = str(ex)
+        m = re.search(r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"', msg)
+        if m:
+            name = m.group(1) or m.group(2)
+            line, col = self._find_column_pos(sql, name)
+            return _user_error("COLUMN_NOT_FOUND", f"line {line}:{col}: Column '{name}' cannot be resolved")
+        m = re.search(r"(?:Scalar|Aggregate|Table) Function with name \"?([\w]+)\"? does not exist", msg)
+        if m:
+            name = m.group(1)
+            line, col = self._find_func_pos(sql, name)
+            return _user_error("FUNCTION_NOT_FOUND", f"line {line}:{col}: Function '{name}' not registered")
+        if "must appear in the GROUP BY clause" in msg or "must be part of an aggregate" in msg:
+            return _user_error("EXPRESSION_NOT_AGGREGATE", f"line 1:8: {msg.splitlines()[0]}")
+        if isinstance(ex, duckdb.ConversionException):
+            return _user_error("INVALID_CAST_ARGUMENT", msg.splitlines()[0])
+        if isinstance(ex, duckdb.ParserException):
+            return AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"SYNTAX_ERROR: {msg.splitlines()[0]} (after translation to DuckDB)")
+        if isinstance(ex, duckdb.BinderException):
+            return _user_error("TYPE_MISMATCH", msg.splitlines()[0])
+        return _user_error("GENERIC_USER_ERROR", msg.splitlines()[0])
+
+    @staticmethod
+    def _find_column_pos(sql: str, name: str) -> tuple[int, int]:
+        try:
+            ast = sqlglot.parse_one(_strip_comments(sql), read="athena")
+            for c in ast.find_all(exp.Column):
+                if c.name.lower() == name.lower() and isinstance(c.this, exp.Identifier):
+                    if c.args.get("table") is not None:
+                        return _ident_start(c.args["table"]) if c.args["table"].meta else _ident_start(c.this)
+                    return _ident_start(c.this)
+        except Exception:  # noqa: BLE001 - positions are best effort
+            pass
+        return 1, 1
+
+    @staticmethod
+    def _find_func_pos(sql: str, name: str) -> tuple[int, int]:
+        m = re.search(re.escape(name) + r"\s*\(", sql, re.IGNORECASE)
+        if not m:
+            return 1, 1
+        before = sql[: m.start()]
+        line = before.count("\n") + 1
+        return line, m.start() - (before.rfind("\n") + 1) + 1
+
+    # ------------------------------------------------------------------ catalog access
+    def get_table(self, database: str, name: str) -> dict | None:
+        """The Glue table dict, or None if it does not exist (SCHEMA_NOT_FOUND raised for a missing database)."""
+        try:
+            return self.glue.get_table(DatabaseName=database, Name=name)["Table"]
+        except self.glue.exceptions.EntityNotFoundException:
+            if not self.database_exists(database):
+                raise _user_error("SCHEMA_NOT_FOUND", f"line 1:1: Schema '{database}' does not exist") from None
+            return None
+
+    def database_exists(self, database: str) -> bool:
+        try:
+            self.glue.get_database(Name=database)
+            return True
+        except self.glue.exceptions.EntityNotFoundException:
+            return False
+
+    def get_partitions(self, database: str, name: str) -> list[dict]:
+        out: list[dict] = []
+        for page in self.glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=name):
+            out += page.get("Partitions", [])
+        return out
+
+    # ------------------------------------------------------------------ SELECT
+    def run_select(self, q: _Query, ast: exp.Expression, database: str) -> pa.Table:
+        """Resolve the catalog tables of a query AST, run it in DuckDB, return Athena-named columns."""
+        original = ast.copy()
+        ast = self._resolve(q, ast, database, depth=0)
+        self._fix_date_add(q, ast)
+        duck_sql = ast.sql(dialect="duckdb")
+        tbl = q.con.execute(duck_sql).fetch_arrow_table()
+        return self._rename_output(original, _trino_types(tbl))
+
+    def _resolve(self, q: _Query, ast: exp.Expression, database: str, depth: int) -> exp.Expression:
+        if depth > 10:
+            raise _user_error("VIEW_IS_RECURSIVE", "View is recursive (more than 10 nested views)")
+        cte_names = {c.alias_or_name.lower() for c in ast.find_all(exp.CTE)}
+        for t in list(ast.find_all(exp.Table)):
+            if not isinstance(t.this, exp.Identifier):
+                continue
+            if not t.args.get("db") and t.name.lower() in cte_names:
+                continue
+            cat = t.args.get("catalog")
+            if cat is not None and cat.name.lower() != DEFAULT_CATALOG:
+                line, col = _table_pos(t)
+                raise _user_error("CATALOG_NOT_FOUND", f"line {line}:{col}: Catalog '{cat.name.lower()}' does not exist")
+            db = (t.db or database).lower()
+            name = t.name.lower()
+            table = self.get_table_for_query(t, db, name)
+            alias = t.args.get("alias")
+            alias_expr = alias.copy() if alias is not None else exp.TableAlias(this=exp.to_identifier(name))
+            ta = self._check_access(q, db, name)
+            if table.get("TableType") == "VIRTUAL_VIEW":
+                view_ast = _ddl.view_query(table)
+                view_db = _ddl.view_schema(table) or db
+                inner = self._resolve(q, view_ast, view_db, depth + 1)
+                if ta is not None:
+                    inner = self._restrict(inner, ta, name)
+                t.replace(exp.Subquery(this=inner, alias=alias_expr))
+                continue
+            reg = self._register_table(q, t, table, db, name, ta)
+            t.replace(exp.Table(this=exp.to_identifier(reg), alias=alias_expr))
+        # drop db/catalog qualifiers from column references (db.t.col -> t.col)
+        for c in ast.find_all(exp.Column):
+            if c.args.get("db") is not None:
+                c.set("db", None)
+                c.set("catalog", None)
+        return ast
+
+    def get_table_for_query(self, t: exp.Table, db: str, name: str) -> dict:
+        line, col = _table_pos(t)
+        try:
+            table = self.glue.get_table(DatabaseName=db, Name=name)["Table"]
+        except self.glue.exceptions.EntityNotFoundException:
+            if not self.database_exists(db):
+                raise _user_error("SCHEMA_NOT_FOUND", f"line {line}:{col}: Schema '{db}' does not exist") from None
+            raise _user_error(
+                "TABLE_NOT_FOUND", f"line {line}:{col}: Table '{DEFAULT_CATALOG}.{db}.{name}' does not exist"
+            ) from None
+        return table
+
+    def _check_access(self, q: _Query, db: str, name: str) -> TableAccess | None:
+        if q.access is None:
+            return None
+        try:
+            return q.access(db, name)
+        except AccessDeniedError as ex:
+            raise AthenaQueryError(USER_ERROR, "PERMISSION_DENIED", f"PERMISSION_DENIED: {ex.message}") from None
+
+    def _restrict(self, inner: exp.Expression, ta: TableAccess, name: str) -> exp.Expression:
+        """Wrap a (view) subquery with the access hook's column list and row filter."""
+        sub = exp.select("*").from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("__lk_v"))))
+        if ta.row_filter:
+            sub = sub.where(sqlglot.parse_one(ta.row_filter, read="trino"))
+        if ta.columns is not None:
+            out = exp.select(*[exp.column(c) for c in sorted(ta.columns)]).from_(
+                exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier("__lk_w"))))
+            return out
+        return sub
+
+    def _register_table(self, q: _Query, t: exp.Table, table: dict, db: str, name: str,
+                        ta: TableAccess | None) -> str:
+        data_schema, keys = glue_schema(table)
+        parts = None
+        if keys:
+            parts = self._prune(q, t, name, keys, self.get_partitions(db, name))
+        obj = q.reader.build(table, parts)
+        reg = f"__lk_{q.n}"
+        q.n += 1
+        schema = obj.schema
+        for f in schema:
+            if pa.types.is_date(f.type):
+                q.date_columns.add(f.name.lower())
+        if ta is None:
+            q.con.register(reg, obj)
+            return reg
+        q.con.register(reg + "_raw", obj)
+        all_cols = [f.name for f in schema]
+        if ta.columns is None:
+            visible = all_cols
+        else:
+            allowed = {c.lower() for c in ta.columns}
+            visible = [c for c in all_cols if c.lower() in allowed]
+        if not visible:
+            raise AthenaQueryError(USER_ERROR, "PERMISSION_DENIED",
+                                   f"PERMISSION_DENIED: no column of {db}.{name} is visible to the caller")
+        select = "SELECT " + ", ".join(f'"{c}"' for c in visible) + f' FROM "{reg}_raw"'
+        if ta.row_filter:
+            try:
+                pred = sqlglot.transpile(ta.row_filter, read="trino", write="duckdb")[0]
+            except sqlglot.errors.ParseError as ex:
+                raise AthenaQueryError(USER_ERROR, "PERMISSION_DENIED",
+                                       f"PERMISSION_DENIED: the row filter on {db}.{name} is invalid: {ex}") from None
+            select += f" WHERE {pred}"
+        q.con.execute(f'CREATE TEMP VIEW "{reg}" AS {select}')
+        return reg
+
+    # ------------------------------------------------------------------ partition pruning
+    def _prune(self, q: _Query, t: exp.Table, name: str, keys: list[tuple[str, pa.DataType]],
+               partitions: list[dict]) -> list[dict]:
+        """Keep the partitions whose values satisfy the WHERE conjuncts that only involve this table's keys."""
+        if not partitions:
+            return partitions
+        select = t.find_ancestor(exp.Select)
+        where = select.args.get("where") if select is not None else None
+        if where is None:
+            return partitions
+        alias = t.alias_or_name.lower()
+        key_names = {k for k, _ in keys}
+        conjuncts = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+        usable = []
+        for cj in conjuncts:
+            if cj.find(exp.Subquery, exp.Select, exp.Is, exp.Coalesce, exp.Anonymous, exp.Rand):
+                continue
+            cols = list(cj.find_all(exp.Column))
+            if not cols:
+                continue
+            ok = all(
+                c.name.lower() in key_names and (not c.table or c.table.lower() in (alias, name))
+                for c in cols
+            )
+            if ok:
+                c2 = cj.copy()
+                for c in c2.find_all(exp.Column):
+                    c.set("table", None)
+                    c.set("db", None)
+                    c.set("catalog", None)
+                usable.append(c2.sql(dialect="duckdb"))
+        if not usable:
+            return partitions
+        arrays = {}
+        for i, (k, typ) in enumerate(keys):
+            arrays[k] = pa.array([partition_value(p["Values"][i], typ) if i < len(p["Values"]) else None
+                                  for p in partitions], typ)
+        arrays["__lk_idx"] = pa.array(range(len(partitions)), pa.int64())
+        pt = pa.table(arrays)
+        keep: set[int] | None = None
+        for cond in usable:
+            try:
+                with_con = duckdb.connect(":memory:")
+                with_con.register("__parts", pt)
+                rows = with_con.execute(f"SELECT __lk_idx FROM __parts WHERE {cond}").fetchall()
+                with_con.close()
+            except duckdb.Error:
+                continue  # not evaluable on keys alone: no pruning from this conjunct
+            idx = {r[0] for r in rows}
+            keep = idx if keep is None else keep & idx
+        if keep is None:
+            return partitions
+        return [p for i, p in enumerate(partitions) if i in keep]
+
+    # ------------------------------------------------------------------ DuckDB traps
+    def _fix_date_add(self, q: _Query, ast: exp.Expression) -> None:
+        """Trino's date_add(unit, n, DATE) is a DATE; DuckDB's DATE + INTERVAL is a TIMESTAMP: cast back."""
+
+        def is_date(e: exp.Expression) -> bool:
+            if isinstance(e, exp.Cast) and e.to.this == exp.DataType.Type.DATE:
+                return True
+            if isinstance(e, _DATE_FUNCS) and not isinstance(e, exp.DateTrunc):
+                return True
+            if isinstance(e, exp.DateTrunc):
+                return is_date(e.this)
+            if isinstance(e, (exp.DateAdd, exp.DateSub)):
+                return is_date(e.this)
+            if isinstance(e, exp.Column):
+                return e.name.lower() in q.date_columns
+            return False
+
+        for node in list(ast.find_all(exp.DateAdd, exp.DateSub)):
+            unit = (node.text("unit") or "DAY").upper()
+            if unit in ("DAY", "WEEK", "MONTH", "YEAR", "QUARTER") and is_date(node.this):
+                node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("DATE")))
+
+    def _rename_output(self, original: exp.Expression, tbl: pa.Table) -> pa.Table:
+        """Athena's output names: lower-cased aliases/column names, ``_colN`` for unnamed expressions."""
+        sel = original
+        while isinstance(sel, (exp.Union, exp.Subquery)) or (isinstance(sel, exp.SetOperation)):
+            sel = sel.this if not isinstance(sel, exp.SetOperation) else sel.left
+        if not isinstance(sel, exp.Select):
+            return tbl.rename_columns([n.lower() for n in tbl.column_names])
+        exprs = sel.expressions
+        if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)) for e in exprs) \
+                or len(exprs) != tbl.num_columns:
+            return tbl.rename_columns([n.lower() for n in tbl.column_names])
+        names = []
+        for i, e in enumerate(exprs):
+            if isinstance(e, exp.Alias):
+                names.append(e.alias.lower())
+            elif isinstance(e, exp.Column):
+                names.append(e.name.lower())
+            elif isinstance(e, exp.Dot):
+                names.append(e.name.lower())
+            else:
+                names.append(f"_col{i}")
+        return tbl.rename_columns(names)
+
+
+def _trino_types(tbl: pa.Table) -> pa.Table:
+    """DuckDB's sum(bigint) is HUGEINT (decimal(38,0) in Arrow); Trino's is bigint: narrow when it fits."""
+    for i, f in enumerate(tbl.schema):
+        if pa.types.is_decimal(f.type) and f.type.precision == 38 and f.type.scale == 0:
+            try:
+                tbl = tbl.set_column(i, pa.field(f.name, pa.int64()), tbl.column(i).cast(pa.int64()))
+            except (pa.ArrowInvalid, OverflowError):
+                pass
+        elif pa.types.is_string_view(f.type) or pa.types.is_large_string(f.type):
+            tbl = tbl.set_column(i, pa.field(f.name, pa.string()), tbl.column(i).cast(pa.string()))
+    return tbl

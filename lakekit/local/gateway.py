@@ -222,7 +222,9 @@ class Gateway:
         status = int(captured["status"].split()[0])
         headers = dict(captured["headers"])
         ctype = headers.get("Content-Type", "")
-        if status in (404, 405, 500) and "text/html" in ctype:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if status in (404, 405, 500) and "text/html" in ctype and method != "HEAD":
+            # Flask's own HTML page: no moto route/action (a HEAD 404 is a real "not found")
             _close(result)
             return self._send(start_response, error_response(_not_implemented(service, op), proto,
                                                              str(uuid.uuid4())))

@@ -227,3 +227,12 @@ def test_cli_status_and_env(endpoint):
     out = subprocess.run([str(VENV_BIN / "lakekit"), "local", "env"], capture_output=True, text=True,
                          env=env, timeout=30)
     assert f"export AWS_ENDPOINT_URL={endpoint.url}" in out.stdout
+
+
+def test_head_of_missing_key_is_404_not_501(endpoint):
+    s3 = endpoint.client("s3")
+    s3.create_bucket(Bucket="head-missing-bkt")
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket="head-missing-bkt", Key="nope.csv")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert err.value.response["Error"]["Code"] == "404"

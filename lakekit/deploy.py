@@ -1,0 +1,477 @@
+"""Deploy and tear down the data lake stack — identical on ``local`` and ``aws``.
+
+The template ``cloudformation/datalake.yaml`` is deployed in two phases because the
+Lambda zips and the Glue script must sit in the artifacts bucket the stack itself creates
+(what ``aws cloudformation package`` solves with a pre-existing bucket):
+
+1. ``DeployCompute=false``: KMS, S3 zones, IAM, Glue database, Athena, Lake Formation.
+2. :func:`upload_assets` puts ``lambda/ingest-<sha>.zip``, ``lambda/api_pull-<sha>.zip``
+   and ``scripts/etl.py`` into the artifacts bucket.
+3. ``DeployCompute=true``: the Lambdas, the landing notification, Glue job, crawler, trigger.
+
+Example::
+
+    >>> import lakekit as lk
+    >>> from lakekit import deploy
+    >>> lk.connect()                                  # doctest: +SKIP
+    >>> out = deploy.deploy()                         # doctest: +SKIP
+    >>> out["RawBucket"]                              # doctest: +SKIP
+    'lakekit-raw-123456789012-us-east-1'
+    >>> deploy.teardown()                             # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lakekit.config import Settings, settings as _settings
+from lakekit.exceptions import DeployError, WaitTimeout
+from lakekit.session import client as _client
+
+__all__ = [
+    "TEMPLATE",
+    "Asset",
+    "stack_name",
+    "lint",
+    "package_assets",
+    "upload_assets",
+    "deploy",
+    "wait_for_stack",
+    "outputs",
+    "resources",
+    "events",
+    "teardown",
+    "empty_bucket",
+    "remaining",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "cloudformation" / "datalake.yaml"
+PACKAGE = Path(__file__).resolve().parent
+CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
+_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE"}
+_DEFAULT_TIMEOUT = 1800.0
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file deploy puts in the artifacts bucket (``parameter`` names its template key)."""
+
+    parameter: str
+    key: str
+    body: bytes
+    sha256: str
+
+
+def stack_name(s: Settings | None = None) -> str:
+    """``<LAKEKIT_PREFIX>-datalake``."""
+    return f"{(s or _settings()).prefix}-datalake"
+
+
+# ---------------------------------------------------------------- lint
+def lint(template: str | Path = TEMPLATE) -> list[dict[str, Any]]:
+    """cfn-lint findings for the template (empty list = clean).
+
+    >>> lint()   # doctest: +SKIP
+    []
+    """
+    from cfnlint.api import lint_file
+
+    findings = []
+    for m in lint_file(Path(template)):
+        findings.append({
+            "rule": m.rule.id, "level": m.rule.severity if hasattr(m.rule, "severity") else "",
+            "location": f"line {m.linenumber}" + (f" ({'/'.join(str(p) for p in m.path)})" if getattr(m, "path", None) else ""),
+            "message": m.message,
+        })
+    return findings
+
+
+# ---------------------------------------------------------------- assets
+def _zip_folder(folder: Path) -> bytes:
+    """A deterministic zip (sorted names, fixed timestamps) of the folder's .py files."""
+    files = sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+    if not any(p.name == "handler.py" for p in files):
+        raise DeployError(f"{folder} has no handler.py: the Lambda handler is "
+                          "handler.lambda_handler. Restore the file (git checkout) and deploy again.")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    return buf.getvalue()
+
+
+def package_assets(s: Settings | None = None) -> dict[str, Asset]:
+    """Zip the Lambda sources and read the Glue script; keys carry the content hash.
+
+    >>> sorted(package_assets())   # doctest: +SKIP
+    ['ApiPullCodeKey', 'GlueScriptKey', 'IngestCodeKey']
+    """
+    out: dict[str, Asset] = {}
+    for parameter, folder, stem in (("IngestCodeKey", "ingest", "ingest"),
+                                    ("ApiPullCodeKey", "api_pull", "api_pull")):
+        body = _zip_folder(PACKAGE / "lambdas" / folder)
+        sha = hashlib.sha256(body).hexdigest()
+        out[parameter] = Asset(parameter, f"lambda/{stem}-{sha[:16]}.zip", body, sha)
+    script = PACKAGE / "jobs" / "etl.py"
+    if not script.exists():
+        raise DeployError(f"{script} is missing: it is the Glue job script. Restore it and deploy again.")
+    body = script.read_bytes()
+    out["GlueScriptKey"] = Asset("GlueScriptKey", "scripts/etl.py", body, hashlib.sha256(body).hexdigest())
+    return out
+
+
+def upload_assets(s: Settings | None = None, assets: dict[str, Asset] | None = None,
+                  bucket: str | None = None) -> dict[str, str]:
+    """Upload what :func:`package_assets` made (skips identical objects); -> parameter: key."""
+    s = s or _settings()
+    assets = assets or package_assets(s)
+    bucket = bucket or outputs(s).get("ArtifactsBucket")
+    if not bucket:
+        raise DeployError(f"stack {stack_name(s)} has no ArtifactsBucket output yet: run "
+                          "deploy.deploy() (it creates the bucket first, then uploads).")
+    s3 = _client("s3", s)
+    for asset in assets.values():
+        try:
+            head = s3.head_object(Bucket=bucket, Key=asset.key)
+            if head.get("Metadata", {}).get("sha256") == asset.sha256:
+                continue
+        except ClientError:
+            pass
+        s3.put_object(Bucket=bucket, Key=asset.key, Body=asset.body, Metadata={"sha256": asset.sha256},
+                      ServerSideEncryption="aws:kms")
+    return {a.parameter: a.key for a in assets.values()}
+
+
+def _check_assets(s: Settings, bucket: str, keys: dict[str, str]) -> None:
+    s3 = _client("s3", s)
+    what = {"IngestCodeKey": "AWS::Lambda::Function IngestFunction: Code",
+            "ApiPullCodeKey": "AWS::Lambda::Function ApiPullFunction: Code",
+            "GlueScriptKey": "AWS::Glue::Job EtlJob: ScriptLocation"}
+    for parameter, key in keys.items():
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except ClientError:
+            raise DeployError(f"stack {stack_name(s)} failed: {what.get(parameter, parameter)} "
+                              f"s3://{bucket}/{key} does not exist — run deploy.upload_assets() "
+                              "first.") from None
+
+
+# ---------------------------------------------------------------- stack helpers
+def _describe(s: Settings) -> dict[str, Any] | None:
+    try:
+        return _client("cloudformation", s).describe_stacks(StackName=stack_name(s))["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+
+
+def outputs(s: Settings | None = None) -> dict[str, str]:
+    """The stack's outputs as a dict ({} when the stack does not exist)."""
+    stack = _describe(s or _settings())
+    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+
+
+def resources(s: Settings | None = None):
+    """The stack's resources as a DataFrame (what the console's Resources tab shows)."""
+    import pandas as pd
+
+    s = s or _settings()
+    cf = _client("cloudformation", s)
+    rows = []
+    for page in cf.get_paginator("list_stack_resources").paginate(StackName=stack_name(s)):
+        for r in page["StackResourceSummaries"]:
+            rows.append({"logical_id": r["LogicalResourceId"], "type": r["ResourceType"],
+                         "physical_id": r.get("PhysicalResourceId", ""), "status": r["ResourceStatus"],
+                         "reason": r.get("ResourceStatusReason", "")})
+    return pd.DataFrame(rows, columns=["logical_id", "type", "physical_id", "status", "reason"])
+
+
+def events(s: Settings | None = None, limit: int = 30):
+    """The newest stack events as a DataFrame (the console's Events tab)."""
+    import pandas as pd
+
+    s = s or _settings()
+    evs = _client("cloudformation", s).describe_stack_events(StackName=stack_name(s))["StackEvents"][:limit]
+    return pd.DataFrame([{"time": e["Timestamp"], "logical_id": e["LogicalResourceId"],
+                          "type": e["ResourceType"], "status": e["ResourceStatus"],
+                          "reason": e.get("ResourceStatusReason", "")} for e in evs])
+
+
+def _progress(total: int | None, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        import ipywidgets  # noqa: F401
+
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="resource", leave=True)
+
+
+def wait_for_stack(s: Settings | None = None, timeout: float = _DEFAULT_TIMEOUT, progress: bool = True,
+         total: int | None = None, since: float | None = None, name: str | None = None) -> str:
+    """Wait until the stack's operation ends; a progress bar shows resource events.
+
+    Returns the final status; raises :class:`DeployError` naming the failed resource, its
+    type and reason, or :class:`WaitTimeout` after ``timeout`` seconds.
+    """
+    s = s or _settings()
+    name = name or stack_name(s)
+    cf = _client("cloudformation", s)
+    deadline = time.monotonic() + timeout
+    pause = 0.3 if s.is_local else 3.0
+    seen: set[str] = set()
+    bar = _progress(total, name, progress)
+    status = "UNKNOWN"
+    failures: list[dict[str, Any]] = []
+    try:
+        while True:
+            try:
+                stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+                status = stack["StackStatus"]
+            except ClientError as exc:
+                if "does not exist" in str(exc):
+                    status = "DELETE_COMPLETE"
+                    stack = {}
+                else:
+                    raise
+            evs = []
+            if stack:
+                evs = cf.describe_stack_events(StackName=stack["StackId"])["StackEvents"]
+            for e in reversed(evs):
+                ts = e["Timestamp"].timestamp()
+                if e["EventId"] in seen or (since is not None and ts < since):
+                    continue
+                seen.add(e["EventId"])
+                if e["ResourceType"] == "AWS::CloudFormation::Stack":
+                    continue
+                if e["ResourceStatus"].endswith("_FAILED"):
+                    failures.append(e)
+                if bar is not None:
+                    bar.set_postfix_str(f"{e['LogicalResourceId']} {e['ResourceStatus']}", refresh=False)
+                    if e["ResourceStatus"].endswith("_COMPLETE") or e["ResourceStatus"] == "DELETE_SKIPPED":
+                        bar.update(1)
+            if not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
+                break
+            if time.monotonic() > deadline:
+                raise WaitTimeout(f"stack {name} is still {status} after {timeout:.0f} s: look at "
+                                  "deploy.events() (or the console's Events tab) and call "
+                                  "deploy.wait_for_stack() again.")
+            time.sleep(pause)
+    finally:
+        if bar is not None:
+            bar.set_postfix_str(status)
+            bar.close()
+    if status not in _OK:
+        if failures:
+            first = failures[0]
+            detail = (f"{first['ResourceType']} {first['LogicalResourceId']}: "
+                      f"{first.get('ResourceStatusReason', '')}")
+        else:
+            detail = stack.get("StackStatusReason", "") if stack else ""
+        raise DeployError(f"stack {name} failed ({status}): {detail}. Fix the template or the "
+                          "assets and run deploy() again (deploy.events() lists every event).")
+    return status
+
+
+def _expected(phase_compute: bool) -> int:
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str(TEMPLATE.read_text())
+    count = 0
+    for res in template["Resources"].values():
+        if "Condition" not in res or phase_compute:
+            count += 1
+    return count
+
+
+def _deployer_arn(s: Settings) -> str:
+    arn = _client("sts", s).get_caller_identity()["Arn"]
+    parts = arn.split(":")
+    if len(parts) >= 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        role = parts[5].split("/")[1]
+        return f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+    if len(parts) >= 6 and parts[2] == "sts" and parts[5].startswith("user/"):
+        return f"arn:{parts[1]}:iam::{parts[4]}:{parts[5]}"
+    return arn
+
+
+def _apply(s: Settings, params: dict[str, str], wait_: bool, progress: bool, timeout: float,
+           total: int) -> bool:
+    """Create or update; False when there was nothing to do."""
+    cf = _client("cloudformation", s)
+    name = stack_name(s)
+    body = TEMPLATE.read_text()
+    plist = [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
+    stack = _describe(s)
+    started = time.time() - 1
+    if stack is not None and stack["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"):
+        # AWS: a stack whose creation failed can only be deleted, then created again
+        cf.delete_stack(StackName=name)
+        wait_for_stack(s, timeout, progress=False, name=stack["StackId"])
+        stack = None
+    if stack is None:
+        cf.create_stack(StackName=name, TemplateBody=body, Parameters=plist, Capabilities=CAPABILITIES,
+                        Tags=[{"Key": "lakekit:prefix", "Value": s.prefix}])
+    else:
+        if stack["StackStatus"].endswith("_IN_PROGRESS"):
+            wait_for_stack(s, timeout, progress=progress, total=total)
+        try:
+            cf.update_stack(StackName=name, TemplateBody=body, Parameters=plist, Capabilities=CAPABILITIES,
+                            Tags=[{"Key": "lakekit:prefix", "Value": s.prefix}])
+        except ClientError as exc:
+            if "No updates are to be performed" in str(exc):
+                return False
+            raise DeployError(f"stack {name} update was refused: {exc.response['Error']['Message']}") from None
+    if wait_:
+        wait_for_stack(s, timeout, progress=progress, total=total, since=started)
+    return True
+
+
+def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
+           timeout: float = _DEFAULT_TIMEOUT) -> dict[str, str]:
+    """Create or update the stack (both phases); returns the outputs. Idempotent.
+
+    A second call with nothing changed performs no stack operation.
+    """
+    s = s or _settings()
+    base = {"Prefix": s.prefix, "DeployerPrincipalArn": _deployer_arn(s)}
+    current = _describe(s)
+    phase2_ready = current is not None and outputs(s).get("ArtifactsBucket")
+    if not phase2_ready or current["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"):
+        _apply(s, {**base, "DeployCompute": "false"}, True, progress, timeout, _expected(False))
+        if not wait:
+            return outputs(s)
+    out = outputs(s)
+    bucket = out["ArtifactsBucket"]
+    keys = upload_assets(s, bucket=bucket)
+    _check_assets(s, bucket, keys)
+    _apply(s, {**base, "DeployCompute": "true", **keys}, wait, progress, timeout, _expected(True))
+    return outputs(s)
+
+
+# ---------------------------------------------------------------- teardown
+def empty_bucket(bucket: str, s: Settings | None = None) -> int:
+    """Delete every object version and delete marker (and open multipart uploads); -> count."""
+    s3 = _client("s3", s or _settings())
+    deleted = 0
+    try:
+        for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+            for up in page.get("Uploads", []):
+                s3.abort_multipart_upload(Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "NoSuchBucket":
+            return 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        items = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                 for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        for i in range(0, len(items), 1000):
+            batch = items[i:i + 1000]
+            resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            if resp.get("Errors"):
+                err = resp["Errors"][0]
+                raise DeployError(f"could not empty s3://{bucket}: {err['Key']}: {err['Message']}. "
+                                  "Check your permissions and run teardown() again.")
+            deleted += len(batch)
+    return deleted
+
+
+def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True,
+             timeout: float = _DEFAULT_TIMEOUT) -> dict[str, Any]:
+    """Empty every bucket of the stack (all versions), delete the stack, wait.
+
+    Returns ``{"stack": final status, "emptied": {bucket: objects deleted}}``; a stack that
+    does not exist is a no-op.
+    """
+    s = s or _settings()
+    stack = _describe(s)
+    if stack is None:
+        return {"stack": "DOES_NOT_EXIST", "emptied": {}}
+    cf = _client("cloudformation", s)
+    if stack["StackStatus"].endswith("_IN_PROGRESS"):
+        wait_for_stack(s, timeout, progress=False)
+    buckets = [r["PhysicalResourceId"] for r in cf.list_stack_resources(StackName=stack["StackId"])["StackResourceSummaries"]
+               if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
+               and r["ResourceStatus"] != "DELETE_COMPLETE"]
+    emptied = {b: empty_bucket(b, s) for b in buckets}
+    started = time.time() - 1
+    cf.delete_stack(StackName=stack["StackId"])
+    status = "DELETE_IN_PROGRESS"
+    if wait:
+        status = wait_for_stack(s, timeout, progress=progress, total=len(cf.list_stack_resources(
+            StackName=stack["StackId"])["StackResourceSummaries"]), since=started, name=stack["StackId"])
+    return {"stack": status, "emptied": emptied}
+
+
+def remaining(s: Settings | None = None):
+    """What still exists with this prefix, service by service (a DataFrame; empty = clean)."""
+    import pandas as pd
+
+    s = s or _settings()
+    p = s.prefix
+    db = "_".join(p.split("-")) + "_lake"
+    rows: list[dict[str, str]] = []
+
+    def add(service: str, kind: str, name: str) -> None:
+        rows.append({"service": service, "kind": kind, "name": name})
+
+    stack = _describe(s)
+    if stack is not None:
+        add("cloudformation", "stack", f"{stack['StackName']} ({stack['StackStatus']})")
+    for b in _client("s3", s).list_buckets().get("Buckets", []):
+        if b["Name"].startswith(f"{p}-"):
+            add("s3", "bucket", b["Name"])
+    iam = _client("iam", s)
+    for page in iam.get_paginator("list_roles").paginate():
+        for r in page["Roles"]:
+            if r["RoleName"].startswith(f"{p}-"):
+                add("iam", "role", r["RoleName"])
+    for page in iam.get_paginator("list_policies").paginate(Scope="Local"):
+        for pol in page["Policies"]:
+            if pol["PolicyName"].startswith(f"{p}-"):
+                add("iam", "policy", pol["PolicyName"])
+    glue = _client("glue", s)
+    for d in glue.get_databases().get("DatabaseList", []):
+        if d["Name"] == db:
+            add("glue", "database", d["Name"])
+    for j in glue.list_jobs().get("JobNames", []):
+        if j.startswith(f"{p}-"):
+            add("glue", "job", j)
+    for c in glue.list_crawlers().get("CrawlerNames", []):
+        if c.startswith(f"{p}-"):
+            add("glue", "crawler", c)
+    for t in glue.list_triggers().get("TriggerNames", []):
+        if t.startswith(f"{p}-"):
+            add("glue", "trigger", t)
+    for sc in glue.get_security_configurations().get("SecurityConfigurations", []):
+        if sc["Name"].startswith(f"{p}-"):
+            add("glue", "security configuration", sc["Name"])
+    for wg in _client("athena", s).list_work_groups().get("WorkGroups", []):
+        if wg["Name"].startswith(f"{p}-"):
+            add("athena", "workgroup", wg["Name"])
+    for fn in _client("lambda", s).list_functions().get("Functions", []):
+        if fn["FunctionName"].startswith(f"{p}-"):
+            add("lambda", "function", fn["FunctionName"])
+    for lg in _client("logs", s).describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{p}-").get("logGroups", []):
+        add("logs", "log group", lg["logGroupName"])
+    for a in _client("kms", s).list_aliases().get("Aliases", []):
+        if a["AliasName"] == f"alias/{p}-datalake":
+            add("kms", "alias", a["AliasName"])
+    lf = _client("lakeformation", s)
+    for r in lf.list_resources().get("ResourceInfoList", []):
+        if r["ResourceArn"].split(":::")[-1].startswith(f"{p}-"):
+            add("lakeformation", "registered location", r["ResourceArn"])
+    return pd.DataFrame(rows, columns=["service", "kind", "name"])

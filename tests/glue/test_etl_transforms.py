@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -316,3 +317,31 @@ def test_hard_dq_failure_in_job_writes_no_output(spark, etl, tmp_path):
     # carrier RI is skipped (no lookups), not failed
     assert any(r["outcome"] == "Skipped" and r["rule"].startswith("ReferentialIntegrity")
                for r in dq["results"])
+
+
+# ------------------------------------------------------------------ S3 paths (boto3, as on Glue)
+def test_s3_listing_and_json_state(etl, moto_client, moto_url, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setattr(etl, "_S3", None)
+    s3 = moto_client("s3")
+    s3.create_bucket(Bucket="raw")
+    body = b"carrier,name\nUA,United\n"
+    for key in ("airlines/ingest_date=2026-01-01/airlines.csv",
+                "airlines/ingest_date=2026-01-01/notes.txt",
+                "airlines/loose.csv",
+                "_manifest/airlines/x.json"):
+        s3.put_object(Bucket="raw", Key=key, Body=body)
+    files, ignored = etl.list_raw_files("s3://raw/", "airlines")
+    assert [(f.rel, f.uri, f.size) for f in files] == [
+        ("airlines/ingest_date=2026-01-01/airlines.csv",
+         "s3://raw/airlines/ingest_date=2026-01-01/airlines.csv", len(body))]
+    assert files[0].etag == hashlib.md5(body).hexdigest()  # = local fingerprint of same bytes
+    assert sorted(ignored) == ["airlines/ingest_date=2026-01-01/notes.txt", "airlines/loose.csv"]
+    s3.create_bucket(Bucket="art")
+    assert etl.read_json_file("s3://art/bookmarks/t/airlines.json") is None
+    etl.write_json_file("s3://art/bookmarks/t/airlines.json", {"files": {"a": {"size": 1}}})
+    assert etl.read_json_file("s3://art/bookmarks/t/airlines.json") == {"files": {"a": {"size": 1}}}
+    assert etl._exists_dataset("s3://art/processed/airlines") is False
+    s3.put_object(Bucket="art", Key="processed/airlines/part-0.snappy.parquet", Body=b"x")
+    assert etl._exists_dataset("s3://art/processed/airlines/") is True
+    monkeypatch.setattr(etl, "_S3", None)

@@ -1,0 +1,270 @@
+"""Ingestion END TO END through the real lakekit endpoint.
+
+S3 PUT into landing -> the endpoint's S3 notification -> the ingest Lambda (zipped from
+``lakekit/lambdas/ingest/``) in a subprocess -> raw / quarantine, manifests, CloudWatch Logs.
+The API pull Lambda is invoked with ``Invoke`` (RequestResponse) against a flaky local
+weather API; its JSON Lines files land in landing and are ingested the same way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import time
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ingest_helpers import REPO, SAMPLE
+from test_ingest_handler import BAD_FILES
+
+from lakekit.ingest import landing_files, reconcile
+from lakekit.sources import WeatherApi, load_weather_records
+
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+LAMBDAS = REPO / "lakekit" / "lambdas"
+MONTHS = {k: p for k, p in landing_files(SAMPLE).items() if k.startswith("flights/")}
+SAMPLE_WEATHER = load_weather_records(SAMPLE / "weather" / "weather.jsonl")
+DEADLINE = 120.0
+
+
+def _zip(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                zf.writestr(path.relative_to(folder).as_posix(), path.read_bytes())
+    return buf.getvalue()
+
+
+def _wait(probe: Callable[[], Any], what: str, timeout: float = DEADLINE, interval: float = 0.25) -> Any:
+    """Poll ``probe`` until truthy; fail naming ``what`` and the last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = probe()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; last probe: {got!r}")
+        time.sleep(interval)
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+
+
+class Lake:
+    """landing/raw(versioned)/quarantine/state buckets + the two Lambdas on the endpoint."""
+
+    def __init__(self, endpoint) -> None:
+        self.s3 = endpoint.client("s3")
+        self.lam = endpoint.client("lambda")
+        self.logs = endpoint.client("logs")
+        tag = uuid.uuid4().hex[:8]
+        self.landing, self.raw = f"e2e-landing-{tag}", f"e2e-raw-{tag}"
+        self.quarantine, self.state = f"e2e-quarantine-{tag}", f"e2e-artifacts-{tag}"
+        for bucket in (self.landing, self.raw, self.quarantine, self.state):
+            self.s3.create_bucket(Bucket=bucket)
+        self.s3.put_bucket_versioning(Bucket=self.raw, VersioningConfiguration={"Status": "Enabled"})
+        role = endpoint.client("iam").create_role(RoleName=f"e2e-ingest-{tag}",
+                                                  AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        self.ingest_fn = f"e2e-ingest-{tag}"
+        fn = self.lam.create_function(
+            FunctionName=self.ingest_fn, Runtime="python3.11", Role=role,
+            Handler="handler.lambda_handler", Code={"ZipFile": _zip(LAMBDAS / "ingest")},
+            Timeout=60, MemorySize=512,
+            # the corpus' too_large / line_too_long cases are sized for these limits
+            Environment={"Variables": {"RAW_BUCKET": self.raw, "QUARANTINE_BUCKET": self.quarantine,
+                                       "MAX_BYTES": "200000", "MAX_LINE_BYTES": "4096",
+                                       "START_JOB_ON_ARRIVAL": "false"}})
+        self.s3.put_bucket_notification_configuration(
+            Bucket=self.landing, NotificationConfiguration={"LambdaFunctionConfigurations": [{
+                "Id": "landing-ingest", "LambdaFunctionArn": fn["FunctionArn"],
+                "Events": ["s3:ObjectCreated:*"]}]})
+        self.pull_fn = f"e2e-api-pull-{tag}"
+        self.lam.create_function(
+            FunctionName=self.pull_fn, Runtime="python3.11", Role=role,
+            Handler="handler.lambda_handler", Code={"ZipFile": _zip(LAMBDAS / "api_pull")},
+            Timeout=60, MemorySize=256,
+            Environment={"Variables": {"LANDING_BUCKET": self.landing, "STATE_BUCKET": self.state,
+                                       "PAGE_SIZE": "40", "MAX_ATTEMPTS": "3",
+                                       "BACKOFF_BASE_SECONDS": "0.01", "BACKOFF_MAX_SECONDS": "0.05",
+                                       "HTTP_TIMEOUT_SECONDS": "5"}})
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        out: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            out += [o["Key"] for o in page.get("Contents", [])]
+        return sorted(out)
+
+    def read(self, bucket: str, key: str) -> bytes:
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def log_records(self, fn: str) -> list[dict]:
+        """The function's structured JSON log lines from CloudWatch Logs (other lines skipped)."""
+        try:
+            pages = self.logs.get_paginator("filter_log_events").paginate(
+                logGroupName=f"/aws/lambda/{fn}")
+            messages = [e["message"] for page in pages for e in page["events"]]
+        except self.logs.exceptions.ResourceNotFoundException:
+            return []
+        out = []
+        for m in messages:
+            if m.startswith("{"):
+                try:
+                    out.append(json.loads(m))
+                except ValueError:
+                    pass
+        return out
+
+    def decisions(self, key: str) -> list[str]:
+        return [r["message"] for r in self.log_records(self.ingest_fn) if r.get("key") == key]
+
+
+@pytest.fixture(scope="module")
+def lake(endpoint) -> Lake:
+    return Lake(endpoint)
+
+
+@pytest.fixture(scope="module")
+def batch(lake):
+    """12 monthly flights files + the bad-file corpus PUT into landing at once, then drained."""
+    sent: dict[str, bytes] = {}
+    for key, path in MONTHS.items():
+        sent[key] = path.read_bytes()
+        lake.s3.put_object(Bucket=lake.landing, Key=key, Body=sent[key], ContentType="text/csv")
+    for key, body, ctype, _ in BAD_FILES:
+        sent[key] = body
+        lake.s3.put_object(Bucket=lake.landing, Key=key, Body=body,
+                           **({"ContentType": ctype} if ctype else {}))
+    _wait(lambda: not lake.keys(lake.landing), f"landing to drain ({len(sent)} objects)")
+    _wait(lambda: len([k for k in lake.keys(lake.raw, "_manifest/")]) >= len(sent),
+          "one manifest per object")
+    return sent
+
+
+def test_valid_months_land_in_raw_with_contract_metadata(lake, batch):
+    day = _today()
+    flights = [k for k in lake.keys(lake.raw, "flights/")]
+    assert flights == sorted(f"flights/ingest_date={day}/{k.split('/')[1]}" for k in MONTHS)
+    for key in MONTHS:
+        raw_key = f"flights/ingest_date={day}/{key.split('/')[1]}"
+        head = lake.s3.head_object(Bucket=lake.raw, Key=raw_key)
+        md, body = head["Metadata"], batch[key]
+        assert md["source-key"] == key and md["source-bucket"] == lake.landing
+        assert md["dataset"] == "flights"
+        assert md["sha256"] == hashlib.sha256(body).hexdigest()
+        assert md["source-etag"] == hashlib.md5(body).hexdigest()
+        assert md["ingest-time"].startswith(day) and md["ingest-time"].endswith("Z")
+        assert md["rows"] == "25"
+        assert head["ContentType"] == "text/csv" and head["VersionId"]
+        assert lake.read(lake.raw, raw_key) == body
+
+
+def test_bad_files_quarantined_with_their_reason_codes(lake, batch):
+    day = _today()
+    expected = {key: reason for key, _, _, reason in BAD_FILES}
+    got = {}
+    for key in lake.keys(lake.quarantine):
+        if key.endswith(".reason.json"):
+            car = json.loads(lake.read(lake.quarantine, key))
+            got[car["source_key"]] = car["reason_code"]
+            head = lake.s3.head_object(Bucket=lake.quarantine, Key=car["quarantine_key"])
+            assert head["Metadata"]["quarantine-reason"] == car["reason_code"]
+            assert head["Metadata"]["source-key"] == car["source_key"]
+            assert car["quarantine_key"] == f"{car['dataset']}/{day}/" + key.rsplit("/", 1)[1][:-12]
+            assert car["detail"] and car["source_bucket"] == lake.landing
+    assert got == expected
+    assert lake.keys(lake.raw, "misc/") == [] and lake.keys(lake.raw, "unknown/") == []
+
+
+def test_reconciliation_balances_and_landing_is_empty(lake, batch):
+    df = reconcile(lake.s3, lake.landing, lake.raw, lake.quarantine, list(batch))
+    assert df.attrs["summary"] == {"sent": 32, "raw": 12, "quarantine": 20, "pending": 0,
+                                   "missing": 0, "balanced": True}
+    assert set(df.loc[df["where"] == "raw", "key"]) == set(MONTHS)
+    assert int(df["rows"].dropna().sum()) == 12 * 25
+    assert lake.keys(lake.landing) == []
+
+
+def test_structured_log_lines_in_cloudwatch(lake, batch):
+    def landed_lines():
+        recs = [r for r in lake.log_records(lake.ingest_fn) if r.get("message") in ("landed", "quarantined")]
+        return recs if len(recs) >= len(batch) else None
+
+    recs = _wait(landed_lines, "a landed/quarantined log line per object")
+    by_key = {r["key"]: r for r in recs}
+    jan = by_key["flights/2013-01.csv"]
+    assert jan["level"] == "INFO" and jan["dataset"] == "flights" and jan["rows"] == 25
+    assert jan["raw_key"] == f"flights/ingest_date={_today()}/2013-01.csv"
+    assert jan["sha256"] == hashlib.sha256(batch["flights/2013-01.csv"]).hexdigest()
+    assert jan["landing"] == "deleted" and jan["bucket"] == lake.landing
+    assert len(jan["request_id"]) == 36 and jan["ts"].endswith("+00:00")
+    bad = by_key["flights/semicolon.csv"]
+    assert bad["level"] == "WARNING" and bad["message"] == "quarantined"
+    assert bad["reason_code"] == "bad_delimiter"
+    # the runtime's own lines are there too, as on AWS
+    group = f"/aws/lambda/{lake.ingest_fn}"
+    reports = lake.logs.filter_log_events(logGroupName=group, filterPattern="REPORT")["events"]
+    assert reports and all(e["message"].startswith("REPORT RequestId: ") for e in reports)
+
+
+def test_same_object_put_twice_lands_once(lake, batch):
+    key, body = "flights/dup-2013-05.csv", MONTHS["flights/2013-05.csv"].read_bytes()
+    raw_key = f"flights/ingest_date={_today()}/dup-2013-05.csv"
+    lake.s3.put_object(Bucket=lake.landing, Key=key, Body=body)
+    _wait(lambda: "landed" in lake.decisions(key), "the first delivery to land")
+    lake.s3.put_object(Bucket=lake.landing, Key=key, Body=body)  # same bytes -> same eTag
+    _wait(lambda: "skipped_duplicate" in lake.decisions(key), "the second delivery to be skipped")
+    _wait(lambda: not lake.keys(lake.landing), "landing to drain")
+    assert Counter(lake.decisions(key)) == Counter({"landed": 1, "skipped_duplicate": 1})
+    versions = lake.s3.list_object_versions(Bucket=lake.raw, Prefix=raw_key).get("Versions", [])
+    assert [v["Key"] for v in versions] == [raw_key]
+    assert lake.read(lake.raw, raw_key) == body
+    manifests = [json.loads(lake.read(lake.raw, k)) for k in lake.keys(lake.raw, "_manifest/flights/")]
+    assert [m["raw_key"] for m in manifests if m["source_key"] == key] == [raw_key]
+
+
+def test_api_pull_invoke_flaky_api_lands_every_record_once(lake, batch):
+    with WeatherApi(SAMPLE_WEATHER, page_size=40, fail_rate=0.3, invalid_json_rate=0.1, seed=3) as api:
+        results = []
+        for _ in range(10):
+            resp = lake.lam.invoke(FunctionName=lake.pull_fn, InvocationType="RequestResponse",
+                                   Payload=json.dumps({"api_url": api.url}).encode())
+            assert resp["StatusCode"] == 200 and "FunctionError" not in resp
+            results.append(json.loads(resp["Payload"].read()))
+            if results[-1]["status"] == "complete":
+                break
+        stats = dict(api.stats)
+    final = results[-1]
+    assert final["status"] == "complete", results
+    assert final["total_records"] == 211 and final["total_pages"] == 6
+    assert sum(r["records_written"] for r in results) == 211
+    assert stats["http_500"] + stats["invalid_json"] > 0 and sum(r["retries"] for r in results) > 0
+    day = _today()
+    expected = sorted(f"weather/ingest_date={day}/weather-api-{c}.jsonl"
+                      for c in ("start", "00000040", "00000080", "00000120", "00000160", "00000200"))
+    _wait(lambda: lake.keys(lake.raw, "weather/") == expected or None,
+          "the 6 weather pages to be ingested into raw")
+    _wait(lambda: not lake.keys(lake.landing), "landing to drain")
+    records = [json.loads(line) for k in expected for line in lake.read(lake.raw, k).splitlines()]
+    assert len(records) == 211
+    canon = Counter(json.dumps(r, sort_keys=True) for r in records)
+    assert canon == Counter(json.dumps(r, sort_keys=True) for r in SAMPLE_WEATHER)
+    state = json.loads(lake.read(lake.state, "state/api_pull/weather-api.json"))
+    assert state["done"] is True and state["records"] == 211 and state["cursor"] is None
+    df = reconcile(lake.s3, lake.landing, lake.raw, lake.quarantine)
+    summary = df.attrs["summary"]
+    assert summary["raw"] == 12 + 1 + 6 and summary["quarantine"] == 20
+    assert summary["pending"] == summary["missing"] == 0 and summary["balanced"] is True
+    # invoking again after completion pulls nothing new
+    again = json.loads(lake.lam.invoke(FunctionName=lake.pull_fn,
+                                       Payload=json.dumps({"api_url": "http://127.0.0.1:9"}).encode())
+                       ["Payload"].read())
+    assert again["status"] == "complete" and again["pages_written"] == 0

@@ -17,6 +17,7 @@ Example (inside an executor module)::
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import io
 import logging
@@ -42,6 +43,9 @@ _KNOWN = ["s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "logs", 
           "awslambda", "cloudformation", "sqs", "sns", "ssm", "secretsmanager", "scheduler"]
 
 _STORES: dict[str, dict[str, Any]] = {}
+_LOCK_FACTORIES: dict[type, Any] = {type(threading.Lock()): threading.Lock,
+                                    type(threading.RLock()): threading.RLock}
+_LOCK_TYPES = (*_LOCK_FACTORIES, threading.Condition, threading.Event)
 
 
 def store(name: str) -> dict[str, Any]:
@@ -93,6 +97,14 @@ class _Pickler(pickle.Pickler):
             state.pop("lock", None)
             state["value"] = _BlobRef(self.p._blob_for_key(obj))
             return (_restore_key, (type(obj), state))
+        if isinstance(obj, _LOCK_TYPES):  # moto objects hold locks: restore fresh ones
+            return (type(obj) if isinstance(obj, (threading.Condition, threading.Event))
+                    else _LOCK_FACTORIES[type(obj)], ())
+        if isinstance(obj, weakref.WeakValueDictionary):
+            return (weakref.WeakValueDictionary, (dict(obj.items()),))
+        if isinstance(obj, collections.defaultdict) and getattr(obj.default_factory, "__name__", "") == "<lambda>":
+            # moto's `defaultdict(lambda: {})`: keep the kind of default, drop the lambda
+            return (collections.defaultdict, (type(obj.default_factory()), dict(obj)))
         if "PrivateKey" in name and hasattr(obj, "private_bytes"):
             from cryptography.hazmat.primitives import serialization as ser
 

@@ -57,12 +57,16 @@ def test_multipart_50mb_round_trip_with_checksum(endpoint, tmp_path):
 
 
 def test_unimplemented_operation_fails_fast_and_clearly(endpoint):
-    # moto has no ListDataQualityRulesets? it does; use an operation moto lacks entirely.
+    # an operation moto lacks entirely: moto would answer an HTML 500 (boto3 retries those)
     glue = endpoint.client("glue")
-    started = time.monotonic()
-    with pytest.raises(ClientError) as err:
-        glue.list_data_quality_rule_recommendation_runs()
-    elapsed = time.monotonic() - started
+    glue.get_databases()  # warm moto's glue app so we time the error path only
+    timings = []
+    for _ in range(3):  # best of 3: a loaded machine must not make this flaky
+        started = time.monotonic()
+        with pytest.raises(ClientError) as err:
+            glue.list_data_quality_rule_recommendation_runs()
+        timings.append(time.monotonic() - started)
+    elapsed = min(timings)
     assert err.value.response["Error"]["Code"] == "NotImplemented"
     assert "glue.ListDataQualityRuleRecommendationRuns" in err.value.response["Error"]["Message"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -34,11 +34,9 @@ one is logged (``lambda invocation {...}`` in the endpoint log)::
 from __future__ import annotations
 
 import base64
-import collections
 import json
 import re
 import time
-import weakref
 from typing import Any
 from urllib.parse import unquote
 
@@ -88,59 +86,6 @@ def configure(*, concurrency: int | None = None, retry_delays: tuple[float, ...]
         DISPATCHER.retry_delays = tuple(retry_delays)
 
 
-# -- moto's Lambda registry must survive snapshots ----------------------------------------
-def _storage_getstate(self: Any) -> dict[str, Any]:
-    state = self.__dict__.copy()
-    for name in ("_arns", "_aliases"):
-        if name in state:
-            state[name] = dict(state[name])
-    return state
-
-
-def _storage_setstate(self: Any, state: dict[str, Any]) -> None:
-    state = dict(state)
-    if "_arns" in state:
-        state["_arns"] = weakref.WeakValueDictionary(state["_arns"])
-    if "_aliases" in state:
-        state["_aliases"] = collections.defaultdict(dict, state["_aliases"])
-    self.__dict__.update(state)
-
-
-def _make_moto_lambda_picklable() -> None:
-    """moto's LambdaStorage/LayerStorage hold a WeakValueDictionary and a lambda-default
-    defaultdict: unpicklable, so one CreateFunction would break every later snapshot."""
-    from moto.awslambda import models
-
-    for cls in (models.LambdaStorage, models.LayerStorage):
-        cls.__getstate__ = _storage_getstate  # type: ignore[attr-defined]
-        cls.__setstate__ = _storage_setstate  # type: ignore[attr-defined]
-
-
-def _queue_getstate(self: Any) -> dict[str, Any]:
-    state = self.__dict__.copy()
-    state.pop("_messages_lock", None)
-    return state
-
-
-def _queue_setstate(self: Any, state: dict[str, Any]) -> None:
-    import threading
-
-    self.__dict__.update(state)
-    self._messages_lock = threading.Condition()
-
-
-def _make_moto_sqs_picklable() -> None:
-    """moto's SQS Queue holds a threading.Condition: dead-letter/on-failure queues would break
-    every snapshot. (Belongs with persistence; kept here because Lambda destinations need it.)"""
-    from moto.sqs import models
-
-    if "__getstate__" not in models.Queue.__dict__:
-        models.Queue.__getstate__ = _queue_getstate  # type: ignore[attr-defined]
-        models.Queue.__setstate__ = _queue_setstate  # type: ignore[attr-defined]
-
-
-_make_moto_lambda_picklable()
-_make_moto_sqs_picklable()
 
 
 # -- S3 event source ----------------------------------------------------------------------

@@ -3,18 +3,27 @@
     >>> keys = upload_landing_files(s3, landing, landing_files("data/sample"))
     >>> df = reconcile(s3, landing, raw, quarantine, keys)
     >>> df.attrs["summary"]          # {'sent': 17, 'raw': 16, 'quarantine': 1, ..., 'balanced': True}
+    >>> df = wait_until_ingested(s3, landing, raw, quarantine, keys, timeout=300)
+    >>> lambda_logs(logs, "lakekit-ingest", since=started, keys=keys)   # JSON log lines as a table
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RECONCILE_COLUMNS", "landing_files", "reconcile", "upload_landing_files"]
+__all__ = ["DECISIONS", "LOG_COLUMNS", "RECONCILE_COLUMNS", "lambda_logs", "landing_files", "reconcile",
+           "upload_landing_files", "wait_until_ingested"]
 
+#: The ingest Lambda's per-object log messages.
+DECISIONS = ("landed", "quarantined", "skipped_duplicate", "ignored", "missing", "error")
+LOG_COLUMNS = ["time", "level", "message", "key", "dataset", "reason_code", "rows", "landing",
+               "target", "request_id"]
 RECONCILE_COLUMNS = ["key", "where", "reason", "dataset", "target_key", "rows", "sha256"]
 _CONTENT_TYPES = {".csv": "text/csv", ".jsonl": "application/x-ndjson",
                   ".json": "application/json", ".gz": "application/gzip"}
@@ -151,3 +160,101 @@ def reconcile(s3_client, landing_bucket: str, raw_bucket: str, quarantine_bucket
     summary["balanced"] = summary["raw"] + summary["quarantine"] == summary["sent"]
     df.attrs["summary"] = summary
     return df
+
+
+def wait_until_ingested(s3_client, landing_bucket: str, raw_bucket: str, quarantine_bucket: str,
+                        keys: Iterable[str], timeout: float = 300.0, progress: bool = True,
+                        poll: float = 0.5) -> pd.DataFrame:
+    """Wait (bounded, progress bar) until the ingest Lambda handled every key; return :func:`reconcile`.
+
+    A key is handled once it is gone from landing: the Lambda deletes the original only after
+    the copy to raw or quarantine and its manifest are written (``DELETE_FROM_LANDING=true``,
+    the default). Raises :class:`~lakekit.exceptions.WaitTimeout` naming the keys still waiting.
+    """
+    from tqdm.auto import tqdm
+
+    from lakekit.exceptions import WaitTimeout
+
+    keys = list(dict.fromkeys(keys))
+    deadline = time.monotonic() + timeout
+    with tqdm(total=len(keys), unit="file", desc="landing -> raw/quarantine", disable=not progress) as bar:
+        while True:
+            in_landing = {o["Key"] for o in _list(s3_client, landing_bucket)}
+            waiting = [k for k in keys if k in in_landing]
+            bar.update(len(keys) - len(waiting) - bar.n)
+            if not waiting:
+                break
+            if time.monotonic() > deadline:
+                raise WaitTimeout(
+                    f"{len(waiting)} of {len(keys)} object(s) still in s3://{landing_bucket} after "
+                    f"{timeout:.0f} s (e.g. {waiting[:3]}): check the ingest Lambda's log group "
+                    "/aws/lambda/<function> for errors and the landing bucket's event notification, "
+                    "then wait again")
+            time.sleep(poll)
+    return reconcile(s3_client, landing_bucket, raw_bucket, quarantine_bucket, keys)
+
+
+def _epoch_ms(when) -> int | None:
+    if when is None:
+        return None
+    if isinstance(when, _dt.datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=_dt.UTC)
+        return int(when.timestamp() * 1000)
+    return int(when)
+
+
+def _log_rows(logs_client, group: str, start: int | None) -> list[dict]:
+    kwargs = {"logGroupName": group} | ({"startTime": start} if start is not None else {})
+    rows = []
+    try:
+        for page in logs_client.get_paginator("filter_log_events").paginate(**kwargs):
+            for event in page["events"]:
+                text = event["message"].strip()
+                if not text.startswith("{"):
+                    continue  # START / END / REPORT lines of the runtime
+                try:
+                    rec = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict):
+                    rows.append(rec | {"_timestamp": event["timestamp"]})
+    except logs_client.exceptions.ResourceNotFoundException:
+        return []
+    return rows
+
+
+def lambda_logs(logs_client, function_name: str, since=None, keys: Iterable[str] | None = None,
+                timeout: float = 60.0, poll: float = 1.0) -> pd.DataFrame:
+    """The ingest Lambda's structured (JSON) log lines from ``/aws/lambda/<function_name>``.
+
+    ``since``: datetime or epoch milliseconds (only later events). With ``keys``, waits (bounded)
+    until each key has a decision line (landed, quarantined, skipped_duplicate, ...) — CloudWatch
+    Logs shows lines a few seconds after the function wrote them — and keeps only those keys.
+    One row per line, oldest first; columns :data:`LOG_COLUMNS` (``target`` = raw or quarantine key).
+    """
+    from lakekit.exceptions import WaitTimeout
+
+    group = f"/aws/lambda/{function_name}"
+    wanted = list(dict.fromkeys(keys)) if keys is not None else None
+    deadline = time.monotonic() + timeout
+    while True:
+        recs = _log_rows(logs_client, group, _epoch_ms(since))
+        if wanted is None:
+            break
+        decided = {r.get("key") for r in recs if r.get("message") in DECISIONS}
+        missing = [k for k in wanted if k not in decided]
+        if not missing:
+            recs = [r for r in recs if r.get("key") in set(wanted)]
+            break
+        if time.monotonic() > deadline:
+            raise WaitTimeout(f"no log line for {len(missing)} key(s) in {group} after {timeout:.0f} s "
+                              f"(e.g. {missing[:3]}): the function may not have run for them; check "
+                              "that the objects left landing, then call lambda_logs again")
+        time.sleep(poll)
+    rows = [{"time": pd.Timestamp(r["_timestamp"], unit="ms", tz="UTC"), "level": r.get("level"),
+             "message": r.get("message"), "key": r.get("key"), "dataset": r.get("dataset"),
+             "reason_code": r.get("reason_code"), "rows": r.get("rows"), "landing": r.get("landing"),
+             "target": r.get("raw_key") or r.get("quarantine_key"), "request_id": r.get("request_id")}
+            for r in sorted(recs, key=lambda r: r["_timestamp"])]
+    return pd.DataFrame(rows, columns=LOG_COLUMNS)

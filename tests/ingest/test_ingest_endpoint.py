@@ -23,7 +23,8 @@ import pytest
 from ingest_helpers import REPO, SAMPLE
 from test_ingest_handler import BAD_FILES
 
-from lakekit.ingest import landing_files, reconcile
+from lakekit.exceptions import WaitTimeout
+from lakekit.ingest import LOG_COLUMNS, lambda_logs, landing_files, reconcile, wait_until_ingested
 from lakekit.sources import WeatherApi, load_weather_records
 
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -143,13 +144,14 @@ def batch(lake):
         sent[key] = body
         lake.s3.put_object(Bucket=lake.landing, Key=key, Body=body,
                            **({"ContentType": ctype} if ctype else {}))
-    _wait(lambda: not lake.keys(lake.landing), f"landing to drain ({len(sent)} objects)")
-    _wait(lambda: len([k for k in lake.keys(lake.raw, "_manifest/")]) >= len(sent),
-          "one manifest per object")
-    return sent
+    df = wait_until_ingested(lake.s3, lake.landing, lake.raw, lake.quarantine, list(sent),
+                             timeout=DEADLINE, progress=False)
+    assert len(lake.keys(lake.raw, "_manifest/")) == len(sent)
+    return sent, df
 
 
 def test_valid_months_land_in_raw_with_contract_metadata(lake, batch):
+    batch, _ = batch
     day = _today()
     flights = [k for k in lake.keys(lake.raw, "flights/")]
     assert flights == sorted(f"flights/ingest_date={day}/{k.split('/')[1]}" for k in MONTHS)
@@ -185,7 +187,9 @@ def test_bad_files_quarantined_with_their_reason_codes(lake, batch):
 
 
 def test_reconciliation_balances_and_landing_is_empty(lake, batch):
+    batch, waited = batch
     df = reconcile(lake.s3, lake.landing, lake.raw, lake.quarantine, list(batch))
+    assert waited.attrs["summary"] == df.attrs["summary"]
     assert df.attrs["summary"] == {"sent": 32, "raw": 12, "quarantine": 20, "pending": 0,
                                    "missing": 0, "balanced": True}
     assert set(df.loc[df["where"] == "raw", "key"]) == set(MONTHS)
@@ -194,6 +198,7 @@ def test_reconciliation_balances_and_landing_is_empty(lake, batch):
 
 
 def test_structured_log_lines_in_cloudwatch(lake, batch):
+    batch, _ = batch
     def landed_lines():
         recs = [r for r in lake.log_records(lake.ingest_fn) if r.get("message") in ("landed", "quarantined")]
         return recs if len(recs) >= len(batch) else None
@@ -214,8 +219,22 @@ def test_structured_log_lines_in_cloudwatch(lake, batch):
     reports = lake.logs.filter_log_events(logGroupName=group, filterPattern="REPORT")["events"]
     assert reports and all(e["message"].startswith("REPORT RequestId: ") for e in reports)
 
+    # the trainee helper: one row per decision, as a table
+    table = lambda_logs(lake.logs, lake.ingest_fn, keys=list(batch), timeout=DEADLINE)
+    assert list(table.columns) == LOG_COLUMNS and len(table) == len(batch)
+    assert Counter(table["message"]) == Counter({"landed": 12, "quarantined": 20})
+    row = table.set_index("key").loc["flights/empty.csv"]
+    assert (row["level"], row["reason_code"], row["dataset"]) == ("WARNING", "empty_file", "flights")
+    assert row["target"] == f"flights/{_today()}/empty.csv" and row["landing"] == "deleted"
+    assert table["time"].is_monotonic_increasing
+    later = lambda_logs(lake.logs, lake.ingest_fn, since=dt.datetime.now(dt.UTC))
+    assert later.empty and list(later.columns) == LOG_COLUMNS
+    with pytest.raises(WaitTimeout, match="no log line for 1 key"):
+        lambda_logs(lake.logs, lake.ingest_fn, keys=["flights/never-sent.csv"], timeout=0.5, poll=0.1)
+
 
 def test_same_object_put_twice_lands_once(lake, batch):
+    since = dt.datetime.now(dt.UTC)
     key, body = "flights/dup-2013-05.csv", MONTHS["flights/2013-05.csv"].read_bytes()
     raw_key = f"flights/ingest_date={_today()}/dup-2013-05.csv"
     lake.s3.put_object(Bucket=lake.landing, Key=key, Body=body)
@@ -229,6 +248,18 @@ def test_same_object_put_twice_lands_once(lake, batch):
     assert lake.read(lake.raw, raw_key) == body
     manifests = [json.loads(lake.read(lake.raw, k)) for k in lake.keys(lake.raw, "_manifest/flights/")]
     assert [m["raw_key"] for m in manifests if m["source_key"] == key] == [raw_key]
+    table = lambda_logs(lake.logs, lake.ingest_fn, since=since, keys=[key], timeout=DEADLINE)
+    assert list(table["message"]) == ["landed", "skipped_duplicate"]
+    assert list(table["landing"]) == ["deleted", "deleted"]
+
+
+def test_wait_until_ingested_times_out_naming_the_waiting_keys(lake, endpoint):
+    plain = f"e2e-plain-{uuid.uuid4().hex[:6]}"  # no notification: nothing will take it
+    lake.s3.create_bucket(Bucket=plain)
+    lake.s3.put_object(Bucket=plain, Key="flights/stuck.csv", Body=b"x")
+    with pytest.raises(WaitTimeout, match=r"1 of 1 object\(s\) still in s3://e2e-plain-.*stuck.csv"):
+        wait_until_ingested(lake.s3, plain, lake.raw, lake.quarantine, ["flights/stuck.csv"],
+                            timeout=0.5, progress=False, poll=0.1)
 
 
 def test_api_pull_invoke_flaky_api_lands_every_record_once(lake, batch):

@@ -1,0 +1,557 @@
+"""The engine behind the local Glue job runner: staging, the script subprocess, sync-back, logs.
+
+No s3a jars exist locally (see DESIGN.md), so a run works on a *stage*: every ``s3://``
+argument of the run is downloaded to ``<work>/stage/<bucket>/<prefix>`` and rewritten to
+that local path; the script runs on local files in its own process (its own JVM); only when
+it succeeds is the stage synced back (new/changed files uploaded, objects whose staged file
+was deleted removed). A failed, stopped or timed-out run therefore leaves no partial output.
+
+Example (what :mod:`lakekit.local.services.glue_jobs` does for one run)::
+
+    stage = Stage(work / "stage")
+    local_args = stage.stage_arguments(s3, {"--input": "s3://raw/flights/"})
+    result = run_process([sys.executable, "job.py", *argv(local_args)], env, work, 600)
+    if result.returncode == 0:
+        report = stage.sync_back(s3)
+"""
+from __future__ import annotations
+
+import concurrent.futures as _futures
+import logging
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+__all__ = [
+    "StagedObject",
+    "SyncReport",
+    "Stage",
+    "ProcessResult",
+    "RunningProcess",
+    "parse_s3_uri",
+    "run_process",
+    "python_error",
+    "write_logs",
+    "role_credentials",
+    "argv_from",
+    "client",
+    "SKIPPED_OUTPUT",
+]
+
+log = logging.getLogger("lakekit.local.glue.jobrunner")
+
+_S3_URI = re.compile(r"^s3[an]?://(?P<bucket>[A-Za-z0-9][A-Za-z0-9.\-_]{1,254})(?:/(?P<key>.*))?$")
+SKIPPED_OUTPUT = "_SUCCESS, *.crc, _temporary/, .spark-staging-*/"
+"""Spark bookkeeping files that are never uploaded (nor treated as deleted)."""
+_LOG_EVENT_MAX = 256 * 1024 - 26
+
+
+def parse_s3_uri(value: str) -> tuple[str, str] | None:
+    """``s3://bucket/some/key`` -> ``("bucket", "some/key")``; None for anything else.
+
+    >>> parse_s3_uri("s3://raw/flights/")
+    ('raw', 'flights/')
+    >>> parse_s3_uri("--not-s3") is None
+    True
+    """
+    m = _S3_URI.match(value.strip()) if isinstance(value, str) else None
+    if not m:
+        return None
+    return m.group("bucket"), m.group("key") or ""
+
+
+def argv_from(args: dict[str, str]) -> list[str]:
+    """Glue's argument convention: ``{"--k": "v"}`` -> ``["--k", "v"]`` (keys get ``--``)."""
+    out: list[str] = []
+    for key, value in args.items():
+        out += [key if key.startswith("--") else f"--{key}", str(value)]
+    return out
+
+
+def _skipped(rel_parts: tuple[str, ...]) -> bool:
+    name = rel_parts[-1]
+    if name == "_SUCCESS" or name.endswith(".crc"):
+        return True
+    return any(p == "_temporary" or p.startswith(".spark-staging") for p in rel_parts[:-1])
+
+
+def _safe_key(key: str) -> bool:
+    parts = key.split("/")
+    return bool(key) and not key.endswith("/") and all(p not in ("", ".", "..") for p in parts)
+
+
+@dataclass
+class StagedObject:
+    """One object downloaded into the stage, with what it looked like on both sides."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    path: str
+    stat: tuple[int, int, int]  # (size, mtime_ns, inode) right after the download
+
+
+@dataclass
+class SyncReport:
+    """What :meth:`Stage.sync_back` did."""
+
+    uploaded: list[str] = field(default_factory=list)   # s3:// URIs
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    bytes_uploaded: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Root:
+    bucket: str
+    prefix: str          # "" = whole bucket, "a/b/" = a folder, "a/b.csv" = one object (is_file)
+    is_file: bool = False
+
+    def covers(self, bucket: str, key: str) -> bool:
+        if bucket != self.bucket:
+            return False
+        return key == self.prefix if self.is_file else key.startswith(self.prefix)
+
+
+class Stage:
+    """A run-local copy of the S3 prefixes a run's arguments name.
+
+    ``Stage(root).stage_arguments(s3, args)`` downloads and returns the rewritten arguments;
+    :attr:`manifest` maps ``(bucket, key)`` to the :class:`StagedObject` downloaded.
+    """
+
+    def __init__(self, root: Path, workers: int = 8) -> None:
+        self.root = Path(root)
+        self.workers = workers
+        self.roots: list[_Root] = []
+        self.manifest: dict[tuple[str, str], StagedObject] = {}
+        self.bytes_downloaded = 0
+        self.seconds = 0.0
+
+    # -- paths ----------------------------------------------------------------------
+    def local_path(self, bucket: str, key: str) -> Path:
+        return self.root / bucket / key if key else self.root / bucket
+
+    def to_s3(self, text: str) -> str:
+        """Rewrite stage paths in ``text`` (errors, logs) back to the ``s3://`` URIs they stand for."""
+        base = str(self.root) + "/"
+        return text.replace("file://" + base, "s3://").replace("file:" + base, "s3://").replace(
+            base, "s3://")
+
+    # -- download ---------------------------------------------------------------------
+    def stage_arguments(self, s3: Any, args: dict[str, str],
+                        keep: frozenset[str] = frozenset()) -> dict[str, str]:
+        """Download every ``s3://`` argument (except keys in ``keep``) and rewrite it locally.
+
+        A value ending in ``/`` (or naming no existing object) is a folder: its prefix is
+        downloaded and the argument becomes the local folder (same trailing-slash shape).
+        A value naming one existing object becomes that local file.
+        """
+        started = time.monotonic()
+        wanted: list[tuple[str, str, str, bool]] = []   # (arg, bucket, prefix, is_file)
+        for name, value in args.items():
+            parsed = parse_s3_uri(value) if name not in keep else None
+            if parsed is None:
+                continue
+            bucket, key = parsed
+            is_file = False
+            if key and not key.endswith("/"):
+                is_file = self._is_object(s3, bucket, key) and not self._has_children(s3, bucket, key)
+                if not is_file:
+                    key += "/"
+            wanted.append((name, bucket, key, is_file))
+        self._add_roots([_Root(b, k, f) for _, b, k, f in wanted])
+        jobs: list[tuple[str, str, str, int]] = []
+        for root in self.roots:
+            jobs += self._list(s3, root)
+        self._download_all(s3, jobs)
+        out = dict(args)
+        for name, bucket, key, is_file in wanted:
+            local = str(self.local_path(bucket, key.rstrip("/") if not is_file else key))
+            if args[name].endswith("/") and not is_file:
+                local += "/"
+            out[name] = local
+        self.seconds = time.monotonic() - started
+        return out
+
+    def _add_roots(self, new: list[_Root]) -> None:
+        candidates = self.roots + new
+        kept: list[_Root] = []
+        for r in sorted(candidates, key=lambda r: (r.bucket, r.is_file, len(r.prefix))):
+            if any(not k.is_file and k.covers(r.bucket, r.prefix) for k in kept):
+                continue
+            if any(k.is_file and r.is_file and (k.bucket, k.prefix) == (r.bucket, r.prefix) for k in kept):
+                continue
+            kept.append(r)
+        self.roots = kept
+
+    @staticmethod
+    def _is_object(s3: Any, bucket: str, key: str) -> bool:
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+            return True
+        except ClientError:
+            return False
+
+    @staticmethod
+    def _has_children(s3: Any, bucket: str, key: str) -> bool:
+        try:
+            got = s3.list_objects_v2(Bucket=bucket, Prefix=key + "/", MaxKeys=1)
+        except ClientError:
+            return False
+        return bool(got.get("KeyCount"))
+
+    def _list(self, s3: Any, root: _Root) -> list[tuple[str, str, str, int]]:
+        if root.is_file:
+            head = s3.head_object(Bucket=root.bucket, Key=root.prefix)
+            return [(root.bucket, root.prefix, head["ETag"].strip('"'), int(head["ContentLength"]))]
+        out = []
+        try:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=root.bucket,
+                                                                      Prefix=root.prefix):
+                for obj in page.get("Contents", []):
+                    out.append((root.bucket, obj["Key"], obj["ETag"].strip('"'), int(obj["Size"])))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "NoSuchBucket":
+                raise FileNotFoundError(
+                    f"bucket {root.bucket!r} of argument s3://{root.bucket}/{root.prefix} does not "
+                    f"exist: create it (deploy the stack) or fix the job argument.") from exc
+            raise
+        return out
+
+    def _download_all(self, s3: Any, jobs: list[tuple[str, str, str, int]]) -> None:
+        todo = []
+        taken_dirs: set[Path] = set()
+        for bucket, key, etag, size in sorted(jobs, key=lambda j: (j[0], j[1])):
+            if (bucket, key) in self.manifest:
+                continue
+            if not _safe_key(key):
+                if not key.endswith("/"):  # directory markers are expected; others are odd
+                    log.warning("not staging s3://%s/%s: key is not a safe relative path", bucket, key)
+                continue
+            path = self.local_path(bucket, key)
+            taken_dirs.update(path.parents)
+            todo.append((bucket, key, etag, size, path))
+        # a key that is also a folder (a, a/b): keep the folder, skip the object
+        for t in todo:
+            if t[4] in taken_dirs:
+                log.warning("not staging s3://%s/%s: a folder of the same name exists", t[0], t[1])
+        todo = [t for t in todo if t[4] not in taken_dirs]
+
+        def fetch(item: tuple[str, str, str, int, Path]) -> StagedObject:
+            bucket, key, etag, size, path = item
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".lakekit-download")
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+            with open(tmp, "wb") as fh:
+                for chunk in iter(lambda: body.read(1 << 20), b""):
+                    fh.write(chunk)
+            os.replace(tmp, path)
+            st = path.stat()
+            return StagedObject(bucket, key, etag, size, str(path), (st.st_size, st.st_mtime_ns, st.st_ino))
+
+        if not todo:
+            return
+        with _futures.ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
+            for obj in pool.map(fetch, todo):
+                self.manifest[(obj.bucket, obj.key)] = obj
+                self.bytes_downloaded += obj.size
+
+    # -- upload -----------------------------------------------------------------------
+    def sync_back(self, s3: Any, workers: int = 4) -> SyncReport:
+        """Upload new/changed staged files, delete objects whose staged file is gone.
+
+        Only files under the staged roots count; Spark's ``_SUCCESS``/``.crc``/temporary
+        files are ignored and no directory marker objects are written.
+        """
+        started = time.monotonic()
+        report = SyncReport()
+        uploads: list[tuple[str, str, Path]] = []
+        seen: set[tuple[str, str]] = set()
+        for root in self.roots:
+            base = self.local_path(root.bucket, "")
+            top = self.local_path(root.bucket, root.prefix)
+            files = [top] if root.is_file else (
+                [p for p in top.rglob("*") if p.is_file() and not p.is_symlink()] if top.is_dir() else [])
+            for path in files:
+                if not path.exists():
+                    continue
+                rel = path.relative_to(base)
+                if _skipped(rel.parts) or path.name.endswith(".lakekit-download"):
+                    continue
+                key = rel.as_posix()
+                seen.add((root.bucket, key))
+                staged = self.manifest.get((root.bucket, key))
+                st = path.stat()
+                if staged and staged.stat == (st.st_size, st.st_mtime_ns, st.st_ino):
+                    report.unchanged += 1
+                    continue
+                uploads.append((root.bucket, key, path))
+        deletes = [(b, k) for (b, k), obj in self.manifest.items()
+                   if (b, k) not in seen and not _skipped(tuple(k.split("/")))
+                   and any(r.covers(b, k) for r in self.roots)]
+
+        def put(item: tuple[str, str, Path]) -> int:
+            bucket, key, path = item
+            size = path.stat().st_size
+            if size > 64 * 1024 * 1024:
+                from boto3.s3.transfer import TransferConfig
+
+                s3.upload_file(str(path), bucket, key,
+                               Config=TransferConfig(multipart_threshold=64 * 1024 * 1024,
+                                                     use_threads=False))
+            else:
+                with open(path, "rb") as fh:
+                    s3.put_object(Bucket=bucket, Key=key, Body=fh)
+            return size
+
+        if uploads:
+            with _futures.ThreadPoolExecutor(max_workers=min(workers, len(uploads))) as pool:
+                for (bucket, key, _), size in zip(uploads, pool.map(put, uploads), strict=True):
+                    report.uploaded.append(f"s3://{bucket}/{key}")
+                    report.bytes_uploaded += size
+        by_bucket: dict[str, list[str]] = {}
+        for bucket, key in deletes:
+            by_bucket.setdefault(bucket, []).append(key)
+        for bucket, keys in by_bucket.items():
+            for i in range(0, len(keys), 1000):
+                chunk = keys[i:i + 1000]
+                got = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk],
+                                                               "Quiet": True})
+                if got.get("Errors"):
+                    first = got["Errors"][0]
+                    raise RuntimeError(f"deleting s3://{bucket}/{first.get('Key')} failed: "
+                                       f"{first.get('Message')}")
+                report.deleted += [f"s3://{bucket}/{k}" for k in chunk]
+        report.seconds = time.monotonic() - started
+        return report
+
+
+# -- clients ------------------------------------------------------------------------------
+_session_lock = threading.Lock()
+_boto_session: Any = None
+_clients: dict[tuple[str, ...], Any] = {}
+
+
+def client(endpoint_url: str, service: str, region: str, access_key: str, secret: str = "test",
+           session_token: str | None = None) -> Any:
+    """A cached boto3 client to the endpoint (no retries), safe to create from many threads.
+
+    One boto3 Session for the whole process: a new ``boto3.Session`` per client over a shared
+    botocore session registers boto3's S3 method injection again and the next S3 client
+    fails with "Cannot inject class attribute upload_file".
+    """
+    global _boto_session
+    key = (endpoint_url, service, region, access_key, secret, session_token or "")
+    with _session_lock:
+        got = _clients.get(key)
+        if got is None:
+            import boto3
+
+            from lakekit.local._clients import LOOPBACK_CONFIG
+
+            if _boto_session is None:
+                _boto_session = boto3.session.Session()
+            got = _clients[key] = _boto_session.client(
+                service, endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key,
+                aws_secret_access_key=secret, aws_session_token=session_token,
+                config=LOOPBACK_CONFIG)
+        return got
+
+
+# -- the script process ---------------------------------------------------------------------
+@dataclass
+class ProcessResult:
+    """How the script process ended and what it printed (``(epoch ms, line)`` pairs)."""
+
+    returncode: int
+    timed_out: bool
+    stopped: bool
+    stdout: list[tuple[int, str]]
+    stderr: list[tuple[int, str]]
+    peak_rss_mb: int
+    seconds: float
+
+
+def _reader(stream: Any, sink: list[tuple[int, str]]) -> None:
+    for raw in stream:
+        sink.append((int(time.time() * 1000), raw.decode("utf-8", "replace").rstrip("\r\n")))
+    stream.close()
+
+
+def _group_rss_kb(pgid: int) -> int:
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            with open(f"/proc/{entry.name}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def _set_pdeathsig() -> None:  # runs in the child before exec
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class RunningProcess:
+    """A script process in its own process group; :meth:`stop` kills the whole group."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True, preexec_fn=_set_pdeathsig)
+        self.stdout: list[tuple[int, str]] = []
+        self.stderr: list[tuple[int, str]] = []
+        self.stopped = False
+        self.peak_kb = 0
+        self._done = threading.Event()
+        self._threads = [
+            threading.Thread(target=_reader, args=(self.proc.stdout, self.stdout), daemon=True),
+            threading.Thread(target=_reader, args=(self.proc.stderr, self.stderr), daemon=True),
+            threading.Thread(target=self._sample, daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _sample(self) -> None:
+        while True:
+            self.peak_kb = max(self.peak_kb, _group_rss_kb(self.proc.pid))
+            if self._done.wait(0.5):
+                return
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+
+    def stop(self) -> None:
+        """Kill the script and everything it started (the JVM); the run becomes STOPPED."""
+        self.stopped = True
+        self.kill()
+
+    def wait(self, timeout_seconds: float | None) -> ProcessResult:
+        timed_out = False
+        try:
+            self.proc.wait(timeout=timeout_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = not self.stopped
+            self.kill()
+            self.proc.wait()
+        self.kill()  # leftovers of the group (a JVM outliving its driver)
+        self._done.set()
+        for t in self._threads:
+            t.join(timeout=10)
+        return ProcessResult(self.proc.returncode, timed_out, self.stopped, self.stdout, self.stderr,
+                             self.peak_kb // 1024, time.monotonic() - self.started)
+
+
+def run_process(cmd: list[str], env: dict[str, str], cwd: Path,
+                timeout_seconds: float | None) -> ProcessResult:
+    """Run ``cmd`` in its own process group; kill the group after ``timeout_seconds``.
+
+    >>> import sys
+    >>> r = run_process([sys.executable, "-c", "import time; time.sleep(30)"], {}, Path("."), 0.5)
+    >>> r.timed_out, r.returncode
+    (True, -9)
+    """
+    return RunningProcess(cmd, env, cwd).wait(timeout_seconds)
+
+
+_EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)|[A-Za-z_][\w.]*)"
+                       r"(: .*)?$")
+
+
+def python_error(stderr: list[tuple[int, str]] | list[str], returncode: int) -> str:
+    """The ErrorMessage Glue shows: the script's last exception line, else the exit code.
+
+    >>> python_error(["Traceback (most recent call last):", '  File "x.py", line 1',
+    ...               "ValueError: bad input"], 1)
+    'ValueError: bad input'
+    """
+    lines = [ln[1] if isinstance(ln, tuple) else ln for ln in stderr]
+    last_tb = max((i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call last)")),
+                  default=None)
+    if last_tb is not None:
+        for ln in lines[last_tb + 1:]:
+            if ln and not ln.startswith((" ", "\t")) and _EXC_LINE.match(ln):
+                message = ln
+                # a multi-line exception message: keep its first line only
+                return message[:2000]
+    tail = next((ln for ln in reversed(lines) if ln.strip()), "")
+    why = f"killed by signal {signal.Signals(-returncode).name}" if returncode < 0 else \
+        f"exit code {returncode}"
+    return f"Command failed with {why}" + (f": {tail.strip()[:1000]}" if tail else "")
+
+
+# -- CloudWatch Logs ------------------------------------------------------------------------
+def write_logs(logs: Any, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+    """Create group/stream if needed and put ``(epoch ms, message)`` events in batches."""
+    for create, kwargs in ((logs.create_log_group, {"logGroupName": group}),
+                           (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream})):
+        try:
+            create(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                raise
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for ts, message in sorted(events, key=lambda e: e[0]):
+        message = message[:_LOG_EVENT_MAX] or " "
+        cost = len(message.encode()) + 26
+        if batch and (len(batch) >= 10000 or size + cost > 1_000_000):
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+            batch, size = [], 0
+        batch.append({"timestamp": ts, "message": message})
+        size += cost
+    if batch:
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+
+
+# -- credentials ----------------------------------------------------------------------------
+_creds: dict[tuple[str, str, str], dict[str, Any]] = {}
+_creds_lock = threading.Lock()
+
+
+def role_credentials(sts: Any, role_arn: str, session_name: str) -> dict[str, str]:
+    """Temporary credentials of the job's Role (``sts:AssumeRole``), cached until 5 min before expiry."""
+    key = (str(sts.meta.endpoint_url), role_arn, session_name)
+    with _creds_lock:
+        got = _creds.get(key)
+        if got and got["expires"] - time.time() > 300:
+            return got["creds"]
+    out = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64],
+                          DurationSeconds=3600)["Credentials"]
+    creds = {"AWS_ACCESS_KEY_ID": out["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": out["SecretAccessKey"],
+             "AWS_SESSION_TOKEN": out["SessionToken"]}
+    expires = out["Expiration"]
+    expires_ts = expires.timestamp() if hasattr(expires, "timestamp") else time.time() + 3600
+    with _creds_lock:
+        _creds[key] = {"creds": creds, "expires": expires_ts}
+    return creds

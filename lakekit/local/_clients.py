@@ -28,21 +28,25 @@ def endpoint_client(endpoint_url: str, service: str, region: str, access_key_id:
     key = (endpoint_url, service, region, access_key_id, tuple(sorted(kwargs.items())))
     client = cache.get(key)
     if client is None:
-        client = _session().client(
-            service, endpoint_url=endpoint_url, region_name=region,
-            aws_access_key_id=access_key_id, aws_secret_access_key=secret,
-            config=kwargs.pop("config", LOOPBACK_CONFIG), **kwargs,
-        )
+        with _SESSION_LOCK:  # creating clients from one Session is not thread-safe
+            client = _session().client(
+                service, endpoint_url=endpoint_url, region_name=region,
+                aws_access_key_id=access_key_id, aws_secret_access_key=secret,
+                config=kwargs.pop("config", LOOPBACK_CONFIG), **kwargs,
+            )
         cache[key] = client
     return client
 
 
-@functools.lru_cache(maxsize=1)
-def _botocore_session():
-    import botocore.session
+_SESSION_LOCK = threading.Lock()
 
-    return botocore.session.get_session()
+
+@functools.lru_cache(maxsize=1)
+def _shared_session() -> boto3.session.Session:
+    # ONE boto3 Session: a second Session on the same botocore session would register
+    # boto3's S3 injections twice ("Cannot inject class attribute 'upload_file'").
+    return boto3.session.Session()
 
 
 def _session() -> boto3.session.Session:
-    return boto3.session.Session(botocore_session=_botocore_session())
+    return _shared_session()

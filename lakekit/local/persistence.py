@@ -5,8 +5,9 @@ that executors registered with :func:`store`. Object bodies larger than 64 KiB a
 inside the pickle: they are written once to ``blobs/<sha256>`` (content addressed) so
 a snapshot after a small change rewrites only metadata, not gigabytes of objects.
 
-Snapshots are taken shortly after mutations (debounced: 0.2 s of quiet, at most 1 s
-after the first unsaved change), on ``SIGTERM`` and on ``lakekit local down``. What a
+Snapshots are taken shortly after mutating requests (debounced: 0.2 s of quiet, at most
+1 s after the first unsaved change), within ~2 s of an executor's background thread
+changing a store, on ``SIGTERM`` and on ``lakekit local down``. What a
 ``SIGKILL`` can lose is therefore bounded by that window plus one snapshot's duration;
 ``benchmarks/persistence.py`` measures it.
 
@@ -152,6 +153,8 @@ class Persistence:
         self._save_lock = threading.Lock()
         self.snapshots = 0
         self.last_snapshot_seconds = 0.0
+        self.store_poll = 2.0
+        self._saved_stores_digest = ""
 
     # -- blobs ------------------------------------------------------------
     def _write_blob(self, data: bytes, name: str | None = None) -> str:
@@ -199,6 +202,11 @@ class Persistence:
                     self._dirty_since = None
                 payload = {"format": _FORMAT, "moto": _moto_backends(), "stores": dict(_STORES)}
                 _Pickler(buf, self).dump(payload)
+                try:
+                    self._saved_stores_digest = hashlib.sha256(
+                        pickle.dumps(_STORES, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+                except Exception:
+                    self._saved_stores_digest = ""
             tmp = self.dir / (SNAPSHOT_NAME + ".tmp")
             with open(tmp, "wb") as fh:
                 fh.write(buf.getbuffer())
@@ -247,6 +255,15 @@ class Persistence:
         self._thread = threading.Thread(target=self._loop, name="lakekit-snapshot", daemon=True)
         self._thread.start()
 
+    def _stores_digest(self) -> str:
+        """Digest of the executors' stores (small), to notice changes made off-request."""
+        try:
+            with self.state_lock.shared():
+                data = pickle.dumps(_STORES, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an unpicklable value: the next snapshot will log it
+            return ""
+        return hashlib.sha256(data).hexdigest()
+
     def stop(self) -> None:
         with self._cond:
             self._stop = True
@@ -259,9 +276,14 @@ class Persistence:
         while True:
             with self._cond:
                 while self._dirty_since is None and not self._stop:
-                    self._cond.wait()
+                    if not self._cond.wait(timeout=self.store_poll):
+                        break  # no request for a while: did a background thread change a store?
                 if self._stop:
                     return
+                if self._dirty_since is None:
+                    if self._stores_digest() == self._saved_stores_digest:
+                        continue
+                    self._dirty_since = self._last_change = time.monotonic() - self.quiet
                 now = time.monotonic()
                 due = min(self._last_change + self.quiet, self._dirty_since + self.max_delay)
                 if now < due:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lakekit.local.glue import _java, jobrunner
+from lakekit import _java
+from lakekit.local.glue import jobrunner
 
 
 @pytest.fixture

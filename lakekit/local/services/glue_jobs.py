@@ -51,9 +51,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lakekit._java import NO_JAVA_MESSAGE, java_home
 from lakekit.local import runtime
 from lakekit.local.glue import jobrunner
-from lakekit.local.glue._java import NO_JAVA_MESSAGE, java_home
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
 

@@ -15,9 +15,11 @@ import datetime as _dt
 import decimal
 import io
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -33,6 +35,7 @@ from ._types import arrow_to_athena, athena_precision_scale
 __all__ = [
     "QueryEngine",
     "QueryResult",
+    "Cancellation",
     "ColumnInfo",
     "TableAccess",
     "AthenaQueryError",
@@ -117,6 +120,65 @@ class TableAccess:
 
 
 AccessHook = Callable[[str, str], "TableAccess | None"]
+
+CANCELLED_MESSAGE = "Query cancelled by user (StopQueryExecution)"
+
+
+class Cancellation:
+    """Lets another thread stop a running :meth:`QueryEngine.execute` (StopQueryExecution).
+
+    ``token.cancel()`` interrupts the query's DuckDB connection; ``execute`` then raises
+    :class:`AthenaQueryError` with ``state="CANCELLED"``. Example::
+
+        token = Cancellation()
+        threading.Thread(target=engine.execute, args=(sql,), kwargs={"cancel": token}).start()
+        token.cancel()
+    """
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self._cons: list[Any] = []
+        self._lock = threading.Lock()
+
+    def cancel(self, deadline: float = 60.0) -> None:
+        """Interrupt now, and again every 50 ms while the query runs (an interrupt that lands
+        between two DuckDB statements is lost), for at most ``deadline`` seconds."""
+        with self._lock:
+            if self.cancelled:
+                return
+            self.cancelled = True
+        self._interrupt()
+        threading.Thread(target=self._keep_interrupting, args=(time.monotonic() + deadline,),
+                         name="athena-cancel", daemon=True).start()
+
+    def _interrupt(self) -> bool:
+        with self._lock:
+            for con in self._cons:
+                try:
+                    con.interrupt()
+                except Exception:  # noqa: BLE001 - a closed connection has nothing to interrupt
+                    pass
+            return bool(self._cons)
+
+    def _keep_interrupting(self, until: float) -> None:
+        while time.monotonic() < until:
+            time.sleep(0.05)
+            if not self._interrupt():
+                return
+
+    def _attach(self, con: Any) -> None:
+        with self._lock:
+            self._cons.append(con)
+
+    def _detach(self, con: Any) -> None:
+        with self._lock:
+            if con in self._cons:
+                self._cons.remove(con)
+
+    def check(self) -> None:
+        """Raise the CANCELLED error if the query was cancelled."""
+        if self.cancelled:
+            raise AthenaQueryError(USER_ERROR, "USER_CANCELLED", CANCELLED_MESSAGE, state="CANCELLED")
 
 
 # ----------------------------------------------------------------------------- value formatting
@@ -286,28 +348,46 @@ class QueryEngine:
         access: AccessHook | None = None,
         output_location: str | None = None,
         bytes_scanned_cutoff: int | None = None,
+        cancel: Cancellation | None = None,
     ) -> QueryResult:
-        """Run one statement. Raises :class:`AthenaQueryError` with Athena's category/type/message."""
+        """Run one statement. Raises :class:`AthenaQueryError` with Athena's category/type/message.
+
+        ``cancel``: a :class:`Cancellation` another thread may trigger (raises state CANCELLED).
+        """
         if catalog and catalog.lower() != DEFAULT_CATALOG:
             raise _user_error("CATALOG_NOT_FOUND", f"Catalog '{catalog}' does not exist (only AwsDataCatalog is served locally)")
         t0 = time.perf_counter()
         q = _Query(self, access, bytes_scanned_cutoff)
+        if cancel is not None:
+            cancel._attach(q.con)
         try:
             try:
+                if cancel is not None:
+                    cancel.check()
                 res = self._dispatch(q, sql, database or "default", output_location)
             except _CutoffExceeded:
                 raise self._cutoff_error(q) from None
             except AthenaQueryError:
+                if cancel is not None:
+                    cancel.check()
                 raise
             except duckdb.Error as ex:
                 if q.counter.exceeded:
                     raise self._cutoff_error(q) from None
+                if cancel is not None:
+                    cancel.check()
                 raise self._map_duckdb_error(ex, sql) from None
             except (pa.ArrowException, OSError) as ex:
                 if q.counter.exceeded:
                     raise self._cutoff_error(q) from None
+                if cancel is not None:
+                    cancel.check()
                 raise AthenaQueryError(USER_ERROR, "HIVE_BAD_DATA", f"HIVE_BAD_DATA: {ex}") from None
+            if cancel is not None:
+                cancel.check()
         finally:
+            if cancel is not None:
+                cancel._detach(q.con)
             q.close()
         res.data_scanned_bytes = q.counter.total
         res.engine_ms = int((time.perf_counter() - t0) * 1000)

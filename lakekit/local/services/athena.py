@@ -1,0 +1,809 @@
+"""Local Athena query executions: StartQueryExecution really runs the SQL.
+
+The engine (:mod:`lakekit.local.athena`) runs Athena/Trino SQL over the Glue catalog and
+S3 in DuckDB; this module is its HTTP side. It answers ``StartQueryExecution``,
+``GetQueryExecution``, ``BatchGetQueryExecution``, ``GetQueryResults``,
+``GetQueryRuntimeStatistics``, ``StopQueryExecution``, ``ListQueryExecutions``, plus
+``GetWorkGroup`` (an error for an unknown workgroup instead of moto's ``null``) and
+``UpdateWorkGroup`` (moto has none). Workgroup create/list/delete and named queries stay
+with moto.
+
+A query, like on AWS:
+
+1. ``StartQueryExecution`` checks the workgroup (unknown or ``DISABLED`` ->
+   ``InvalidRequestException``), resolves the output location (the workgroup's when
+   ``EnforceWorkGroupConfiguration`` is true or the caller gave none; neither ->
+   "No output location provided..."), substitutes ``ExecutionParameters`` into ``?``
+   placeholders, records the execution ``QUEUED`` and returns its id at once
+   (``ClientRequestToken`` makes the call idempotent);
+2. a worker thread (pool of 4) sets it ``RUNNING`` and calls the engine with the caller's
+   Glue credentials, the endpoint's admin S3 credentials (Athena reads S3 with credentials
+   Lake Formation vends), the Lake Formation access hook of the caller, and the workgroup's
+   ``BytesScannedCutoffPerQuery``;
+3. results go to ``<OutputLocation>/<id>.csv`` (+ ``.csv.metadata``, a JSON description of the
+   columns - Athena's is a binary format no client reads) for SELECT-like statements, to
+   ``<id>.txt`` for DDL/utility statements; CTAS and INSERT also write ``<id>-manifest.csv``
+   (the data files written, one ``s3://`` URI a line) named by ``Statistics.DataManifestLocation``;
+4. final state ``SUCCEEDED``, ``FAILED`` (``StateChangeReason`` + ``AthenaError``) or
+   ``CANCELLED`` (``StopQueryExecution`` interrupts DuckDB; the bytes-scanned cutoff cancels
+   with Athena's message).
+
+Executions persist (store ``athena.queries``; results live in S3). One that was ``QUEUED`` or
+``RUNNING`` when the endpoint stopped is ``FAILED`` ("interrupted by endpoint restart").
+
+Example::
+
+    qid = athena.start_query_execution(QueryString="SELECT 1", WorkGroup="primary",
+        ResultConfiguration={"OutputLocation": "s3://results/"})["QueryExecutionId"]
+    athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"]
+"""
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from lakekit.local import runtime
+from lakekit.local._clients import LOOPBACK_CONFIG
+from lakekit.local.athena import (
+    AthenaQueryError,
+    Cancellation,
+    QueryEngine,
+    write_results_csv,
+    write_results_text,
+)
+from lakekit.local.persistence import store
+from lakekit.local.registry import AwsError, AwsRequest, operation
+
+try:
+    from lakekit.local.lakeformation_access import access_hook as _access_hook
+except ImportError:  # pragma: no cover - Lake Formation evaluator not installed
+    _access_hook = None
+
+__all__ = ["QUERIES", "ACTIVE_STATES", "FINAL_STATES", "WORKERS", "NO_OUTPUT_MESSAGE", "wait_query"]
+
+log = logging.getLogger("lakekit.local.athena")
+
+QUERIES = store("athena.queries")
+"""QueryExecutionId -> the QueryExecution shape plus private ``_`` fields."""
+
+ACTIVE_STATES = ("QUEUED", "RUNNING")
+FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
+WORKERS = 4
+MAX_HISTORY = 10_000
+ADMIN_KEY = "test"
+ENGINE_VERSION = {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}
+NO_OUTPUT_MESSAGE = ("No output location provided. An output location is required either through the "
+                     "Workgroup result configuration setting or as an API input.")
+RESTART_MESSAGE = ("interrupted by endpoint restart: the local endpoint stopped while this query was "
+                   "queued or running; run it again")
+_DDL_WORDS = {"CREATE", "DROP", "ALTER", "MSCK"}
+
+_LOCK = threading.RLock()
+_CONTROLS: dict[str, Cancellation] = {}
+_THREADS: dict[str, threading.Event] = {}
+_ROWS: OrderedDict[str, list[list[str | None]]] = OrderedDict()
+_ROWS_MAX = 32
+_QUEUE: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+_WORKERS: list[threading.Thread] = []
+_ENGINES = threading.local()
+_SESSION: Any = None
+_CLIENT_LOCK = threading.Lock()  # botocore's client-class injection is not thread-safe (RuntimeError)
+_recovered = False
+
+
+# ----------------------------------------------------------------------------- helpers
+def _now() -> float:
+    return round(time.time(), 3)
+
+
+def _ms(seconds: float) -> int:
+    return max(0, int(round(seconds * 1000)))
+
+
+def _client(url: str, service: str, region: str, access_key: str) -> Any:
+    """A per-thread cached loopback client from ONE boto3 session.
+
+    (``_clients.endpoint_client`` builds a new boto3 Session on a shared botocore session per
+    client, which registers boto3's S3 injection twice: the second S3 client raises
+    ``RuntimeError: Cannot inject class attribute "upload_file"``.)
+    """
+    global _SESSION
+    cache = getattr(_ENGINES, "clients", None)
+    if cache is None:
+        cache = _ENGINES.clients = {}
+    key = (url, service, region, access_key)
+    c = cache.get(key)
+    if c is None:
+        with _CLIENT_LOCK:
+            if _SESSION is None:
+                _SESSION = boto3.session.Session()
+            c = cache[key] = _SESSION.client(service, endpoint_url=url, region_name=region,
+                                             aws_access_key_id=access_key, aws_secret_access_key="test",
+                                             config=LOOPBACK_CONFIG)
+    return c
+
+
+def _submit(qid: str, job: dict[str, Any]) -> None:
+    """Queue a query for the worker threads (daemons: a running query never blocks shutdown)."""
+    with _LOCK:
+        while len(_WORKERS) < WORKERS:
+            t = threading.Thread(target=_worker, name=f"lakekit-athena-{len(_WORKERS)}", daemon=True)
+            _WORKERS.append(t)
+            t.start()
+    _QUEUE.put((qid, job))
+
+
+def _worker() -> None:
+    while True:
+        qid, job = _QUEUE.get()
+        _run(qid, job)
+
+
+def _cancel_all() -> None:
+    for token in list(_CONTROLS.values()):
+        token.cancel()
+
+
+atexit.register(_cancel_all)
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidRequestException", message, 400)
+
+
+def _work_groups(req: AwsRequest) -> dict[str, Any]:
+    from moto.athena.models import athena_backends
+
+    return athena_backends[req.account_id][req.region].work_groups
+
+
+def _work_group(req: AwsRequest, name: str) -> Any:
+    wg = _work_groups(req).get(name)
+    if wg is None:
+        raise _invalid(f"WorkGroup {name} is not found. Create it first (CreateWorkGroup or the "
+                       "CloudFormation stack) or pass an existing WorkGroup (default: primary).")
+    return wg
+
+
+def _recover() -> None:
+    """Once per process: executions in flight when the endpoint stopped become FAILED."""
+    global _recovered
+    if _recovered:
+        return
+    with _LOCK:
+        if _recovered:
+            return
+        _recovered = True
+        now = _now()
+        for qid, rec in QUERIES.items():
+            if rec["Status"]["State"] in ACTIVE_STATES and qid not in _CONTROLS:
+                _finish(rec, "FAILED", now, RESTART_MESSAGE,
+                        {"ErrorCategory": 1, "ErrorType": 401, "Retryable": True, "ErrorMessage": RESTART_MESSAGE})
+
+
+def _finish(rec: dict[str, Any], state: str, now: float, reason: str | None = None,
+            error: dict[str, Any] | None = None) -> None:
+    st = rec["Status"]
+    st["State"] = state
+    st["CompletionDateTime"] = now
+    if reason:
+        st["StateChangeReason"] = reason
+    if error:
+        st["AthenaError"] = error
+    stats = rec["Statistics"]
+    stats["TotalExecutionTimeInMillis"] = _ms(now - st["SubmissionDateTime"])
+    if "_running" not in rec:
+        stats["QueryQueueTimeInMillis"] = stats["TotalExecutionTimeInMillis"]
+
+
+def _public(rec: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in rec.items() if not k.startswith("_")}
+    out["Status"] = dict(rec["Status"])
+    out["Statistics"] = dict(rec["Statistics"])
+    if rec["Status"]["State"] == "RUNNING" and "_running" in rec:
+        out["Statistics"]["EngineExecutionTimeInMillis"] = _ms(time.time() - rec["_running"])
+        out["Statistics"]["TotalExecutionTimeInMillis"] = _ms(time.time() - rec["Status"]["SubmissionDateTime"])
+    return out
+
+
+def _get(req: AwsRequest, qid: str) -> dict[str, Any]:
+    if not qid:
+        raise _invalid("QueryExecutionId is required.")
+    rec = QUERIES.get(qid)
+    if rec is None or rec.get("_account") != req.account_id or rec.get("_region") != req.region:
+        raise _invalid(f"QueryExecution {qid} was not found. Check the id and the region "
+                       "(ListQueryExecutions lists the ids of a workgroup).")
+    return rec
+
+
+def _statement_type(sql: str) -> tuple[str, str]:
+    words = [w.upper() for w in sql.lstrip("( \n\t").split(None, 5)[:5]]
+    first = words[0] if words else ""
+    if first == "EXPLAIN":
+        return "UTILITY", "EXPLAIN"
+    if first in ("DESCRIBE", "DESC"):
+        return "DDL", "DESCRIBE_TABLE"
+    if first == "SHOW":
+        return "DDL", "_".join(words[:2]) if len(words) > 1 else "SHOW"
+    if first in _DDL_WORDS:
+        if first == "CREATE" and "VIEW" in words:
+            return "DDL", "CREATE_VIEW"
+        if first == "CREATE" and " AS " in " ".join(sql.upper().split()).join("  "):
+            return "DDL", "CREATE_TABLE_AS_SELECT"
+        return "DDL", "_".join(words[:2])
+    if first == "INSERT":
+        return "DML", "INSERT"
+    return "DML", "SELECT"
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise _invalid(f"OutputLocation {uri!r} is not an s3:// URI: use s3://bucket/prefix/.")
+    bucket, _, key = uri[5:].partition("/")
+    if not bucket:
+        raise _invalid(f"OutputLocation {uri!r} names no bucket: use s3://bucket/prefix/.")
+    return bucket, key
+
+
+def _substitute(sql: str, params: list[str]) -> str:
+    """Replace the ``?`` placeholders outside literals/identifiers/comments with ``params`` in order."""
+    out: list[str] = []
+    i, n, used = 0, len(sql), 0
+    while i < n:
+        ch = sql[i]
+        if ch in ("'", '"'):
+            j = i + 1
+            while j < n:
+                if sql[j] == ch:
+                    if j + 1 < n and sql[j + 1] == ch:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            out.append(sql[i:j + 1])
+            i = j + 1
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j
+            out.append(sql[i:j])
+            i = j
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append(sql[i:j])
+            i = j
+        elif ch == "?":
+            if used >= len(params):
+                raise _invalid(f"The query has more '?' placeholders than the {len(params)} "
+                               "ExecutionParameters given: pass one value per placeholder.")
+            out.append(str(params[used]))
+            used += 1
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    if used != len(params):
+        raise _invalid(f"{len(params)} ExecutionParameters were given but the query has {used} '?' "
+                       "placeholders: pass one value per placeholder.")
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------- running
+def _engine(region: str, access_key: str, url: str) -> QueryEngine:
+    cache = getattr(_ENGINES, "cache", None)
+    if cache is None:
+        cache = _ENGINES.cache = {}
+    key = (url, region, access_key)
+    eng = cache.get(key)
+    if eng is None:
+        glue = _client(url, "glue", region, access_key)
+        s3 = _client(url, "s3", region, ADMIN_KEY)
+        with _CLIENT_LOCK:
+            eng = cache[key] = QueryEngine(glue, s3, url, region, ADMIN_KEY, "test")
+    return eng
+
+
+def _update(qid: str, fn: Any) -> None:
+    """Mutate a record from a worker thread (shared side of the state lock, like every request)."""
+    with runtime.state_lock().shared():
+        with _LOCK:
+            rec = QUERIES.get(qid)
+            if rec is not None:
+                fn(rec)
+
+
+def _put(s3: Any, bucket: str, key: str, body: bytes, enc: dict[str, Any] | None, ctype: str) -> None:
+    kw: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body, "ContentType": ctype}
+    option = (enc or {}).get("EncryptionOption")
+    if option == "SSE_S3":
+        kw["ServerSideEncryption"] = "AES256"
+    elif option == "SSE_KMS":
+        kw["ServerSideEncryption"] = "aws:kms"
+        if enc.get("KmsKey"):
+            kw["SSEKMSKeyId"] = enc["KmsKey"]
+    s3.put_object(**kw)
+
+
+def _run(qid: str, job: dict[str, Any]) -> None:
+    token = _CONTROLS.get(qid)
+    done = _THREADS.get(qid)
+    try:
+        _run_inner(qid, job, token)
+    except Exception as exc:  # an engine/gateway bug must still end the query
+        log.exception("athena query %s failed inside the endpoint", qid)
+        msg = (f"GENERIC_INTERNAL_ERROR: the local Athena engine failed: {exc!r}. This is a bug of the "
+               "local endpoint; the endpoint log has the traceback.")
+
+        def fail(rec: dict[str, Any]) -> None:
+            if rec["Status"]["State"] in ACTIVE_STATES:
+                _finish(rec, "FAILED", _now(), msg,
+                        {"ErrorCategory": 1, "ErrorType": 200, "Retryable": False, "ErrorMessage": msg})
+
+        _update(qid, fail)
+    finally:
+        with _LOCK:
+            _CONTROLS.pop(qid, None)
+            _THREADS.pop(qid, None)
+        if done is not None:
+            done.set()
+
+
+def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> None:
+    started = time.time()
+    go = {"ok": False}
+
+    def to_running(rec: dict[str, Any]) -> None:
+        if rec["Status"]["State"] == "QUEUED":
+            rec["Status"]["State"] = "RUNNING"
+            rec["_running"] = started
+            rec["Statistics"]["QueryQueueTimeInMillis"] = _ms(started - rec["Status"]["SubmissionDateTime"])
+            go["ok"] = True
+
+    _update(qid, to_running)
+    if not go["ok"]:
+        return  # stopped while queued
+    url = job["url"]
+    s3 = _client(url, "s3", job["region"], ADMIN_KEY)
+    bucket, prefix = job["bucket"], job["prefix"]
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        msg = (f"Unable to verify/create output bucket {bucket}. Create the bucket or change the "
+               "OutputLocation (ResultConfiguration or the workgroup's).")
+        _update(qid, lambda rec: _finish(rec, "FAILED", _now(), msg, {
+            "ErrorCategory": 2, "ErrorType": 1000, "Retryable": False, "ErrorMessage": msg}))
+        return
+    engine = _engine(job["region"], job["access_key"], url)
+    hook = None
+    if _access_hook is not None:
+        hook = _access_hook(job["account"], job["access_key"], job["region"])
+    t_engine = time.time()
+    try:
+        res = engine.execute(job["sql"], database=job["database"], catalog=job["catalog"], access=hook,
+                             output_location=job["output"], bytes_scanned_cutoff=job["cutoff"], cancel=token)
+    except AthenaQueryError as exc:
+        err = exc
+        engine_ms = _ms(time.time() - t_engine)
+
+        def failed(rec: dict[str, Any]) -> None:
+            if rec["Status"]["State"] not in ACTIVE_STATES:
+                return
+            rec["Statistics"]["EngineExecutionTimeInMillis"] = engine_ms
+            rec["Statistics"]["ServicePreProcessingTimeInMillis"] = _ms(t_engine - started)
+            _finish(rec, err.state, _now(), err.message, {
+                "ErrorCategory": err.error_category, "ErrorType": err.error_type_code,
+                "Retryable": False, "ErrorMessage": err.message})
+
+        _update(qid, failed)
+        return
+    t_written = time.time()
+    base = f"{prefix}{qid}"
+    enc = job.get("encryption")
+    if res.header_row:
+        key = base + ".csv"
+        body = write_results_csv(res)
+        _put(s3, bucket, key, body, enc, "text/csv")
+        meta = {"ColumnInfo": [c.to_athena() for c in res.columns], "UpdateCount": res.update_count,
+                "StatementType": res.statement_type, "format": "lakekit-local-json"}
+        _put(s3, bucket, key + ".metadata", json.dumps(meta).encode(), enc, "application/json")
+    else:
+        key = base + ".txt"
+        body = write_results_text(res)
+        _put(s3, bucket, key, body, enc, "text/plain")
+    manifest = None
+    if res.substatement_type in ("CREATE_TABLE_AS_SELECT", "INSERT"):
+        manifest = f"s3://{bucket}/{base}-manifest.csv"
+        _put(s3, bucket, base + "-manifest.csv", "".join(f + "\n" for f in res.written_files).encode(),
+             enc, "text/csv")
+    done_at = time.time()
+
+    def succeeded(rec: dict[str, Any]) -> None:
+        if rec["Status"]["State"] not in ACTIVE_STATES:
+            return
+        stats = rec["Statistics"]
+        stats.update({
+            "EngineExecutionTimeInMillis": res.engine_ms,
+            "DataScannedInBytes": res.data_scanned_bytes,
+            "ServicePreProcessingTimeInMillis": _ms(t_engine - started),
+            "QueryPlanningTimeInMillis": 0,
+            "ServiceProcessingTimeInMillis": _ms(done_at - t_written),
+        })
+        if manifest:
+            stats["DataManifestLocation"] = manifest
+        rec["StatementType"] = res.statement_type
+        rec["SubstatementType"] = res.substatement_type
+        rec["ResultConfiguration"]["OutputLocation"] = f"s3://{bucket}/{key}"
+        rec["_result"] = {"bucket": bucket, "key": key, "header": res.header_row,
+                          "columns": [c.to_athena() for c in res.columns], "update_count": res.update_count,
+                          "rows": res.arrow.num_rows, "bytes": len(body)}
+        _finish(rec, "SUCCEEDED", _now())
+
+    _update(qid, succeeded)
+
+
+def wait_query(qid: str, timeout: float = 600.0) -> str:
+    """Block until the execution is final (inside the endpoint process; tests/benchmarks)."""
+    ev = _THREADS.get(qid)
+    if ev is not None:
+        ev.wait(timeout)
+    return QUERIES.get(qid, {}).get("Status", {}).get("State", "")
+
+
+# ----------------------------------------------------------------------------- executors
+@operation("athena", "StartQueryExecution")
+def start_query_execution(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    p = req.params
+    sql = p.get("QueryString") or ""
+    if not sql.strip():
+        raise _invalid("QueryString is required: pass the SQL statement to run.")
+    if len(sql) > 262_144:
+        raise _invalid("QueryString is longer than 262144 characters (Athena's limit).")
+    token = p.get("ClientRequestToken")
+    if token:
+        with _LOCK:
+            for qid, rec in QUERIES.items():
+                if rec.get("_token") == token and rec.get("_account") == req.account_id \
+                        and rec.get("_region") == req.region:
+                    if rec["Query"] != sql:
+                        raise AwsError("InvalidRequestException", "ClientRequestToken was already used "
+                                       "for a different query: use a new token for a new query.", 400)
+                    return {"QueryExecutionId": qid}
+    wg_name = p.get("WorkGroup") or "primary"
+    wg = _work_group(req, wg_name)
+    if getattr(wg, "state", "ENABLED") == "DISABLED":
+        raise _invalid(f"WorkGroup {wg_name} is disabled.")
+    cfg = wg.configuration or {}
+    wg_result = cfg.get("ResultConfiguration") or {}
+    client_result = p.get("ResultConfiguration") or {}
+    enforced = bool(cfg.get("EnforceWorkGroupConfiguration", False))
+    if enforced and wg_result.get("OutputLocation"):
+        result_cfg = dict(wg_result)
+    elif client_result.get("OutputLocation"):
+        result_cfg = dict(client_result)
+        if enforced:
+            result_cfg.update({k: v for k, v in wg_result.items() if k != "OutputLocation"})
+    elif wg_result.get("OutputLocation"):
+        result_cfg = {**wg_result, **{k: v for k, v in client_result.items() if k != "OutputLocation"}}
+    else:
+        raise _invalid(NO_OUTPUT_MESSAGE)
+    output = result_cfg["OutputLocation"]
+    bucket, prefix = _split_s3(output)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    params = p.get("ExecutionParameters") or []
+    run_sql = _substitute(sql, [str(x) for x in params]) if params else sql
+    if not params and _substitute_count(sql):
+        raise _invalid("The query has '?' placeholders but no ExecutionParameters were given: pass one "
+                       "value per placeholder.")
+    ctx = dict(p.get("QueryExecutionContext") or {})
+    qid = str(uuid.uuid4())
+    now = _now()
+    stype, sub = _statement_type(run_sql)
+    cutoff = cfg.get("BytesScannedCutoffPerQuery")
+    rec: dict[str, Any] = {
+        "QueryExecutionId": qid,
+        "Query": sql,
+        "StatementType": stype,
+        "SubstatementType": sub,
+        "ResultConfiguration": {k: v for k, v in {
+            "OutputLocation": f"s3://{bucket}/{prefix}{qid}"
+            + (".csv" if stype == "DML" or sub == "CREATE_TABLE_AS_SELECT" else ".txt"),
+            "EncryptionConfiguration": result_cfg.get("EncryptionConfiguration"),
+            "ExpectedBucketOwner": result_cfg.get("ExpectedBucketOwner"),
+            "AclConfiguration": result_cfg.get("AclConfiguration"),
+        }.items() if v is not None},
+        "ResultReuseConfiguration": p.get("ResultReuseConfiguration")
+        or {"ResultReuseByAgeConfiguration": {"Enabled": False}},
+        "QueryExecutionContext": ctx,
+        "Status": {"State": "QUEUED", "SubmissionDateTime": now},
+        "Statistics": {"EngineExecutionTimeInMillis": 0, "DataScannedInBytes": 0,
+                       "TotalExecutionTimeInMillis": 0, "QueryQueueTimeInMillis": 0,
+                       "ServicePreProcessingTimeInMillis": 0, "QueryPlanningTimeInMillis": 0,
+                       "ServiceProcessingTimeInMillis": 0,
+                       "ResultReuseInformation": {"ReusedPreviousResult": False}},
+        "WorkGroup": wg_name,
+        "EngineVersion": dict(ENGINE_VERSION),
+        "_account": req.account_id,
+        "_region": req.region,
+        "_token": token,
+    }
+    if params:
+        rec["ExecutionParameters"] = [str(x) for x in params]
+    job = {
+        "sql": run_sql, "database": ctx.get("Database"), "catalog": ctx.get("Catalog") or "AwsDataCatalog",
+        "account": req.account_id, "region": req.region, "access_key": req.access_key_id,
+        "url": req.endpoint_url or runtime.endpoint_url(), "output": output, "bucket": bucket,
+        "prefix": prefix, "cutoff": int(cutoff) if cutoff else None,
+        "encryption": result_cfg.get("EncryptionConfiguration"),
+    }
+    with _LOCK:
+        QUERIES[qid] = rec
+        _CONTROLS[qid] = Cancellation()
+        _THREADS[qid] = threading.Event()
+        _trim()
+    _submit(qid, job)
+    return {"QueryExecutionId": qid}
+
+
+def _substitute_count(sql: str) -> int:
+    try:
+        _substitute(sql, [])
+        return 0
+    except AwsError:
+        return 1
+
+
+def _trim() -> None:
+    if len(QUERIES) <= MAX_HISTORY:
+        return
+    done = sorted((r["Status"]["SubmissionDateTime"], q) for q, r in QUERIES.items()
+                  if r["Status"]["State"] in FINAL_STATES)
+    for _, qid in done[: len(QUERIES) - MAX_HISTORY]:
+        QUERIES.pop(qid, None)
+        _ROWS.pop(qid, None)
+
+
+@operation("athena", "GetQueryExecution")
+def get_query_execution(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    with _LOCK:
+        return {"QueryExecution": _public(_get(req, req.params.get("QueryExecutionId", "")))}
+
+
+@operation("athena", "BatchGetQueryExecution")
+def batch_get_query_execution(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    ids = req.params.get("QueryExecutionIds") or []
+    if not 1 <= len(ids) <= 50:
+        raise _invalid("QueryExecutionIds takes 1 to 50 ids.")
+    found, missing = [], []
+    with _LOCK:
+        for qid in ids:
+            try:
+                found.append(_public(_get(req, qid)))
+            except AwsError as err:
+                missing.append({"QueryExecutionId": qid, "ErrorCode": err.code, "ErrorMessage": err.message})
+    return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing}
+
+
+@operation("athena", "ListQueryExecutions")
+def list_query_executions(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    wg_name = req.params.get("WorkGroup") or "primary"
+    _work_group(req, wg_name)
+    limit = int(req.params.get("MaxResults") or 50)
+    if not 0 < limit <= 50:
+        raise _invalid("MaxResults must be between 1 and 50.")
+    start = _decode_token(req.params.get("NextToken"), "list")
+    with _LOCK:
+        mine = sorted(((r["Status"]["SubmissionDateTime"], q) for q, r in QUERIES.items()
+                       if r.get("_account") == req.account_id and r.get("_region") == req.region
+                       and r.get("WorkGroup") == wg_name), reverse=True)
+    ids = [q for _, q in mine]
+    out: dict[str, Any] = {"QueryExecutionIds": ids[start:start + limit]}
+    if start + limit < len(ids):
+        out["NextToken"] = _encode_token("list", start + limit)
+    return out
+
+
+@operation("athena", "StopQueryExecution")
+def stop_query_execution(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    qid = req.params.get("QueryExecutionId", "")
+    with _LOCK:
+        rec = _get(req, qid)
+        state = rec["Status"]["State"]
+        if state == "QUEUED":
+            _finish(rec, "CANCELLED", _now(), "Query cancelled by user (StopQueryExecution) while queued")
+        if state in ACTIVE_STATES:
+            token = _CONTROLS.get(qid)
+            if token is not None:
+                token.cancel()
+    return {}
+
+
+@operation("athena", "GetQueryRuntimeStatistics")
+def get_query_runtime_statistics(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    with _LOCK:
+        rec = _public(_get(req, req.params.get("QueryExecutionId", "")))
+        result = QUERIES[rec["QueryExecutionId"]].get("_result") or {}
+    s = rec["Statistics"]
+    timeline = {k: s.get(k, 0) for k in ("QueryQueueTimeInMillis", "ServicePreProcessingTimeInMillis",
+                                          "QueryPlanningTimeInMillis", "EngineExecutionTimeInMillis",
+                                          "ServiceProcessingTimeInMillis", "TotalExecutionTimeInMillis")}
+    stats: dict[str, Any] = {"Timeline": timeline}
+    if rec["Status"]["State"] == "SUCCEEDED":
+        stats["Rows"] = {"InputBytes": s.get("DataScannedInBytes", 0), "OutputBytes": result.get("bytes", 0),
+                         "OutputRows": result.get("rows", 0)}
+    return {"QueryRuntimeStatistics": stats}
+
+
+@operation("athena", "GetQueryResults")
+def get_query_results(req: AwsRequest) -> dict[str, Any]:
+    _recover()
+    p = req.params
+    qid = p.get("QueryExecutionId", "")
+    with _LOCK:
+        rec = _get(req, qid)
+        state = rec["Status"]["State"]
+        result = rec.get("_result")
+        stype = rec.get("StatementType")
+    if state in ACTIVE_STATES:
+        raise _invalid(f"Query has not yet finished. Current state: {state}")
+    if state != "SUCCEEDED" or result is None:
+        reason = rec["Status"].get("StateChangeReason", "")
+        raise _invalid(f"Query did not finish successfully. Final query state: {state}. {reason}".rstrip())
+    limit = int(p.get("MaxResults") or 1000)
+    if not 0 < limit <= 1000:
+        raise _invalid(f"1 validation error detected: Value '{limit}' at 'maxResults' failed to satisfy "
+                       "constraint: Member must have value less than or equal to 1000")
+    start = _decode_token(p.get("NextToken"), qid)
+    rows = _result_rows(qid, result, req.endpoint_url or runtime.endpoint_url())
+    names = [c["Name"] for c in result["columns"]]
+    total = len(rows) + (1 if result["header"] else 0)
+    page: list[dict[str, Any]] = []
+    for i in range(start, min(total, start + limit)):
+        if result["header"]:
+            values = names if i == 0 else rows[i - 1]
+        else:
+            values = rows[i]
+        page.append({"Data": [{} if v is None else {"VarCharValue": v} for v in values]})
+    out: dict[str, Any] = {"ResultSet": {"Rows": page, "ResultSetMetadata": {"ColumnInfo": result["columns"]}}}
+    if stype == "DML" or result.get("update_count") is not None:
+        out["UpdateCount"] = int(result.get("update_count") or 0)
+    if start + limit < total:
+        out["NextToken"] = _encode_token(qid, start + limit)
+    return out
+
+
+def _encode_token(scope: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([scope, offset]).encode()).decode()
+
+
+def _decode_token(token: str | None, scope: str) -> int:
+    if not token:
+        return 0
+    try:
+        got_scope, offset = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if got_scope == scope and isinstance(offset, int) and offset >= 0:
+            return offset
+    except (ValueError, TypeError):
+        pass
+    raise _invalid("NextToken is invalid for this request: pass the NextToken of the previous page of the "
+                   "same call, or none for the first page.")
+
+
+def _result_rows(qid: str, result: dict[str, Any], url: str) -> list[list[str | None]]:
+    """The result rows as VarCharValue strings, read back from the result file in S3 (cached)."""
+    with _LOCK:
+        rows = _ROWS.get(qid)
+        if rows is not None:
+            _ROWS.move_to_end(qid)
+            return rows
+    s3 = _client(url, "s3", "us-east-1", ADMIN_KEY)
+    try:
+        body = s3.get_object(Bucket=result["bucket"], Key=result["key"])["Body"].read()
+    except ClientError as exc:
+        raise _invalid(f"The result file s3://{result['bucket']}/{result['key']} of query {qid} cannot be "
+                       f"read ({exc.response['Error']['Code']}); it was deleted or moved. Run the query "
+                       "again.") from exc
+    ncols = len(result["columns"])
+    if result["header"]:
+        rows = _parse_csv(body, ncols)
+    else:
+        rows = [line.split("\t") for line in body.decode("utf-8").split("\n")[:-1]] if body else []
+        rows = [[v if v != "" else None for v in r] for r in rows]
+    with _LOCK:
+        _ROWS[qid] = rows
+        while len(_ROWS) > _ROWS_MAX:
+            _ROWS.popitem(last=False)
+    return rows
+
+
+def _parse_csv(body: bytes, ncols: int) -> list[list[str | None]]:
+    """Athena's result CSV -> rows; an empty unquoted field is NULL, ``""`` the empty string."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if ncols == 0:
+        return []
+    names = [f"c{i}" for i in range(ncols)]
+    tbl = pacsv.read_csv(
+        io.BytesIO(body),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                             strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                             null_values=[""]),
+    )
+    cols = [tbl.column(n).to_pylist() for n in names]
+    return [list(r) for r in zip(*cols, strict=True)]
+
+
+# ----------------------------------------------------------------------------- workgroups
+@operation("athena", "GetWorkGroup")
+def get_work_group(req: AwsRequest) -> dict[str, Any]:
+    name = req.params.get("WorkGroup") or ""
+    wg = _work_group(req, name)
+    return {"WorkGroup": {"Name": wg.name, "State": getattr(wg, "state", "ENABLED"),
+                          "Configuration": wg.configuration, "Description": wg.description or "",
+                          "CreationTime": _creation_time(wg)}}
+
+
+def _creation_time(wg: Any) -> float:
+    t = wg.__dict__.get("_lakekit_created")
+    if t is None:
+        t = wg.__dict__["_lakekit_created"] = _now()
+    return t
+
+
+@operation("athena", "UpdateWorkGroup")
+def update_work_group(req: AwsRequest) -> dict[str, Any]:
+    p = req.params
+    name = p.get("WorkGroup") or ""
+    wg = _work_group(req, name)
+    state = p.get("State")
+    if state is not None:
+        if state not in ("ENABLED", "DISABLED"):
+            raise _invalid(f"State must be ENABLED or DISABLED, not {state!r}.")
+        wg.state = state
+    if "Description" in p:
+        wg.description = p["Description"]
+    upd = p.get("ConfigurationUpdates") or {}
+    cfg = wg.configuration
+    for key in ("EnforceWorkGroupConfiguration", "PublishCloudWatchMetricsEnabled", "BytesScannedCutoffPerQuery",
+                "RequesterPaysEnabled", "EngineVersion", "AdditionalConfiguration", "ExecutionRole",
+                "CustomerContentEncryptionConfiguration", "EnableMinimumEncryptionConfiguration",
+                "QueryResultsS3AccessGrantsConfiguration", "IdentityCenterConfiguration",
+                "ManagedQueryResultsConfiguration"):
+        if key in upd:
+            cfg[key] = upd[key]
+    if upd.get("RemoveBytesScannedCutoffPerQuery"):
+        cfg.pop("BytesScannedCutoffPerQuery", None)
+    if upd.get("RemoveCustomerContentEncryptionConfiguration"):
+        cfg.pop("CustomerContentEncryptionConfiguration", None)
+    rc_upd = upd.get("ResultConfigurationUpdates")
+    if rc_upd is not None:
+        rc = dict(cfg.get("ResultConfiguration") or {})
+        for key in ("OutputLocation", "EncryptionConfiguration", "ExpectedBucketOwner", "AclConfiguration"):
+            if key in rc_upd:
+                rc[key] = rc_upd[key]
+            if rc_upd.get(f"Remove{key}"):
+                rc.pop(key, None)
+        cfg["ResultConfiguration"] = rc
+    return {}

@@ -20,19 +20,20 @@ _local = threading.local()
 
 
 def endpoint_client(endpoint_url: str, service: str, region: str, access_key_id: str = "test",
-                    secret: str = "test", **kwargs: Any):
+                    secret: str = "test", session_token: str | None = None, **kwargs: Any):
     """A cached-per-thread boto3 client to ``endpoint_url`` signed with ``access_key_id``."""
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = {}
-    key = (endpoint_url, service, region, access_key_id, tuple(sorted(kwargs.items())))
+    key = (endpoint_url, service, region, access_key_id, secret, session_token,
+           tuple(sorted(kwargs.items())))
     client = cache.get(key)
     if client is None:
         with _SESSION_LOCK:  # creating clients from one Session is not thread-safe
             client = _session().client(
                 service, endpoint_url=endpoint_url, region_name=region,
                 aws_access_key_id=access_key_id, aws_secret_access_key=secret,
-                config=kwargs.pop("config", LOOPBACK_CONFIG), **kwargs,
+                aws_session_token=session_token, config=kwargs.pop("config", LOOPBACK_CONFIG), **kwargs,
             )
         cache[key] = client
     return client

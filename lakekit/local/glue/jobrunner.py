@@ -30,6 +30,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lakekit.local._clients import endpoint_client
+
 __all__ = [
     "StagedObject",
     "SyncReport",
@@ -338,35 +340,10 @@ class Stage:
 
 
 # -- clients ------------------------------------------------------------------------------
-_session_lock = threading.Lock()
-_boto_session: Any = None
-_clients: dict[tuple[str, ...], Any] = {}
-
-
 def client(endpoint_url: str, service: str, region: str, access_key: str, secret: str = "test",
            session_token: str | None = None) -> Any:
-    """A cached boto3 client to the endpoint (no retries), safe to create from many threads.
-
-    One boto3 Session for the whole process: a new ``boto3.Session`` per client over a shared
-    botocore session registers boto3's S3 method injection again and the next S3 client
-    fails with "Cannot inject class attribute upload_file".
-    """
-    global _boto_session
-    key = (endpoint_url, service, region, access_key, secret, session_token or "")
-    with _session_lock:
-        got = _clients.get(key)
-        if got is None:
-            import boto3
-
-            from lakekit.local._clients import LOOPBACK_CONFIG
-
-            if _boto_session is None:
-                _boto_session = boto3.session.Session()
-            got = _clients[key] = _boto_session.client(
-                service, endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key,
-                aws_secret_access_key=secret, aws_session_token=session_token,
-                config=LOOPBACK_CONFIG)
-        return got
+    """A cached loopback boto3 client to the endpoint (no retries)."""
+    return endpoint_client(endpoint_url, service, region, access_key, secret, session_token=session_token)
 
 
 # -- the script process ---------------------------------------------------------------------

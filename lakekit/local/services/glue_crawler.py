@@ -461,18 +461,7 @@ class _Log:
 
 
 def _client(endpoint: str, service: str, region: str, access_key: str) -> Any:
-    """Loopback client. S3 gets its own boto3 Session: ``endpoint_client`` shares one
-    botocore session between boto3 Sessions, and boto3 then injects ``upload_file`` twice
-    into the S3 client class (RuntimeError "Cannot inject class attribute")."""
-    if service != "s3":
-        return endpoint_client(endpoint, service, region, access_key)
-    import boto3
-
-    from lakekit.local._clients import LOOPBACK_CONFIG
-
-    return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint, region_name=region, aws_access_key_id=access_key,
-        aws_secret_access_key="test", config=LOOPBACK_CONFIG)
+    return endpoint_client(endpoint, service, region, access_key)
 
 
 def _run(key: str, crawl_id: str, crawl: Crawl, region: str, access_key: str,

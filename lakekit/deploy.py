@@ -31,7 +31,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakekit.config import Settings, settings as _settings
+from lakekit.config import Settings
+from lakekit.config import settings as _settings
 from lakekit.exceptions import DeployError, WaitTimeout
 from lakekit.session import client as _client
 
@@ -214,7 +215,6 @@ def _progress(total: int | None, desc: str, enabled: bool):
         return None
     try:
         import ipywidgets  # noqa: F401
-
         from tqdm.auto import tqdm
     except ImportError:
         from tqdm import tqdm

@@ -37,7 +37,6 @@ from lakekit.local.cloudformation.resources.base import (
     Provisioner,
     ResourceFailure,
     get_provisioner,
-    schema_properties,
 )
 from lakekit.local.persistence import store
 
@@ -64,6 +63,7 @@ log = logging.getLogger("lakekit.local.cloudformation")
 STACKS: dict[str, dict[str, Any]] = store("cloudformation.stacks")
 EXPORTS: dict[str, dict[str, Any]] = store("cloudformation.exports")
 _LOCK = threading.RLock()
+_BOOT = str(uuid.uuid4())  # operations started by this process carry it
 _THREADS: dict[str, threading.Thread] = {}
 MAX_BODY = 51_200
 _NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
@@ -109,8 +109,26 @@ def _mutating() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- lookup
+_INTERRUPTED = {"CREATE_IN_PROGRESS": "CREATE_FAILED", "UPDATE_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
+                "DELETE_IN_PROGRESS": "DELETE_FAILED", "ROLLBACK_IN_PROGRESS": "ROLLBACK_FAILED",
+                "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+                "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_COMPLETE"}
+
+
+def _recover_interrupted() -> None:
+    """Stacks left *_IN_PROGRESS by an endpoint restart get a final status and a reason."""
+    for stack in list(STACKS.values()):
+        status = stack["StackStatus"]
+        if status in _INTERRUPTED and stack.get("boot") != _BOOT:
+            stack["StackStatus"] = _INTERRUPTED[status]
+            stack["StackStatusReason"] = (f"The operation was interrupted in {status} (the local "
+                                          "endpoint restarted). Delete the stack and deploy again.")
+
+
 def find_stack(name_or_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
     with _LOCK:
+        _recover_interrupted()
         if name_or_id in STACKS:
             return STACKS[name_or_id]
         live = [s for s in STACKS.values()
@@ -298,7 +316,7 @@ def _check_structure(template: dict[str, Any]) -> None:
         raise EngineError("ValidationError", f"Template format error: Unrecognized resource types: "
                           f"[{', '.join(sorted(set(unknown)))}]")
     names = set(resources) | set(params)
-    for logical, res in resources.items():
+    for res in resources.values():
         refs = references({"p": res.get("Properties"), "c": res.get("Metadata")})
         deps = res.get("DependsOn") or []
         deps = [deps] if isinstance(deps, str) else deps
@@ -309,7 +327,7 @@ def _check_structure(template: dict[str, Any]) -> None:
         if "Condition" in res and res["Condition"] not in (template.get("Conditions") or {}):
             raise EngineError("ValidationError", f"Template format error: Unresolved dependencies "
                               f"[{res['Condition']}]. Cannot reference resources in the Conditions block")
-    for out_name, out in (template.get("Outputs") or {}).items():
+    for out in (template.get("Outputs") or {}).values():
         bad = sorted(references(out) - names)
         if bad:
             raise EngineError("ValidationError", f"Template format error: Unresolved resource "
@@ -436,6 +454,7 @@ def _event(stack: dict[str, Any], logical: str, rtype: str, status: str, reason:
 def _stack_status(stack: dict[str, Any], status: str, reason: str = "") -> None:
     with _mutating():
         stack["StackStatus"] = status
+        stack["boot"] = _BOOT
         if reason:
             stack["StackStatusReason"] = reason
         else:
@@ -463,7 +482,7 @@ def _new_stack(caller: CallerContext, name: str, body: str, template: dict[str, 
         "Capabilities": list(capabilities), "Tags": list(tags), "Outputs": [],
         "TemplateBody": body, "template": template, "resources": {}, "events": [],
         "changesets": {}, "imports": [], "ClientRequestToken": token,
-        "caller": caller.__dict__.copy(), "EnableTerminationProtection": False,
+        "caller": caller.__dict__.copy(), "EnableTerminationProtection": False, "boot": _BOOT,
     }
 
 
@@ -1133,9 +1152,6 @@ def _changes(stack: dict[str, Any], plan: _Plan) -> list[dict[str, Any]]:
 def _placeholder_attrs(rtype: str, logical: str) -> dict[str, Any]:
     prov = get_provisioner(rtype)
     names = list(prov.attributes) if prov else []
-    known = schema_properties(rtype)
-    if known is None:
-        pass
     return {a: f"{{{{{logical}.{a}}}}}" for a in names}
 
 

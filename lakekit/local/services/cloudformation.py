@@ -17,7 +17,14 @@ import botocore.session
 
 from lakekit.local.cloudformation import engine
 from lakekit.local.cloudformation.engine import CallerContext, EngineError
-from lakekit.local.registry import AwsError, AwsRequest, AwsResponse, operation, query_response, xml_escape
+from lakekit.local.registry import (
+    AwsError,
+    AwsRequest,
+    AwsResponse,
+    operation,
+    query_response,
+    xml_escape,
+)
 
 __all__ = ["decode_params", "encode_result"]
 
@@ -101,7 +108,7 @@ def _encode(shape: Any, value: Any, tag: str) -> str:
         return f"<{tag}>{inner}</{tag}>"
     if kind == "timestamp":
         if isinstance(value, (int, float)):
-            value = _dt.datetime.fromtimestamp(value, _dt.timezone.utc)
+            value = _dt.datetime.fromtimestamp(value, _dt.UTC)
         if isinstance(value, _dt.datetime):
             value = value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         return f"<{tag}>{xml_escape(value)}</{tag}>"

@@ -151,7 +151,7 @@ def tags_list(tags: Any) -> list[dict[str, str]]:
     return [{"Key": t["Key"], "Value": str(t["Value"])} for t in tags]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def replacement_paths(resource_type: str) -> tuple[tuple[str, ...], ...]:
     """createOnlyProperties of the AWS resource provider schema ("Update requires: Replacement")."""
     try:
@@ -168,7 +168,7 @@ def replacement_paths(resource_type: str) -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schema_properties(resource_type: str) -> frozenset[str] | None:
     try:
         from cfnlint.schema import PROVIDER_SCHEMA_MANAGER

@@ -150,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     gen = _generator()
     work = Path(tempfile.mkdtemp(prefix="lakekit-bench-ingest-"))
     rows = []
+    ep = LakekitEndpoint()
     try:
-        with LakekitEndpoint() as ep:
+        with ep:
             role = client(ep.url, "iam").create_role(RoleName="bench-ingest",
                                                      AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
             for scale in args.scales:
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(out, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if getattr(ep, "home", None):  # the endpoint's temp home (objects + snapshots)
+            shutil.rmtree(ep.home, ignore_errors=True)
     conc = os.environ.get("LAKEKIT_LAMBDA_CONCURRENCY", "4")
     print(f"\nlanding -> raw, flights month files; Lambda concurrency {conc}, copy threads {args.threads}")
     print(f"{'scale':>5} {'files':>5} {'MB':>7} | {'e2e s':>7} {'files/s':>7} {'MB/s':>7} | "

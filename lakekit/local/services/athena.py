@@ -50,11 +50,10 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from lakekit.local import runtime
-from lakekit.local._clients import LOOPBACK_CONFIG
+from lakekit.local._clients import endpoint_client
 from lakekit.local.athena import (
     AthenaQueryError,
     Cancellation,
@@ -97,8 +96,7 @@ _ROWS_MAX = 32
 _QUEUE: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
 _WORKERS: list[threading.Thread] = []
 _ENGINES = threading.local()
-_SESSION: Any = None
-_CLIENT_LOCK = threading.Lock()  # botocore's client-class injection is not thread-safe (RuntimeError)
+_CLIENT_LOCK = threading.Lock()  # engines are created once per (caller, region)
 _recovered = False
 
 
@@ -112,26 +110,7 @@ def _ms(seconds: float) -> int:
 
 
 def _client(url: str, service: str, region: str, access_key: str) -> Any:
-    """A per-thread cached loopback client from ONE boto3 session.
-
-    (``_clients.endpoint_client`` builds a new boto3 Session on a shared botocore session per
-    client, which registers boto3's S3 injection twice: the second S3 client raises
-    ``RuntimeError: Cannot inject class attribute "upload_file"``.)
-    """
-    global _SESSION
-    cache = getattr(_ENGINES, "clients", None)
-    if cache is None:
-        cache = _ENGINES.clients = {}
-    key = (url, service, region, access_key)
-    c = cache.get(key)
-    if c is None:
-        with _CLIENT_LOCK:
-            if _SESSION is None:
-                _SESSION = boto3.session.Session()
-            c = cache[key] = _SESSION.client(service, endpoint_url=url, region_name=region,
-                                             aws_access_key_id=access_key, aws_secret_access_key="test",
-                                             config=LOOPBACK_CONFIG)
-    return c
+    return endpoint_client(url, service, region, access_key)
 
 
 def _submit(qid: str, job: dict[str, Any]) -> None:

@@ -23,7 +23,6 @@ import functools
 import json
 import random
 import string
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,34 +45,12 @@ __all__ = [
 ]
 
 
-_CLIENT_LOCK = threading.Lock()
-_LOCAL = threading.local()
-_SESSION: list[Any] = []
 
 
 def _client(endpoint_url: str, service: str, region: str, access_key_id: str) -> Any:
-    """One boto3 Session for the engine, clients cached per thread.
+    from lakekit.local._clients import endpoint_client
 
-    (``lakekit.local._clients.endpoint_client`` makes a new boto3 Session over one shared
-    botocore session per call; each registers boto3's S3 injection handlers again and the
-    second S3 client then fails with 'Cannot inject class attribute "upload_file"'.)
-    """
-    from lakekit.local._clients import LOOPBACK_CONFIG
-
-    cache = getattr(_LOCAL, "cache", None)
-    if cache is None:
-        cache = _LOCAL.cache = {}
-    key = (endpoint_url, service, region, access_key_id)
-    if key not in cache:
-        with _CLIENT_LOCK:
-            if not _SESSION:
-                import boto3
-
-                _SESSION.append(boto3.session.Session())
-            cache[key] = _SESSION[0].client(
-                service, endpoint_url=endpoint_url, region_name=region,
-                aws_access_key_id=access_key_id, aws_secret_access_key="test", config=LOOPBACK_CONFIG)
-    return cache[key]
+    return endpoint_client(endpoint_url, service, region, access_key_id)
 
 
 class ResourceFailure(Exception):

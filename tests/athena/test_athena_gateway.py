@@ -175,6 +175,7 @@ def test_bytes_scanned_cutoff_cancels_with_athenas_message(athena, endpoint, lak
     assert big["Status"]["State"] == "CANCELLED"
     assert big["Status"]["StateChangeReason"].startswith(CUTOFF_MESSAGE)
     assert big["Status"]["AthenaError"]["ErrorCategory"] == 2
+    assert big["Statistics"]["DataScannedInBytes"] > 10_000_000  # what it read until cancelled (billed)
     small = L.run(athena, "SELECT count(payload) AS n FROM noise WHERE part = 'small'", WorkGroup="capped")
     assert small["Status"]["State"] == "SUCCEEDED"
     assert L.results(athena, small["QueryExecutionId"])[1][1] == ["64"]

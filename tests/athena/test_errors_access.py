@@ -54,6 +54,7 @@ def test_bytes_scanned_cutoff(run):
     assert e.error_type == "EXCEEDED_SCANNED_BYTES_LIMIT" and e.state == "CANCELLED"
     assert e.message.startswith("Query cancelled! : Bytes scanned limit was exceeded")
     assert str(full // 4) in e.message
+    assert full // 4 < e.data_scanned_bytes <= full
     # a pruned query under the same limit runs
     ok = run("SELECT * FROM flights WHERE month = 1 AND day = 1", bytes_scanned_cutoff=full // 4)
     assert 0 < ok.data_scanned_bytes <= full // 4

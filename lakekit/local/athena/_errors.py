@@ -34,8 +34,10 @@ class AthenaQueryError(Exception):
     ``error_type_code``: the numeric ``AthenaError.ErrorType``.
     """
 
-    def __init__(self, error_category: int, error_type: str, message: str, state: str = "FAILED") -> None:
+    def __init__(self, error_category: int, error_type: str, message: str, state: str = "FAILED",
+                 data_scanned_bytes: int = 0) -> None:
         super().__init__(message)
+        self.data_scanned_bytes = data_scanned_bytes  # read before a cutoff cancelled it (AWS bills it)
         self.error_category = error_category
         self.error_type = error_type
         self.message = message

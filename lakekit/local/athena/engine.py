@@ -401,6 +401,7 @@ class QueryEngine:
             f"BytesScannedCutoffPerQuery; read {q.counter.total} bytes). Filter on partition columns, "
             "select fewer columns, or raise the workgroup limit.",
             state="CANCELLED",
+            data_scanned_bytes=q.counter.total,
         )
 
     def _dispatch(self, q: _Query, sql: str, database: str, output_location: str | None) -> QueryResult:

@@ -379,6 +379,7 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
             if rec["Status"]["State"] not in ACTIVE_STATES:
                 return
             rec["Statistics"]["EngineExecutionTimeInMillis"] = engine_ms
+            rec["Statistics"]["DataScannedInBytes"] = err.data_scanned_bytes
             rec["Statistics"]["ServicePreProcessingTimeInMillis"] = _ms(t_engine - started)
             _finish(rec, err.state, _now(), err.message, {
                 "ErrorCategory": err.error_category, "ErrorType": err.error_type_code,

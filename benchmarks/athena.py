@@ -277,7 +277,7 @@ def _spark(local: Path, expected: dict[str, list[tuple]]) -> None:
 
     t0 = time.perf_counter()
     spark = (SparkSession.builder.master("local[2]").appName("lakekit-athena-bench")
-             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "4")
              .config("spark.sql.session.timeZone", "UTC").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     spark.read.parquet(str(local)).createOrReplaceTempView("flights")

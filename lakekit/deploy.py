@@ -8,6 +8,10 @@ Lambda zips and the Glue script must sit in the artifacts bucket the stack itsel
 2. :func:`upload_assets` puts ``lambda/ingest-<sha>.zip``, ``lambda/api_pull-<sha>.zip``
    and ``scripts/etl.py`` into the artifacts bucket.
 3. ``DeployCompute=true``: the Lambdas, the landing notification, Glue job, crawler, trigger.
+4. ``DeployGovernance=true`` (``deploy(governance=True)``, once the crawler made the tables):
+   LF-tags and their assignments, the analysts' LF-tag grant and the data cells filter. The
+   lake's tables are switched to Lake Formation permissions first (the implicit
+   IAM_ALLOWED_PRINCIPALS grant is revoked), otherwise the grants would decide nothing.
 
 Example::
 
@@ -38,6 +42,7 @@ from lakekit.session import client as _client
 
 __all__ = [
     "TEMPLATE",
+    "GOVERNED_TABLES",
     "Asset",
     "stack_name",
     "lint",
@@ -59,6 +64,8 @@ PACKAGE = Path(__file__).resolve().parent
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 _OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE"}
 _DEFAULT_TIMEOUT = 1800.0
+#: tables the governance phase tags, filters and grants (the crawler must have made them)
+GOVERNED_TABLES = ("flights", "airlines")
 
 
 @dataclass(frozen=True)
@@ -287,15 +294,43 @@ def wait_for_stack(s: Settings | None = None, timeout: float = _DEFAULT_TIMEOUT,
     return status
 
 
-def _expected(phase_compute: bool) -> int:
+def _expected(phase_compute: bool, governance: bool = False) -> int:
     from cfnlint.decode import decode_str
 
     template, _ = decode_str(TEMPLATE.read_text())
-    count = 0
-    for res in template["Resources"].values():
-        if "Condition" not in res or phase_compute:
-            count += 1
-    return count
+    if template is None:
+        raise DeployError(f"{TEMPLATE} is not valid YAML: run deploy.lint() to see where.")
+    enabled = {"ComputeEnabled": phase_compute, "GovernanceEnabled": governance}
+    return sum(1 for res in template["Resources"].values()
+               if enabled.get(res.get("Condition", ""), "Condition" not in res))
+
+
+def _parameter(stack: dict[str, Any] | None, key: str) -> str | None:
+    for p in (stack or {}).get("Parameters", []):
+        if p["ParameterKey"] == key:
+            return p.get("ParameterValue")
+    return None
+
+
+def _governance_ready(s: Settings, stack: dict[str, Any] | None) -> str:
+    """The lake database when the governed tables exist; DeployError saying what to run otherwise."""
+    db = outputs(s).get("DatabaseName") if stack is not None else None
+    if not db:
+        raise DeployError(f"stack {stack_name(s)} has no lake database yet: run deploy.deploy() "
+                          "(notebook 01), then 02-04 (ingest, Glue job, crawler) before the "
+                          "governance phase.")
+    glue = _client("glue", s)
+    missing = []
+    for table in GOVERNED_TABLES:
+        try:
+            glue.get_table(DatabaseName=db, Name=table)
+        except ClientError:
+            missing.append(table)
+    if missing:
+        raise DeployError(f"table(s) {', '.join(missing)} are not in database {db}: Lake Formation "
+                          "can only tag, filter and grant existing tables. Run the Glue job and the "
+                          "crawler (notebooks 03 and 04), then deploy(governance=True) again.")
+    return db
 
 
 def _deployer_arn(s: Settings) -> str:
@@ -342,14 +377,22 @@ def _apply(s: Settings, params: dict[str, str], wait_: bool, progress: bool, tim
 
 
 def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
-           timeout: float = _DEFAULT_TIMEOUT) -> dict[str, str]:
-    """Create or update the stack (both phases); returns the outputs. Idempotent.
+           timeout: float = _DEFAULT_TIMEOUT, governance: bool | None = None) -> dict[str, str]:
+    """Create or update the stack (phases 1-2, and 3 when asked); returns the outputs. Idempotent.
 
-    A second call with nothing changed performs no stack operation.
+    ``governance``: None keeps the stack's current ``DeployGovernance`` (re-running notebook 01
+    does not drop the grants), True deploys the governance phase (the governed tables must
+    exist), False removes it. A second call with nothing changed performs no stack operation.
     """
     s = s or _settings()
     base = {"Prefix": s.prefix, "DeployerPrincipalArn": _deployer_arn(s)}
     current = _describe(s)
+    if governance is None:
+        governance = _parameter(current, "DeployGovernance") == "true"
+    if governance:
+        from lakekit.governance import use_lake_formation_permissions
+
+        use_lake_formation_permissions(_governance_ready(s, current), s=s)
     phase2_ready = current is not None and outputs(s).get("ArtifactsBucket")
     if not phase2_ready or current["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"):
         _apply(s, {**base, "DeployCompute": "false"}, True, progress, timeout, _expected(False))
@@ -359,7 +402,8 @@ def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
     bucket = out["ArtifactsBucket"]
     keys = upload_assets(s, bucket=bucket)
     _check_assets(s, bucket, keys)
-    _apply(s, {**base, "DeployCompute": "true", **keys}, wait, progress, timeout, _expected(True))
+    _apply(s, {**base, "DeployCompute": "true", "DeployGovernance": "true" if governance else "false", **keys},
+           wait, progress, timeout, _expected(True, governance))
     return outputs(s)
 
 

@@ -75,6 +75,7 @@ _NAME_PROPERTY = {
     "AWS::Logs::LogGroup": "LogGroupName", "AWS::KMS::Alias": "AliasName",
     "AWS::Glue::Job": "Name", "AWS::Glue::Crawler": "Name", "AWS::Glue::Trigger": "Name",
     "AWS::Glue::SecurityConfiguration": "Name", "AWS::Athena::WorkGroup": "Name",
+    "AWS::LakeFormation::DataCellsFilter": "Name", "AWS::LakeFormation::Tag": "TagKey",
 }
 
 

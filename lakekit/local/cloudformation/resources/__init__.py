@@ -4,7 +4,13 @@ Importing this package registers every provisioner in :data:`base.PROVISIONERS`.
 """
 from __future__ import annotations
 
-from lakekit.local.cloudformation.resources import analytics, kms_iam_logs, lambda_, s3  # noqa: F401
+from lakekit.local.cloudformation.resources import (  # noqa: F401
+    analytics,
+    kms_iam_logs,
+    lakeformation,
+    lambda_,
+    s3,
+)
 from lakekit.local.cloudformation.resources.base import PROVISIONERS, get_provisioner
 
 __all__ = ["PROVISIONERS", "get_provisioner", "supported_types"]

@@ -439,7 +439,8 @@ def _lf_resource(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def _catalog_ids(resource: dict[str, Any]) -> dict[str, Any]:
-    return {k: ({kk: str(vv) for kk, vv in v.items()} if isinstance(v, dict) and "CatalogId" in v else v)
+    ids = ("CatalogId", "TableCatalogId")
+    return {k: ({kk: (str(vv) if kk in ids else vv) for kk, vv in v.items()} if isinstance(v, dict) else v)
             for k, v in resource.items()}
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "outputs",
     "resources",
     "events",
+    "expected_resources",
     "teardown",
     "empty_bucket",
     "remaining",
@@ -294,7 +295,8 @@ def wait_for_stack(s: Settings | None = None, timeout: float = _DEFAULT_TIMEOUT,
     return status
 
 
-def _expected(phase_compute: bool, governance: bool = False) -> int:
+def expected_resources(phase_compute: bool, governance: bool = False) -> int:
+    """How many resources the template defines for a phase (e.g. 40 for compute, more with governance)."""
     from cfnlint.decode import decode_str
 
     template, _ = decode_str(TEMPLATE.read_text())
@@ -395,7 +397,7 @@ def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
         use_lake_formation_permissions(_governance_ready(s, current), s=s)
     phase2_ready = current is not None and outputs(s).get("ArtifactsBucket")
     if not phase2_ready or current["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"):
-        _apply(s, {**base, "DeployCompute": "false"}, True, progress, timeout, _expected(False))
+        _apply(s, {**base, "DeployCompute": "false"}, True, progress, timeout, expected_resources(False))
         if not wait:
             return outputs(s)
     out = outputs(s)
@@ -403,7 +405,7 @@ def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
     keys = upload_assets(s, bucket=bucket)
     _check_assets(s, bucket, keys)
     _apply(s, {**base, "DeployCompute": "true", "DeployGovernance": "true" if governance else "false", **keys},
-           wait, progress, timeout, _expected(True, governance))
+           wait, progress, timeout, expected_resources(True, governance))
     return outputs(s)
 
 

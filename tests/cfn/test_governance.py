@@ -65,7 +65,7 @@ def test_governance_needs_the_crawled_tables_first(phases12, endpoint):
                                           r"notebooks 03 and 04"):
         deploy.deploy(s, progress=False, governance=True)
     assert deploy.outputs(s)["GovernanceDeployed"] == "false"
-    assert len(deploy.resources(s)) == deploy._expected(True) == 40
+    assert len(deploy.resources(s)) == deploy.expected_resources(True) == 40
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_governance_outputs_resources_and_lake_formation_mode(governed, endpoint
     assert (out["SensitivityTagKey"], out["DomainTagKey"], out["JfkFilterName"]) == (
         "cfngov-sensitivity", "cfngov-domain", "jfk_departures")
     table = deploy.resources(s)
-    assert len(table) == deploy._expected(True, True) == 49
+    assert len(table) == deploy.expected_resources(True, True) == 49
     assert set(table["status"]) <= {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
     gov = table[table["type"].str.startswith("AWS::LakeFormation::") & table["logical_id"].isin(
         ["SensitivityTag", "JfkDeparturesFilter"])].set_index("logical_id")["physical_id"].to_dict()

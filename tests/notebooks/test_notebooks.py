@@ -1,7 +1,9 @@
-"""Notebooks end to end with papermill (the last stage of `make test`).
+"""The whole workshop end to end with papermill (the last stage of `make test`).
 
-Each test gets its own endpoint (own port, own LAKEKIT_HOME) so the run starts fresh.
-The whole sequence runs twice in a row: every notebook must be idempotent.
+A fresh endpoint (own port, own LAKEKIT_HOME) runs every ``notebooks/NN_*.ipynb`` in
+order, each one TWICE in a row (idempotency), exactly as `make run` does. Every notebook
+asserts its own results (row counts, denials, bytes scanned...); here we also check the
+values the setup, deploy and cleanup notebooks print.
 """
 from __future__ import annotations
 
@@ -12,18 +14,10 @@ import pytest
 from lakekit import local, workshop
 
 pytestmark = pytest.mark.notebooks
+PREFIX = "lakekit"
 
 
-@pytest.fixture
-def notebook_env(fresh_endpoint, monkeypatch, tmp_path):
-    for key, value in {"LAKEKIT_TARGET": "local", "LAKEKIT_HOME": str(fresh_endpoint.home),
-                       "LAKEKIT_PORT": str(fresh_endpoint.settings.port),
-                       "LAKEKIT_PREFIX": "lakekit"}.items():
-        monkeypatch.setenv(key, value)
-    return tmp_path / "executed"
-
-
-def _outputs_text(path) -> str:
+def _stdout(path) -> str:
     nb = json.loads(path.read_text())
     chunks = []
     for cell in nb["cells"]:
@@ -33,23 +27,31 @@ def _outputs_text(path) -> str:
     return "\n".join(chunks)
 
 
-def test_00_setup_runs_twice_and_shows_checks(notebook_env, fresh_endpoint):
-    nb = workshop.notebooks(["00"])
-    assert [p.name for p in nb] == ["00_setup.ipynb"]
-    first = workshop.run_notebook(nb[0], notebook_env, html=False)
-    second = workshop.run_notebook(nb[0], notebook_env, html=False, suffix="_rerun")
-    for run in (first, second):
-        text = _outputs_text(run.output)
-        assert "arn:aws:iam::123456789012" in text          # caller identity shown
-        assert "counted 1000 rows" in text                  # Spark check ran
-        assert fresh_endpoint.url in text                   # attached to the test endpoint
-    assert local.status(fresh_endpoint.settings).running    # notebooks attach, never restart
+EXPECTED_OUTPUT = {
+    "00_setup.ipynb": ["arn:aws:iam::123456789012", "counted 1000 rows"],
+    "01_deploy_infrastructure.ipynb": [
+        "0 cfn-lint findings", "raw versioning:        Enabled", "analysts bytes cutoff:      10,485,760",
+        f"landing -> Lambda:    arn:aws:lambda:us-east-1:123456789012:function:{PREFIX}-ingest"],
+    "99_cleanup.ipynb": [f"0 resources with prefix '{PREFIX}' remain"],
+}
 
 
-def test_whole_workshop_twice_in_a_row(notebook_env):
-    names = [p.name for p in workshop.notebooks()]
-    assert names[0] == "00_setup.ipynb"
-    first = workshop.run_all(out_dir=notebook_env, html=True)
-    second = workshop.run_all(out_dir=notebook_env, html=False, suffix="_rerun")
-    assert [r.name for r in first] == names == [r.name for r in second]
-    assert all(r.html is not None and r.html.exists() for r in first)
+def test_every_notebook_twice_in_a_row(fresh_endpoint, monkeypatch, tmp_path):
+    for key, value in {"LAKEKIT_TARGET": "local", "LAKEKIT_HOME": str(fresh_endpoint.home),
+                       "LAKEKIT_PORT": str(fresh_endpoint.settings.port), "LAKEKIT_PREFIX": PREFIX}.items():
+        monkeypatch.setenv(key, value)
+    books = workshop.notebooks()
+    names = [p.name for p in books]
+    assert names[0] == "00_setup.ipynb" and names[-1] == "99_cleanup.ipynb" and len(names) >= 8
+    out_dir = tmp_path / "executed"
+    for nb in books:
+        first = workshop.run_notebook(nb, out_dir, html=True)
+        second = workshop.run_notebook(nb, out_dir, html=False, suffix="_rerun")
+        assert first.html is not None and first.html.stat().st_size > 10_000
+        for run in (first, second):
+            text = _stdout(run.output)
+            for expected in EXPECTED_OUTPUT.get(nb.name, []):
+                assert expected in text, f"{run.output.name}: missing {expected!r}"
+        if nb.name == "99_cleanup.ipynb":
+            assert "stack: DOES_NOT_EXIST" in _stdout(second.output)
+    assert local.status(fresh_endpoint.settings).running  # notebooks attach, never restart it

@@ -16,7 +16,6 @@ Example::
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,6 @@ from botocore.exceptions import ClientError
 
 from lakekit.config import Settings
 from lakekit.config import settings as _settings
-from lakekit.exceptions import WaitTimeout
 from lakekit.session import client as _client
 from lakekit.session import session as _session
 
@@ -157,52 +155,20 @@ class QueryOutcome:
     columns: list[str] = field(default_factory=list)
 
 
-def _frame(athena: Any, query_id: str):
-    import pandas as pd
-
-    rows: list[list[str | None]] = []
-    columns: list[str] = []
-    types: list[str] = []
-    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
-        meta = page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
-        if not columns:
-            columns, types = [c["Name"] for c in meta], [c["Type"] for c in meta]
-        for r in page["ResultSet"]["Rows"]:
-            rows.append([d.get("VarCharValue") for d in r["Data"]])
-    if rows and rows[0] == columns:  # SELECT results start with the header row
-        rows = rows[1:]
-    df = pd.DataFrame(rows, columns=columns)
-    for col, typ in zip(columns, types, strict=True):
-        if typ in ("tinyint", "smallint", "integer", "bigint", "double", "float", "real", "decimal"):
-            df[col] = pd.to_numeric(df[col])
-    return df
-
-
 def query(sql: str, workgroup: str, database: str, credentials: dict[str, str] | None = None,
           s: Settings | None = None, timeout: float = 300.0) -> QueryOutcome:
     """Run ``sql`` in ``workgroup`` as the given principal (default: you); wait up to ``timeout`` s.
 
     A FAILED query is returned (``state``/``error``), not raised: the lesson shows denials.
     """
-    s = s or _settings()
-    athena = _client("athena", s, sess=_session(s, **(credentials or {})))
-    qid = athena.start_query_execution(QueryString=sql, WorkGroup=workgroup,
-                                       QueryExecutionContext={"Database": database})["QueryExecutionId"]
-    deadline = time.monotonic() + timeout
-    pause = 0.2 if s.is_local else 1.0
-    while True:
-        q = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        state = q["Status"]["State"]
-        if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            break
-        if time.monotonic() > deadline:
-            raise WaitTimeout(f"query {qid} is still {state} after {timeout:.0f} s: look at it in the "
-                              "Athena console (Recent queries) or stop it with stop_query_execution.")
-        time.sleep(pause)
-    out = QueryOutcome(qid, state, scanned_bytes=int(q.get("Statistics", {}).get("DataScannedInBytes", 0)))
-    if state == "SUCCEEDED":
-        out.frame = _frame(athena, qid)
-        out.columns = list(out.frame.columns)
-    else:
-        out.error = q["Status"].get("StateChangeReason", "")
-    return out
+    from lakekit import athena
+
+    sess = _session(s or _settings(), **(credentials or {}))
+    try:
+        frame, stats = athena.query(sql, database, workgroup, timeout=timeout, progress=False,
+                                    boto3_session=sess)
+    except athena.QueryFailed as failed:
+        st = failed.stats
+        return QueryOutcome(st.query_id, st.state, error=st.reason, scanned_bytes=st.data_scanned_bytes)
+    return QueryOutcome(stats.query_id, stats.state, frame=frame, scanned_bytes=stats.data_scanned_bytes,
+                        columns=list(frame.columns))

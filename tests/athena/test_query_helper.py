@@ -67,3 +67,20 @@ def test_cutoff_cancels_and_reports_bytes_read(env):
     stats = ei.value.stats
     assert stats.state == "CANCELLED" and "Bytes scanned limit was exceeded" in stats.reason
     assert stats.data_scanned_bytes > 10_000 and stats.cost_usd > 0
+
+
+def test_governance_query_returns_outcomes_for_success_and_denial(endpoint, lake, monkeypatch):
+    """lakekit.governance.query (notebook 05) shares the helper: frames on success, reasons on failure."""
+    from lakekit import governance
+
+    for key, value in {"LAKEKIT_TARGET": "local", "LAKEKIT_PORT": str(endpoint.settings.port),
+                       "LAKEKIT_HOME": str(endpoint.home)}.items():
+        monkeypatch.setenv(key, value)
+    for name in ("s3", "athena", "glue", "sts"):
+        monkeypatch.setattr(wr.config, f"{name}_endpoint_url", endpoint.url)
+    ok = governance.query("SELECT carrier, count(*) AS n FROM flights GROUP BY carrier", "analysts", L.DB)
+    assert ok.state == "SUCCEEDED" and ok.columns == ["carrier", "n"]
+    assert dict(zip(ok.frame["carrier"], ok.frame["n"].astype(int), strict=True)) == \
+        lake["df"].groupby("carrier").size().to_dict()
+    bad = governance.query("SELECT no_such_column FROM flights", "analysts", L.DB)
+    assert bad.state == "FAILED" and bad.frame is None and "no_such_column" in bad.error

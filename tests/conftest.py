@@ -91,6 +91,25 @@ def endpoint(tmp_path_factory):
     ep.stop()
 
 
+@pytest.fixture(scope="session")
+def private_endpoint(tmp_path_factory):
+    """Factory for endpoints of a wider scope than one test: ``ep = private_endpoint("name")``.
+
+    The caller stops it (``ep.stop()``); any still running stop at the end of the session.
+    """
+    started: list[Endpoint] = []
+
+    def make(name: str) -> Endpoint:
+        ep = Endpoint(tmp_path_factory.mktemp(name), free_port())
+        ep.start()
+        started.append(ep)
+        return ep
+
+    yield make
+    for ep in started:
+        ep.stop()
+
+
 @pytest.fixture
 def fresh_endpoint(tmp_path):
     """A private endpoint for tests that restart or kill it."""

@@ -43,7 +43,7 @@ def test_pyspark_run_succeeds_uploads_output_and_propagates_partition_overwrite(
     keys = lab.keys(lab.out, "toy/table/")
     assert keys and all(re.fullmatch(r"toy/table/part=[ab]/part-[^/]+\.parquet", k) for k in keys), keys
     assert _rows_per_partition(lab, "toy/table/") == {"a": 4, "b": 3}
-    assert lab.keys(lab.raw) == ["toy/in/data.csv"]            # input not re-uploaded
+    assert lab.keys(lab.raw, "toy/") == ["toy/in/data.csv"]     # input not re-uploaded
 
     out_log = lab.log_messages("/aws-glue/jobs/output", run_id)
     assert f"label=run1 rows written: 7 run={run_id}" in out_log

@@ -1,4 +1,5 @@
-"""A small governed lake on the session endpoint: Parquet flights + airlines, two analyst roles.
+"""A small governed lake on a private endpoint (this package's tests list ALL grants and
+LF-tags, so they must not share the session endpoint with other packages): Parquet flights + airlines, two analyst roles.
 
 ``gov``: database ``lf_gov`` created with ``CreateTableDefaultPermissions=[]`` (Lake Formation
 mode: its tables need grants) holding ``flights`` (Parquet, 3 airports, 4,000 real rows) and
@@ -102,3 +103,11 @@ def gov(endpoint) -> Gov:
         creds = sts.assume_role(RoleArn=arn, RoleSessionName=f"{role}-session")["Credentials"]
         gov.keys[role], gov.arns[role] = creds["AccessKeyId"], arn
     return gov
+
+
+@pytest.fixture(scope="session")
+def endpoint(private_endpoint):
+    """Overrides the shared endpoint for this package only (grants/tags are account-global)."""
+    ep = private_endpoint("lf-home")
+    yield ep
+    ep.stop()

@@ -41,7 +41,6 @@ __all__ = [
     "parse_s3_uri",
     "run_process",
     "python_error",
-    "write_logs",
     "role_credentials",
     "argv_from",
     "client",
@@ -53,7 +52,6 @@ log = logging.getLogger("lakekit.local.glue.jobrunner")
 _S3_URI = re.compile(r"^s3[an]?://(?P<bucket>[A-Za-z0-9][A-Za-z0-9.\-_]{1,254})(?:/(?P<key>.*))?$")
 SKIPPED_OUTPUT = "_SUCCESS, *.crc, _temporary/, .spark-staging-*/"
 """Spark bookkeeping files that are never uploaded (nor treated as deleted)."""
-_LOG_EVENT_MAX = 256 * 1024 - 26
 
 
 def parse_s3_uri(value: str) -> tuple[str, str] | None:
@@ -488,29 +486,6 @@ def python_error(stderr: list[tuple[int, str]] | list[str], returncode: int) -> 
 
 
 # -- CloudWatch Logs ------------------------------------------------------------------------
-def write_logs(logs: Any, group: str, stream: str, events: list[tuple[int, str]]) -> None:
-    """Create group/stream if needed and put ``(epoch ms, message)`` events in batches."""
-    for create, kwargs in ((logs.create_log_group, {"logGroupName": group}),
-                           (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream})):
-        try:
-            create(**kwargs)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-                raise
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for ts, message in sorted(events, key=lambda e: e[0]):
-        message = message[:_LOG_EVENT_MAX] or " "
-        cost = len(message.encode()) + 26
-        if batch and (len(batch) >= 10000 or size + cost > 1_000_000):
-            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
-            batch, size = [], 0
-        batch.append({"timestamp": ts, "message": message})
-        size += cost
-    if batch:
-        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
-
-
 # -- credentials ----------------------------------------------------------------------------
 _creds: dict[tuple[str, str, str], dict[str, Any]] = {}
 _creds_lock = threading.Lock()

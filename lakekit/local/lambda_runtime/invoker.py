@@ -35,6 +35,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lakekit.local._clients import endpoint_client
+from lakekit.local._logs import write_logs
 
 __all__ = ["FunctionSpec", "Outcome", "FunctionNotFound", "resolve", "invoke", "INIT_LIMIT_SECONDS"]
 
@@ -44,7 +45,6 @@ BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 START_MARK = "\x1e\x1elakekit-handler-start"
 INIT_LIMIT_SECONDS = 10.0
 """AWS gives the init phase (interpreter + handler module import) 10 s."""
-_LOG_EVENT_MAX = 256 * 1024 - 26
 _TAIL_BYTES = 4096
 
 
@@ -201,31 +201,6 @@ def _iso(ts: float) -> str:
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 
-def write_logs(endpoint_url: str, region: str, access_key: str, group: str, stream: str,
-               events: list[tuple[int, str]]) -> None:
-    """Create group/stream if needed and put ``(timestamp ms, message)`` events in order."""
-    logs = endpoint_client(endpoint_url, "logs", region, access_key)
-    for create, kwargs in ((logs.create_log_group, {"logGroupName": group}),
-                           (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream})):
-        try:
-            create(**kwargs)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-                raise
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for ts, message in sorted(events, key=lambda e: e[0]):
-        message = message[:_LOG_EVENT_MAX] or " "
-        cost = len(message.encode()) + 26
-        if batch and (len(batch) >= 10000 or size + cost > 1_000_000):
-            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
-            batch, size = [], 0
-        batch.append({"timestamp": ts, "message": message})
-        size += cost
-    if batch:
-        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
-
-
 # -- the invocation -----------------------------------------------------------------------
 def _peak_rss_mb(pid: int) -> int:
     try:
@@ -304,7 +279,7 @@ def invoke(spec: FunctionSpec, payload: bytes, *, request_id: str, invoked_arn: 
     text = "\n".join(m for _, m in events) + "\n"
     out.log_tail = text.encode()[-_TAIL_BYTES:].decode("utf-8", "ignore")
     try:
-        write_logs(endpoint_url, spec.region, access_key, group, stream, events)
+        write_logs(endpoint_client(endpoint_url, "logs", spec.region, access_key), group, stream, events)
     except Exception:
         log.exception("writing CloudWatch Logs for %s (%s) failed", spec.name, request_id)
     return out

@@ -53,6 +53,7 @@ from botocore.exceptions import ClientError
 
 from lakekit._java import NO_JAVA_MESSAGE, java_home
 from lakekit.local import runtime
+from lakekit.local._logs import write_logs
 from lakekit.local.glue import jobrunner
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
@@ -472,8 +473,8 @@ def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
         note(f"state history {s} at {ts:.3f}")
     try:
         logs = jobrunner.client(endpoint, "logs", region, access_key)
-        jobrunner.write_logs(logs, OUTPUT_GROUP, run_id, stdout or [(int(now * 1000), " ")])
-        jobrunner.write_logs(logs, ERROR_GROUP, run_id, stderr + notes)
+        write_logs(logs, OUTPUT_GROUP, run_id, stdout or [(int(now * 1000), " ")])
+        write_logs(logs, ERROR_GROUP, run_id, stderr + notes)
     except Exception:
         log.exception("writing CloudWatch Logs of glue job run %s failed", run_id)
     final = _set(run_id, state, **fields)

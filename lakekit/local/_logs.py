@@ -1,0 +1,34 @@
+"""Write CloudWatch Logs events the way AWS services do (Glue job drivers, Lambda functions)."""
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+__all__ = ["write_logs", "LOG_EVENT_MAX"]
+
+LOG_EVENT_MAX = 256 * 1024 - 26  # CloudWatch's event size limit minus the per-event overhead
+
+
+def write_logs(logs: Any, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+    """Create group/stream if needed and put ``(epoch ms, message)`` events in order, in batches
+    within PutLogEvents' limits (10,000 events, 1 MB)."""
+    for create, kwargs in ((logs.create_log_group, {"logGroupName": group}),
+                           (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream})):
+        try:
+            create(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                raise
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for ts, message in sorted(events, key=lambda e: e[0]):
+        message = message[:LOG_EVENT_MAX] or " "
+        cost = len(message.encode()) + 26
+        if batch and (len(batch) >= 10000 or size + cost > 1_000_000):
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+            batch, size = [], 0
+        batch.append({"timestamp": ts, "message": message})
+        size += cost
+    if batch:
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)

@@ -1,9 +1,11 @@
 """S3 access for the engine: a byte-counting filesystem, listing, table readers and writers."""
 from __future__ import annotations
 
+import functools
 import io
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -95,9 +97,10 @@ class _CountingFile:
 
 
 class _CountingHandler(pafs.FileSystemHandler):
-    """Read-only delegate to an S3FileSystem that counts the bytes each query reads."""
+    """Read-only delegate to an S3FileSystem (or any object with ``open_input_file`` and
+    ``get_file_info``, e.g. the in-process moto reader) that counts the bytes each query reads."""
 
-    def __init__(self, fs: pafs.FileSystem, counter: ByteCounter, skip_tail: bool) -> None:
+    def __init__(self, fs: Any, counter: ByteCounter, skip_tail: bool) -> None:
         self.fs = fs
         self.counter = counter
         self.skip_tail = skip_tail
@@ -118,6 +121,8 @@ class _CountingHandler(pafs.FileSystemHandler):
         return self.fs.get_file_info(paths)
 
     def get_file_info_selector(self, selector):  # type: ignore[no-untyped-def]
+        if not isinstance(self.fs, pafs.FileSystem):
+            raise NotImplementedError("directory listings go through list_files, not the query filesystem")
         return self.fs.get_file_info(selector)
 
     def open_input_file(self, path: str):  # type: ignore[no-untyped-def]
@@ -134,8 +139,10 @@ class _CountingHandler(pafs.FileSystemHandler):
     delete_file = move = copy_file = open_output_stream = open_append_stream = _ro
 
 
-def CountingFS(fs: pafs.FileSystem, counter: ByteCounter, skip_tail: bool = False) -> pafs.FileSystem:  # noqa: N802
+def CountingFS(fs: Any, counter: ByteCounter, skip_tail: bool = False) -> pafs.FileSystem:  # noqa: N802
     """A pyarrow filesystem over ``fs`` that adds every byte read to ``counter``.
+
+    ``fs``: a pyarrow filesystem, or an object with ``open_input_file(path)`` / ``get_file_info(paths)``.
 
     ``skip_tail``: do not count reads reaching end-of-file (Parquet footers), so a Parquet scan
     counts the column chunks it reads, like Athena's DataScannedInBytes.
@@ -145,6 +152,10 @@ def CountingFS(fs: pafs.FileSystem, counter: ByteCounter, skip_tail: bool = Fals
 
 def split_s3(uri: str) -> tuple[str, str]:
     """``s3://b/p/`` -> ``("b", "p/")``."""
+    if uri.startswith("s3://") and "?" not in uri and "#" not in uri:  # fast path (thousands of partitions)
+        bucket, _, key = uri[5:].partition("/")
+        if bucket:
+            return bucket, key.lstrip("/")
     u = urlparse(uri)
     if u.scheme not in ("s3", "s3a", "s3n") or not u.netloc:
         raise ValueError(f"not an S3 location: {uri!r} (expected s3://bucket/prefix/)")
@@ -321,6 +332,12 @@ def partition_value(value: str, typ: pa.DataType) -> Any:
     """Glue partition value string -> Python value of the key's type (None for Hive's default partition)."""
     if value in ("__HIVE_DEFAULT_PARTITION__", "\\N"):
         return None
+    return _cast_partition_value(value, typ)
+
+
+@functools.lru_cache(maxsize=65536)
+def _cast_partition_value(value: str, typ: pa.DataType) -> Any:
+    # a table has thousands of partitions but few distinct values per key (years, months, days)
     return pa.scalar(value).cast(typ).as_py()
 
 
@@ -361,13 +378,74 @@ def write_parquet(s3fs: pafs.FileSystem, tbl: pa.Table, location: str, partition
     return written, parts
 
 
+class ChunkedScan(ds.InMemoryDataset):
+    """The dataset DuckDB scans: a FileSystemDataset read a chunk of files at a time.
+
+    DuckDB pushes its projection and filters into ``scanner(columns=, filter=)`` exactly as for
+    the wrapped dataset (so the same column chunks are read and counted), then pulls batches
+    from ``to_reader()``. Each chunk is read with ``Dataset.to_table``, which releases the GIL
+    while Arrow's threads read through the Python (byte-counting) filesystem. Letting DuckDB call
+    ``Scanner.to_reader()`` on the dataset itself instead can deadlock: pyarrow starts the scan
+    holding the GIL and waits on a lock held by an Arrow thread that waits for the GIL.
+    Chunks grow 4, 8, ... 512 files, so a query that stops early (LIMIT) reads few files.
+    """
+
+    FIRST, LAST = 4, 512
+
+    def __init__(self, dataset: ds.FileSystemDataset) -> None:
+        super().__init__(dataset.schema.empty_table())
+        self.dataset = dataset
+        self.fragments = list(dataset.get_fragments())
+
+    def scanner(self, columns: Any = None, filter: Any = None, **kw: Any) -> _ChunkedScanner:  # noqa: A002
+        return _ChunkedScanner(self, columns, filter, kw)
+
+    def to_table(self, columns: Any = None, filter: Any = None, **kw: Any) -> pa.Table:  # noqa: A002
+        return self.scanner(columns, filter, **kw).to_reader().read_all()
+
+
+class _ChunkedScanner:
+    """What :meth:`ChunkedScan.scanner` returns: ``projected_schema`` and ``to_reader()``."""
+
+    def __init__(self, scan: ChunkedScan, columns: Any, filter: Any, kw: dict[str, Any]) -> None:  # noqa: A002
+        self.scan, self.columns, self.filter, self.kw = scan, columns, filter, kw
+        args: dict[str, Any] = {"columns": columns, **kw}
+        if filter is not None:
+            args["filter"] = filter
+        self.args = args
+        self.projected_schema = scan.dataset.scanner(**args).projected_schema
+
+    def _batches(self) -> Any:
+        frags, scan = self.scan.fragments, self.scan
+        i, n = 0, scan.FIRST
+        while i < len(frags):
+            part = ds.FileSystemDataset(frags[i:i + n], scan.dataset.schema, scan.dataset.format,
+                                        scan.dataset.filesystem)
+            tbl = part.to_table(**self.args)  # GIL released while Arrow reads
+            if tbl.schema != self.projected_schema:
+                tbl = tbl.cast(self.projected_schema)
+            # one batch per file is ~1,000 rows: hand DuckDB big batches (one GIL hop each)
+            yield from tbl.combine_chunks().to_batches(max_chunksize=1 << 20)
+            i += n
+            n = min(n * 2, scan.LAST)
+
+    def to_reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.projected_schema, self._batches())
+
+    def to_table(self) -> pa.Table:
+        return self.to_reader().read_all()
+
+
 class TableReader:
     """Builds the Arrow object DuckDB scans for one Glue table (after partition pruning)."""
 
-    def __init__(self, s3: Any, fs: pafs.FileSystem, parquet_fs: pafs.FileSystem | None = None) -> None:
+    def __init__(self, s3: Any, fs: pafs.FileSystem, parquet_fs: pafs.FileSystem | None = None,
+                 lister: Callable[[str], list[tuple[str, int]]] | None = None) -> None:
         self.s3 = s3
         self.fs = fs  # counting filesystem (whole files)
         self.parquet_fs = parquet_fs or fs  # counting filesystem that ignores footer reads
+        # location -> [(bucket/key, size)]; in-process moto listing inside the endpoint
+        self.list_files = lister or (lambda location: list_files(self.s3, location))
 
     def build(self, table: dict, partitions: list[dict] | None) -> Any:
         """``partitions``: Glue partitions kept after pruning (None for an unpartitioned table)."""
@@ -388,25 +466,33 @@ class TableReader:
         else:
             loc = table.get("StorageDescriptor", {}).get("Location") or ""
             if loc:
-                files = [(path, {}) for path, _ in list_files(self.s3, loc)]
+                files = [(path, {}) for path, _ in self.list_files(loc)]
         if fmt.kind == "parquet":
             if not files:
                 return full.empty_table()
             physical = self._physical_schema(files[0][0], data_schema)
             schema = pa.schema(list(physical) + [pa.field(k, t) for k, t in keys if k not in physical.names])
             exprs = []
+            key_exprs: dict[tuple[str, Any], Any] = {}  # few distinct values: build each test once
+
+            def key_expr(k: str, v: Any) -> Any:
+                e = key_exprs.get((k, v))
+                if e is None:
+                    e = key_exprs[(k, v)] = (pc.field(k).is_null() if v is None
+                                             else (pc.field(k) == pa.scalar(v, schema.field(k).type)))
+                return e
+
             for _, vals in files:
                 e = pc.scalar(True)
                 for k in key_names:
-                    v = vals.get(k)
-                    e = e & (pc.field(k).is_null() if v is None else (pc.field(k) == pa.scalar(v, schema.field(k).type)))
+                    e = e & key_expr(k, vals.get(k))
                 exprs.append(e)
             # no pre-buffer coalescing: only the projected column chunks are read (and counted)
             fmt_ = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
-            return ds.FileSystemDataset.from_paths(
+            return ChunkedScan(ds.FileSystemDataset.from_paths(
                 [f for f, _ in files], schema=schema, format=fmt_, filesystem=self.parquet_fs,
                 partitions=exprs,
-            )
+            ))
         tables = []
         for path, vals in files:
             t = read_text_file(self.fs, path, fmt, data_schema)
@@ -436,7 +522,7 @@ class TableReader:
                 by_dir, base = {}, ""
             if by_dir and all(d.startswith(base) for d in by_dir):
                 out = []
-                for path, _ in list_files(self.s3, root):
+                for path, _ in self.list_files(root):
                     d = path.rsplit("/", 1)[0] + "/"
                     while d.startswith(base):
                         if d in by_dir:
@@ -446,11 +532,11 @@ class TableReader:
                 return out
         if len(located) == 1:
             loc, vals = located[0]
-            return [(path, vals) for path, _ in list_files(self.s3, loc)]
+            return [(path, vals) for path, _ in self.list_files(loc)]
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(8) as pool:
-            listed = list(pool.map(lambda lv: list_files(self.s3, lv[0]), located))
+            listed = list(pool.map(lambda lv: self.list_files(lv[0]), located))
         return [(path, vals) for (_, vals), paths in zip(located, listed) for path, _ in paths]
 
     def _physical_schema(self, path: str, glue: pa.Schema) -> pa.Schema:

@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 import sqlglot
+from botocore.exceptions import ClientError
 from sqlglot import exp
 
 from . import _ddl
@@ -315,8 +316,14 @@ class _Query:
         self.con.execute("SET TimeZone = 'UTC'")
         self.n = 0
         self.date_columns: set[str] = set()
-        self.parquet_fs = CountingFS(engine._s3fs, self.counter, skip_tail=True)
-        self.reader = TableReader(engine.s3, self.fs, self.parquet_fs)
+        if engine.inproc is not None:  # inside the endpoint: moto's objects, no HTTP
+            session = engine.inproc.session()
+            self.fs = CountingFS(session, self.counter)
+            self.parquet_fs = CountingFS(session, self.counter, skip_tail=True)
+            self.reader = TableReader(engine.s3, self.fs, self.parquet_fs, lister=session.list_files)
+        else:
+            self.parquet_fs = CountingFS(engine._s3fs, self.counter, skip_tail=True)
+            self.reader = TableReader(engine.s3, self.fs, self.parquet_fs)
 
     def close(self) -> None:
         self.con.close()
@@ -326,13 +333,17 @@ class QueryEngine:
     """Runs Athena SQL against the Glue catalog and S3 (moto or AWS) with DuckDB.
 
     ``glue``/``s3``: boto3 clients; ``s3_endpoint_url``: where pyarrow reads/writes S3.
+    ``inproc``: a :class:`~lakekit.local.athena._inproc.MotoSource` when the engine runs in the
+    process that hosts moto (the endpoint): object bodies, listings and partitions are then read
+    from moto's backends directly; writes and catalog changes still go through ``s3``/``glue``.
     """
 
     def __init__(self, glue: Any, s3: Any, s3_endpoint_url: str | None, region: str,
-                 access_key: str = "test", secret_key: str = "test") -> None:
+                 access_key: str = "test", secret_key: str = "test", inproc: Any = None) -> None:
         self.glue = glue
         self.s3 = s3
         self.region = region
+        self.inproc = inproc
         kw: dict[str, Any] = {"region": region, "access_key": access_key, "secret_key": secret_key}
         if s3_endpoint_url:
             scheme, _, host = s3_endpoint_url.partition("://")
@@ -530,9 +541,29 @@ class QueryEngine:
         except self.glue.exceptions.EntityNotFoundException:
             return False
 
-    def get_partitions(self, database: str, name: str) -> list[dict]:
+    def get_partitions(self, database: str, name: str, expression: str | None = None) -> list[dict]:
+        """The table's Glue partitions (read-only dicts with ``Values`` and ``StorageDescriptor``).
+
+        ``expression``: a Glue GetPartitions ``Expression`` narrowing the list (a superset of what
+        the query keeps; the caller still prunes). Ignored in-process (all partitions are cheap
+        there) and dropped if Glue rejects it.
+        """
+        if self.inproc is not None:
+            parts = self.inproc.get_partitions(database, name)
+            if parts is not None:
+                return parts
+        kw: dict[str, Any] = {"DatabaseName": database, "TableName": name}
+        if expression:
+            try:
+                return self._paged_partitions({**kw, "Expression": expression})
+            except ClientError as ex:  # InvalidInput/InvalidState (values not castable): list all, prune here
+                if ex.response.get("Error", {}).get("Code") == "EntityNotFoundException":
+                    raise
+        return self._paged_partitions(kw)
+
+    def _paged_partitions(self, kw: dict[str, Any]) -> list[dict]:
         out: list[dict] = []
-        for page in self.glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=name):
+        for page in self.glue.get_paginator("get_partitions").paginate(**kw):
             out += page.get("Partitions", [])
         return out
 
@@ -618,7 +649,9 @@ class QueryEngine:
         data_schema, keys = glue_schema(table)
         parts = None
         if keys:
-            parts = self._prune(q, t, name, keys, self.get_partitions(db, name))
+            usable = self._partition_conjuncts(t, name, keys)
+            expression = _glue_expression([u for _, u in usable], table.get("PartitionKeys") or [])
+            parts = self._prune(keys, self.get_partitions(db, name, expression), [sql for sql, _ in usable])
         obj = q.reader.build(table, parts)
         reg = f"__lk_{q.n}"
         q.n += 1
@@ -651,15 +684,14 @@ class QueryEngine:
         return reg
 
     # ------------------------------------------------------------------ partition pruning
-    def _prune(self, q: _Query, t: exp.Table, name: str, keys: list[tuple[str, pa.DataType]],
-               partitions: list[dict]) -> list[dict]:
-        """Keep the partitions whose values satisfy the WHERE conjuncts that only involve this table's keys."""
-        if not partitions:
-            return partitions
+    def _partition_conjuncts(self, t: exp.Table, name: str,
+                             keys: list[tuple[str, pa.DataType]]) -> list[tuple[str, exp.Expression]]:
+        """The WHERE conjuncts of ``t``'s SELECT that only involve this table's partition keys:
+        [(DuckDB SQL, unqualified sqlglot node)]."""
         select = t.find_ancestor(exp.Select)
         where = select.args.get("where") if select is not None else None
         if where is None:
-            return partitions
+            return []
         alias = t.alias_or_name.lower()
         key_names = {k for k, _ in keys}
         conjuncts = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
@@ -680,8 +712,12 @@ class QueryEngine:
                     c.set("table", None)
                     c.set("db", None)
                     c.set("catalog", None)
-                usable.append(c2.sql(dialect="duckdb"))
-        if not usable:
+                usable.append((c2.sql(dialect="duckdb"), c2))
+        return usable
+
+    def _prune(self, keys: list[tuple[str, pa.DataType]], partitions: list[dict], usable: list[str]) -> list[dict]:
+        """Keep the partitions whose values satisfy the WHERE conjuncts on keys (``usable``, DuckDB SQL)."""
+        if not partitions or not usable:
             return partitions
         arrays = {}
         for i, (k, typ) in enumerate(keys):
@@ -748,6 +784,82 @@ class QueryEngine:
             else:
                 names.append(f"_col{i}")
         return tbl.rename_columns(names)
+
+
+_GLUE_INT = {"tinyint", "smallint", "int", "integer", "bigint"}
+_GLUE_STR = {"string", "varchar", "char"}
+_GLUE_OPS = {exp.EQ: "=", exp.NEQ: "<>", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
+_GLUE_FLIP = {"=": "=", "<>": "<>", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
+def _glue_expression(conjuncts: list[exp.Expression], partition_keys: list[dict]) -> str | None:
+    """Glue GetPartitions ``Expression`` for the conjuncts it can evaluate exactly (None if none).
+
+    Only integer keys compared with integer literals and string keys with string literals, via
+    =, <>, <, <=, >, >=, IN, BETWEEN, AND, OR: Glue then returns a superset of the partitions the
+    conjuncts keep (NULL partitions may come back; local pruning removes them). Example::
+
+        _glue_expression([parse_one("year = 2014 AND month IN (1, 2)")], [{"Name": "year", "Type": "int"}, ...])
+        -> "(year = 2014) AND (month IN (1, 2))"
+    """
+    keys = {k["Name"].lower(): (k["Name"], (k.get("Type") or "").lower()) for k in partition_keys}
+
+    def literal(node: exp.Expression, typ: str) -> str | None:
+        neg = False
+        if isinstance(node, exp.Neg):
+            node, neg = node.this, True
+        if not isinstance(node, exp.Literal):
+            return None
+        if typ in _GLUE_INT and node.is_number and re.fullmatch(r"\d+", node.this):
+            return ("-" if neg else "") + str(int(node.this))
+        if typ in _GLUE_STR and node.is_string and not neg:
+            return "'" + node.this.replace("'", "''") + "'"
+        return None
+
+    def key(node: exp.Expression) -> tuple[str, str] | None:
+        if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier):
+            k = keys.get(node.name.lower())
+            if k is not None and re.fullmatch(r"[A-Za-z0-9._]+", k[0]):
+                return k
+        return None
+
+    def tr(node: exp.Expression) -> str | None:
+        if isinstance(node, exp.Paren):
+            return tr(node.this)
+        if isinstance(node, (exp.And, exp.Or)):
+            left, right = tr(node.left), tr(node.right)
+            if isinstance(node, exp.And) and (left is None or right is None):
+                return left or right  # dropping one side of an AND keeps a superset
+            if left is None or right is None:
+                return None
+            return f"({left}) {'AND' if isinstance(node, exp.And) else 'OR'} ({right})"
+        op = _GLUE_OPS.get(type(node))
+        if op is not None:
+            k, other = key(node.left), node.right
+            if k is None:
+                k, other, op = key(node.right), node.left, _GLUE_FLIP[op]
+            if k is None:
+                return None
+            lit = literal(other, k[1])
+            return None if lit is None else f"{k[0]} {op} {lit}"
+        if isinstance(node, exp.In) and not node.args.get("query") and not node.args.get("unnest"):
+            k = key(node.this)
+            lits = [literal(e, k[1]) for e in node.expressions] if k else []
+            if not k or not lits or any(v is None for v in lits):
+                return None
+            return f"{k[0]} IN ({', '.join(lits)})"  # type: ignore[arg-type]
+        if isinstance(node, exp.Between):
+            k = key(node.this)
+            if k is None:
+                return None
+            low, high = literal(node.args["low"], k[1]), literal(node.args["high"], k[1])
+            return None if low is None or high is None else f"{k[0]} BETWEEN {low} AND {high}"
+        return None
+
+    parts = [t for t in (tr(c) for c in conjuncts) if t]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else " AND ".join(f"({t})" for t in parts)
 
 
 def _trino_types(tbl: pa.Table) -> pa.Table:

@@ -61,6 +61,7 @@ from lakekit.local.athena import (
     write_results_csv,
     write_results_text,
 )
+from lakekit.local.athena._inproc import MotoSource
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
 
@@ -288,9 +289,18 @@ def _engine(region: str, access_key: str, url: str) -> QueryEngine:
     if eng is None:
         glue = _client(url, "glue", region, access_key)
         s3 = _client(url, "s3", region, ADMIN_KEY)
+        # moto lives in this process: read objects, listings and partitions from its backends
+        inproc = MotoSource(_account(ADMIN_KEY), _account(access_key), region,
+                            lock=lambda: runtime.state_lock().shared())
         with _CLIENT_LOCK:
-            eng = cache[key] = QueryEngine(glue, s3, url, region, ADMIN_KEY, "test")
+            eng = cache[key] = QueryEngine(glue, s3, url, region, ADMIN_KEY, "test", inproc=inproc)
     return eng
+
+
+def _account(access_key: str) -> str:
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key)
 
 
 def _update(qid: str, fn: Any) -> None:

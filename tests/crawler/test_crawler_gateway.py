@@ -272,10 +272,13 @@ def test_conditional_trigger_on_job_success_starts_crawler(endpoint, small):
     assert other["State"] == "READY" and "LastCrawl" not in other
 
 
-def test_crawl_interrupted_by_restart_comes_back_failed(fresh_endpoint, small):
+def test_crawl_interrupted_by_restart_comes_back_failed(fresh_endpoint, small, monkeypatch):
     from lakekit import local
 
     ep = fresh_endpoint
+    monkeypatch.setenv("LAKEKIT_CRAWL_FILE_DELAY_S", "0.05")  # >= 20 s crawl: the kill lands mid-crawl
+    ep.stop()
+    ep.start()
     bucket, db = _setup(ep, "rst")
     rows = small.slice(0, 400)
     fs = _fs(ep)
@@ -288,11 +291,13 @@ def test_crawl_interrupted_by_restart_comes_back_failed(fresh_endpoint, small):
         with urllib.request.urlopen(f"{ep.url}/_lakekit/health", timeout=5) as r:
             return json.loads(r.read())["snapshots"]
 
+    s3 = ep.client("s3")
     glue.start_crawler(Name=name)
     s0 = snapshots()
     deadline = time.monotonic() + 20
     while snapshots() < s0 + 2:  # a snapshot taken wholly after StartCrawler is on disk
         assert time.monotonic() < deadline, "no snapshot within 20 s"
+        s3.put_object(Bucket=bucket, Key="_nudge/x", Body=b"1")  # a change: snapshot in ~0.2 s
         time.sleep(0.05)
     assert glue.get_crawler(Name=name)["Crawler"]["State"] == "RUNNING", (
         "the crawl finished before the endpoint could be killed; make the dataset larger")
@@ -302,6 +307,7 @@ def test_crawl_interrupted_by_restart_comes_back_failed(fresh_endpoint, small):
     while local.status(ep.settings).running:
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    monkeypatch.delenv("LAKEKIT_CRAWL_FILE_DELAY_S")
     ep.start()
     glue = ep.client("glue")
     c = glue.get_crawler(Name=name)["Crawler"]

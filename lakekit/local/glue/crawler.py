@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -186,6 +187,8 @@ class Crawl:
         self.result: CrawlResult | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        # Slows every object read, to watch STOPPING/restart behaviour on small data (tests, demos).
+        self._file_delay = float(os.environ.get("LAKEKIT_CRAWL_FILE_DELAY_S", "0") or 0)
 
     def stop(self) -> None:
         """Ask the crawl to stop at the next file/table boundary (state STOPPING)."""
@@ -197,6 +200,8 @@ class Crawl:
     def _on_progress(self, phase: str, done: int, total: int) -> None:
         with self._lock:
             self.progress = {"phase": phase, "files_read": done, "files_total": total}
+        if self._file_delay and done:
+            time.sleep(self._file_delay)
 
     def run(self, glue: Any, s3: Any, s3_endpoint_url: str) -> CrawlResult:
         try:

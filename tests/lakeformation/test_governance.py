@@ -407,3 +407,15 @@ def test_iam_allowed_principals_mode_means_no_lf_restriction(gov, lf):
     # explicit IAM_ALLOWED_PRINCIPALS on a governed table (TableWildcard) also lifts LF checks
     lf.grant("IAM_ALLOWED_PRINCIPALS", {"Table": {"DatabaseName": DB, "TableWildcard": {}}}, ["ALL"])
     assert gov.hook("analyst-none")(DB, "flights") is None
+
+
+def test_describe_and_show_columns_list_only_permitted_columns(gov, lf, filters):
+    _full(lf)
+    _restricted(lf, filters)
+    admin = gov.query("SHOW COLUMNS IN flights", None).iloc[:, 0].str.strip().tolist()
+    assert admin == ALL_COLS
+    full = gov.query("SHOW COLUMNS IN flights", "analyst-full").iloc[:, 0].str.strip().tolist()
+    assert full == FULL_COLS and "tailnum" not in full
+    restricted = gov.query("DESCRIBE flights", "analyst-restricted").iloc[:, 0].tolist()
+    described = [line.split("\t")[0].strip() for line in restricted if line and not line.startswith("#")]
+    assert [c for c in described if c] == RESTRICTED_COLS

@@ -28,7 +28,7 @@ def _stdout(path) -> str:
 
 
 EXPECTED_OUTPUT = {
-    "00_setup.ipynb": ["arn:aws:iam::123456789012", "counted 1000 rows"],
+    "00_setup.ipynb": ["'Account': '123456789012'", "counted 1000 rows"],
     "01_deploy_infrastructure.ipynb": [
         "0 cfn-lint findings", "raw versioning:        Enabled", "analysts bytes cutoff:      10,485,760",
         f"landing -> Lambda:    arn:aws:lambda:us-east-1:123456789012:function:{PREFIX}-ingest"],

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-__all__ = ["endpoint_client", "LOOPBACK_CONFIG"]
+__all__ = ["endpoint_client", "role_credentials", "LOOPBACK_CONFIG"]
 
 LOOPBACK_CONFIG = Config(
     retries={"max_attempts": 1, "mode": "standard"},
@@ -51,3 +52,26 @@ def _shared_session() -> boto3.session.Session:
 
 def _session() -> boto3.session.Session:
     return _shared_session()
+
+
+_creds: dict[tuple[str, str, str], dict[str, Any]] = {}
+_creds_lock = threading.Lock()
+
+
+def role_credentials(sts: Any, role_arn: str, session_name: str) -> dict[str, str]:
+    """Environment variables with temporary credentials of ``role_arn`` (``sts:AssumeRole``),
+    cached until 5 minutes before they expire — what a Lambda or Glue job runs with on AWS."""
+    key = (str(sts.meta.endpoint_url), role_arn, session_name)
+    with _creds_lock:
+        got = _creds.get(key)
+        if got and got["expires"] - time.time() > 300:
+            return got["creds"]
+    out = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64],
+                          DurationSeconds=3600)["Credentials"]
+    creds = {"AWS_ACCESS_KEY_ID": out["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": out["SecretAccessKey"],
+             "AWS_SESSION_TOKEN": out["SessionToken"]}
+    expires = out["Expiration"]
+    expires_ts = expires.timestamp() if hasattr(expires, "timestamp") else time.time() + 3600
+    with _creds_lock:
+        _creds[key] = {"creds": creds, "expires": expires_ts}
+    return creds

@@ -41,7 +41,6 @@ __all__ = [
     "parse_s3_uri",
     "run_process",
     "python_error",
-    "role_credentials",
     "argv_from",
     "client",
     "SKIPPED_OUTPUT",
@@ -487,23 +486,3 @@ def python_error(stderr: list[tuple[int, str]] | list[str], returncode: int) -> 
 
 # -- CloudWatch Logs ------------------------------------------------------------------------
 # -- credentials ----------------------------------------------------------------------------
-_creds: dict[tuple[str, str, str], dict[str, Any]] = {}
-_creds_lock = threading.Lock()
-
-
-def role_credentials(sts: Any, role_arn: str, session_name: str) -> dict[str, str]:
-    """Temporary credentials of the job's Role (``sts:AssumeRole``), cached until 5 min before expiry."""
-    key = (str(sts.meta.endpoint_url), role_arn, session_name)
-    with _creds_lock:
-        got = _creds.get(key)
-        if got and got["expires"] - time.time() > 300:
-            return got["creds"]
-    out = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64],
-                          DurationSeconds=3600)["Credentials"]
-    creds = {"AWS_ACCESS_KEY_ID": out["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": out["SecretAccessKey"],
-             "AWS_SESSION_TOKEN": out["SessionToken"]}
-    expires = out["Expiration"]
-    expires_ts = expires.timestamp() if hasattr(expires, "timestamp") else time.time() + 3600
-    with _creds_lock:
-        _creds[key] = {"creds": creds, "expires": expires_ts}
-    return creds

@@ -34,7 +34,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakekit.local._clients import endpoint_client
+from lakekit.local._clients import endpoint_client, role_credentials
 from lakekit.local._logs import write_logs
 
 __all__ = ["FunctionSpec", "Outcome", "FunctionNotFound", "resolve", "invoke", "INIT_LIMIT_SECONDS"]
@@ -171,28 +171,6 @@ def code_dir(home: Path, code: bytes) -> Path:
 
 
 # -- credentials --------------------------------------------------------------------------
-_creds: dict[tuple[str, str, str], dict[str, Any]] = {}
-_creds_lock = threading.Lock()
-
-
-def role_credentials(endpoint_url: str, region: str, role_arn: str, session_name: str,
-                     access_key: str) -> dict[str, str]:
-    """Temporary credentials of the execution role (``sts:AssumeRole``), cached."""
-    key = (endpoint_url, role_arn, session_name)
-    with _creds_lock:
-        got = _creds.get(key)
-        if got and got["expires"] - time.time() > 300:
-            return got["creds"]
-    sts = endpoint_client(endpoint_url, "sts", region, access_key)
-    out = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64],
-                          DurationSeconds=3600)["Credentials"]
-    creds = {"AWS_ACCESS_KEY_ID": out["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": out["SecretAccessKey"],
-             "AWS_SESSION_TOKEN": out["SessionToken"]}
-    expires = out["Expiration"]
-    expires_ts = expires.timestamp() if hasattr(expires, "timestamp") else time.time() + 3600
-    with _creds_lock:
-        _creds[key] = {"creds": creds, "expires": expires_ts}
-    return creds
 
 
 # -- logs ---------------------------------------------------------------------------------
@@ -312,7 +290,8 @@ def _run(spec: FunctionSpec, payload: bytes, request_id: str, invoked_arn: str, 
     except ValueError as exc:
         return fail("Runtime.InvalidEntrypoint", str(exc))
     try:
-        creds = role_credentials(endpoint_url, spec.region, spec.role, spec.name, access_key)
+        creds = role_credentials(endpoint_client(endpoint_url, "sts", spec.region, access_key),
+                                 spec.role, spec.name)
     except ClientError as exc:
         return fail("Runtime.AssumeRoleFailed",
                     f"Lambda was unable to assume the execution role {spec.role}: "

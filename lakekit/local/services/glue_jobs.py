@@ -53,6 +53,7 @@ from botocore.exceptions import ClientError
 
 from lakekit._java import NO_JAVA_MESSAGE, java_home
 from lakekit.local import runtime
+from lakekit.local._clients import role_credentials
 from lakekit.local._logs import write_logs
 from lakekit.local.glue import jobrunner
 from lakekit.local.persistence import store
@@ -528,7 +529,7 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
         raise _RunFailed(NO_JAVA_MESSAGE)
     sts = jobrunner.client(endpoint, "sts", region, access_key)
     try:
-        creds = jobrunner.role_credentials(
+        creds = role_credentials(
             sts, spec["role"], re.sub(r"[^\w+=,.@-]", "-", f"GlueJobRunnerSession-{name}")[:64])
     except ClientError as exc:
         raise _RunFailed(f"Glue could not assume the job's Role {spec['role']!r}: "

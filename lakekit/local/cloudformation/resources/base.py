@@ -35,6 +35,7 @@ __all__ = [
     "Created",
     "Provisioner",
     "provisioner",
+    "deleting",
     "PROVISIONERS",
     "get_provisioner",
     "replacement_paths",
@@ -246,6 +247,18 @@ def is_not_implemented(exc: ClientError) -> bool:
     err = exc.response.get("Error", {})
     return err.get("Code") in ("NotImplemented", "InternalFailure") or \
         exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 501
+
+
+@contextlib.contextmanager
+def deleting(not_found_code: str, what: str) -> Iterator[None]:
+    """Delete semantics: the resource being gone already is success (error ``not_found_code``);
+    any other service error fails the resource like :func:`failing_as`."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) != not_found_code:
+            with failing_as(None, what):
+                raise
 
 
 def error_code(exc: ClientError) -> str:

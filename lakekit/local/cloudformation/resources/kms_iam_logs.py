@@ -10,6 +10,7 @@ from lakekit.local.cloudformation.resources.base import (
     ProvisionContext,
     Provisioner,
     ResourceFailure,
+    deleting,
     error_code,
     failing_as,
     policy_json,
@@ -114,12 +115,8 @@ class Alias(Provisioner):
 
     def delete(self, ctx: ProvisionContext, logical: str, physical_id: str,
                props: dict[str, Any], attrs: dict[str, Any]) -> None:
-        try:
+        with deleting("NotFoundException", "KMS"):
             ctx.client("kms").delete_alias(AliasName=physical_id)
-        except ClientError as exc:
-            if error_code(exc) != "NotFoundException":
-                with failing_as(None, "KMS"):
-                    raise
 
 
 @provisioner
@@ -213,7 +210,7 @@ class Role(Provisioner):
     def delete(self, ctx: ProvisionContext, logical: str, physical_id: str,
                props: dict[str, Any], attrs: dict[str, Any]) -> None:
         iam = ctx.client("iam")
-        try:
+        with deleting("NoSuchEntity", "Iam"):
             for arn in [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=physical_id)["AttachedPolicies"]]:
                 iam.detach_role_policy(RoleName=physical_id, PolicyArn=arn)
             for pname in iam.list_role_policies(RoleName=physical_id)["PolicyNames"]:
@@ -222,10 +219,6 @@ class Role(Provisioner):
                 iam.remove_role_from_instance_profile(InstanceProfileName=prof["InstanceProfileName"],
                                                       RoleName=physical_id)
             iam.delete_role(RoleName=physical_id)
-        except ClientError as exc:
-            if error_code(exc) != "NoSuchEntity":
-                with failing_as(None, "Iam"):
-                    raise
 
 
 @provisioner
@@ -281,7 +274,7 @@ class ManagedPolicy(Provisioner):
     def delete(self, ctx: ProvisionContext, logical: str, physical_id: str,
                props: dict[str, Any], attrs: dict[str, Any]) -> None:
         iam = ctx.client("iam")
-        try:
+        with deleting("NoSuchEntity", "Iam"):
             ents = iam.list_entities_for_policy(PolicyArn=physical_id)
             for r in ents.get("PolicyRoles", []):
                 iam.detach_role_policy(RoleName=r["RoleName"], PolicyArn=physical_id)
@@ -293,10 +286,6 @@ class ManagedPolicy(Provisioner):
                 if not v["IsDefaultVersion"]:
                     iam.delete_policy_version(PolicyArn=physical_id, VersionId=v["VersionId"])
             iam.delete_policy(PolicyArn=physical_id)
-        except ClientError as exc:
-            if error_code(exc) != "NoSuchEntity":
-                with failing_as(None, "Iam"):
-                    raise
 
 
 @provisioner
@@ -348,9 +337,5 @@ class LogGroup(Provisioner):
 
     def delete(self, ctx: ProvisionContext, logical: str, physical_id: str,
                props: dict[str, Any], attrs: dict[str, Any]) -> None:
-        try:
+        with deleting("ResourceNotFoundException", "CloudWatchLogs"):
             ctx.client("logs").delete_log_group(logGroupName=physical_id)
-        except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                with failing_as(None, "CloudWatchLogs"):
-                    raise

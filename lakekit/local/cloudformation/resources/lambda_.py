@@ -14,6 +14,7 @@ from lakekit.local.cloudformation.resources.base import (
     ProvisionContext,
     Provisioner,
     ResourceFailure,
+    deleting,
     error_code,
     failing_as,
     provisioner,
@@ -143,12 +144,8 @@ class Function(Provisioner):
 
     def delete(self, ctx: ProvisionContext, logical: str, physical_id: str,
                props: dict[str, Any], attrs: dict[str, Any]) -> None:
-        try:
+        with deleting("ResourceNotFoundException", "Lambda"):
             ctx.client("lambda").delete_function(FunctionName=physical_id)
-        except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                with failing_as(None, "Lambda"):
-                    raise
 
 
 @provisioner
@@ -172,9 +169,5 @@ class Permission(Provisioner):
 
     def delete(self, ctx: ProvisionContext, logical: str, physical_id: str,
                props: dict[str, Any], attrs: dict[str, Any]) -> None:
-        try:
+        with deleting("ResourceNotFoundException", "Lambda"):
             ctx.client("lambda").remove_permission(FunctionName=props["FunctionName"], StatementId=physical_id)
-        except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                with failing_as(None, "Lambda"):
-                    raise

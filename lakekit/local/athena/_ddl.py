@@ -587,7 +587,7 @@ def _msck(engine: QueryEngine, db: str, name: str) -> QueryResult:
     prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
     found: list[dict[str, str]] = []
     seen = set()
-    for path, _ in list_files(engine.s3, location):
+    for path, *_ in list_files(engine.s3, location):
         rel = path.split("/", 1)[1][len(prefix):]
         dirs = rel.split("/")[:-1]
         if len(dirs) < len(keys):

@@ -36,8 +36,8 @@ class S3Session:
         self._src = source
         self._refs: dict[str, Any] = {}
 
-    def list_files(self, location: str) -> list[tuple[str, int]]:
-        """Like :func:`lakekit.local.athena._io.list_files`: [(bucket/key, size)] sorted by key."""
+    def list_files(self, location: str) -> list[tuple[str, int, str]]:
+        """Like :func:`lakekit.local.athena._io.list_files`: [(bucket/key, size, ETag)] sorted by key."""
         bucket_name, prefix = split_s3(location)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
@@ -48,7 +48,7 @@ class S3Session:
             found = [(k, v) for k, v in bucket.keys.items() if k.startswith(prefix)]
         from moto.s3.models import FakeKey
 
-        out: list[tuple[str, int]] = []
+        out: list[tuple[str, int, str]] = []
         for key, obj in sorted(found, key=lambda kv: kv[0]):
             if not isinstance(obj, FakeKey):  # delete markers
                 continue
@@ -59,7 +59,7 @@ class S3Session:
                 continue
             path = f"{bucket_name}/{key}"
             self._refs[path] = obj
-            out.append((path, size))
+            out.append((path, size, obj.etag))
         return out
 
     def _ref(self, path: str) -> Any:
@@ -77,13 +77,16 @@ class S3Session:
         self._refs[path] = obj
         return obj
 
-    def open_input_file(self, path: str) -> pa.NativeFile:
-        """The object's bytes as an in-memory Arrow file."""
+    def read_bytes(self, path: str) -> bytes:
+        """The object's bytes (a copy of moto's buffer)."""
         try:
-            body = self._ref(path).value
+            return self._ref(path).value
         except ValueError as ex:  # buffer closed: the object was overwritten/deleted and disposed
             raise FileNotFoundError(f"s3://{path} changed while the query ran ({ex}); run the query again") from None
-        return pa.BufferReader(body)
+
+    def open_input_file(self, path: str) -> pa.NativeFile:
+        """The object's bytes as an in-memory Arrow file."""
+        return pa.BufferReader(self.read_bytes(path))
 
     def get_file_info(self, paths: Any) -> list[pafs.FileInfo]:
         out = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import threading
 import uuid
@@ -166,12 +167,12 @@ def _hidden(rel: str) -> bool:
     return any(p.startswith(("_", ".")) or p.endswith("$folder$") for p in rel.split("/") if p)
 
 
-def list_files(s3: Any, location: str) -> list[tuple[str, int]]:
-    """Data files under an S3 prefix (recursive, Hive-hidden ``_``/``.`` files skipped): [(bucket/key, size)]."""
+def list_files(s3: Any, location: str) -> list[tuple[str, int, str]]:
+    """Data files under an S3 prefix (recursive, Hive-hidden ``_``/``.`` files skipped): [(bucket/key, size, ETag)]."""
     bucket, prefix = split_s3(location)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
-    out: list[tuple[str, int]] = []
+    out: list[tuple[str, int, str]] = []
     token = None
     while True:
         kw = {"Bucket": bucket, "Prefix": prefix}
@@ -187,7 +188,7 @@ def list_files(s3: Any, location: str) -> list[tuple[str, int]]:
                 continue
             if obj.get("Size", 0) == 0:
                 continue
-            out.append((f"{bucket}/{key}", obj["Size"]))
+            out.append((f"{bucket}/{key}", obj["Size"], obj.get("ETag", "")))
         if not resp.get("IsTruncated"):
             return out
         token = resp.get("NextContinuationToken")
@@ -436,75 +437,98 @@ class _ChunkedScanner:
         return self.to_reader().read_all()
 
 
+@dataclass
+class _File:
+    """One data file of a table scan: where it is, its version and its partition values."""
+
+    path: str  # bucket/key
+    etag: str
+    values: dict[str, Any]  # partition key -> typed value
+    raw: list[str]  # Glue's partition value strings, in key order
+
+
 class TableReader:
-    """Builds the Arrow object DuckDB scans for one Glue table (after partition pruning)."""
+    """Builds what DuckDB scans for one Glue table (after partition pruning): a
+    :class:`~lakekit.local.athena._native.NativeScan` over local copies for Parquet when it can,
+    else an Arrow object read through the byte-counting filesystem."""
 
     def __init__(self, s3: Any, fs: pafs.FileSystem, parquet_fs: pafs.FileSystem | None = None,
-                 lister: Callable[[str], list[tuple[str, int]]] | None = None) -> None:
+                 lister: Callable[[str], list[tuple[str, int, str]]] | None = None,
+                 mirror: Any = None, fetch: Callable[[str], bytes] | None = None) -> None:
         self.s3 = s3
         self.fs = fs  # counting filesystem (whole files)
         self.parquet_fs = parquet_fs or fs  # counting filesystem that ignores footer reads
-        # location -> [(bucket/key, size)]; in-process moto listing inside the endpoint
+        # location -> [(bucket/key, size, etag)]; in-process moto listing inside the endpoint
         self.list_files = lister or (lambda location: list_files(self.s3, location))
+        self.mirror = mirror  # a _native.ParquetMirror: DuckDB reads Parquet natively from copies
+        self.fetch = fetch  # bucket/key -> bytes (uncounted: the native path meters from footers)
 
     def build(self, table: dict, partitions: list[dict] | None) -> Any:
         """``partitions``: Glue partitions kept after pruning (None for an unpartitioned table)."""
         fmt = table_format(table)
         data_schema, keys = glue_schema(table)
-        key_names = [k for k, _ in keys]
         full = pa.schema(list(data_schema) + [pa.field(k, t) for k, t in keys if k not in data_schema.names])
-        # (path, {key: value}) for every file to read
-        files: list[tuple[str, dict[str, Any]]] = []
+        root = table.get("StorageDescriptor", {}).get("Location") or ""
+        files: list[_File] = []
         if keys:
             located = []
             for p in partitions or []:
-                vals = {k: partition_value(v, t) for (k, t), v in zip(keys, p["Values"])}
+                vals = {k: partition_value(v, t) for (k, t), v in zip(keys, p["Values"], strict=False)}
                 loc = p.get("StorageDescriptor", {}).get("Location") or ""
                 if loc:
-                    located.append((loc, vals))
-            files = self._partition_files(table.get("StorageDescriptor", {}).get("Location") or "", located)
-        else:
-            loc = table.get("StorageDescriptor", {}).get("Location") or ""
-            if loc:
-                files = [(path, {}) for path, _ in self.list_files(loc)]
+                    located.append((loc, vals, list(p["Values"])))
+            files = self._partition_files(root, located)
+        elif root:
+            files = [_File(path, etag, {}, []) for path, _, etag in self.list_files(root)]
         if fmt.kind == "parquet":
             if not files:
                 return full.empty_table()
-            physical = self._physical_schema(files[0][0], data_schema)
-            schema = pa.schema(list(physical) + [pa.field(k, t) for k, t in keys if k not in physical.names])
-            exprs = []
-            key_exprs: dict[tuple[str, Any], Any] = {}  # few distinct values: build each test once
+            if self.mirror is not None and self.fetch is not None:
+                from ._native import NativeScan
 
-            def key_expr(k: str, v: Any) -> Any:
-                e = key_exprs.get((k, v))
-                if e is None:
-                    e = key_exprs[(k, v)] = (pc.field(k).is_null() if v is None
-                                             else (pc.field(k) == pa.scalar(v, schema.field(k).type)))
-                return e
-
-            for _, vals in files:
-                e = pc.scalar(True)
-                for k in key_names:
-                    e = e & key_expr(k, vals.get(k))
-                exprs.append(e)
-            # no pre-buffer coalescing: only the projected column chunks are read (and counted)
-            fmt_ = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
-            return ChunkedScan(ds.FileSystemDataset.from_paths(
-                [f for f, _ in files], schema=schema, format=fmt_, filesystem=self.parquet_fs,
-                partitions=exprs,
-            ))
+                table_key = hashlib.sha1(f"{root}|{','.join(k for k, _ in keys)}".encode()).hexdigest()[:16]
+                native = NativeScan.build(self.mirror, self.fetch, table_key,
+                                          [(f.path, f.etag, f.values, f.raw) for f in files], data_schema, keys)
+                if native is not None:
+                    return native
+            return self._arrow_parquet(files, data_schema, keys)
         tables = []
-        for path, vals in files:
-            t = read_text_file(self.fs, path, fmt, data_schema)
+        for f in files:
+            t = read_text_file(self.fs, f.path, fmt, data_schema)
             for k, typ in keys:
                 if k not in t.column_names:
-                    t = t.append_column(pa.field(k, typ), pa.array([vals.get(k)] * t.num_rows, typ))
+                    t = t.append_column(pa.field(k, typ), pa.array([f.values.get(k)] * t.num_rows, typ))
             tables.append(t)
         if not tables:
             return full.empty_table()
         return pa.concat_tables(tables)
 
-    def _partition_files(self, root: str, located: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    def _arrow_parquet(self, files: list[_File], data_schema: pa.Schema, keys: list[tuple[str, pa.DataType]]) -> ChunkedScan:
+        """The pyarrow path: files read through the counting filesystem (footers not counted)."""
+        physical = self._physical_schema(files[0].path, data_schema)
+        schema = pa.schema(list(physical) + [pa.field(k, t) for k, t in keys if k not in physical.names])
+        exprs = []
+        key_exprs: dict[tuple[str, Any], Any] = {}  # few distinct values: build each test once
+
+        def key_expr(k: str, v: Any) -> Any:
+            e = key_exprs.get((k, v))
+            if e is None:
+                e = key_exprs[(k, v)] = (pc.field(k).is_null() if v is None
+                                         else (pc.field(k) == pa.scalar(v, schema.field(k).type)))
+            return e
+
+        for f in files:
+            e = pc.scalar(True)
+            for k, _ in keys:
+                e = e & key_expr(k, f.values.get(k))
+            exprs.append(e)
+        # no pre-buffer coalescing: only the projected column chunks are read (and counted)
+        fmt_ = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
+        return ChunkedScan(ds.FileSystemDataset.from_paths(
+            [f.path for f in files], schema=schema, format=fmt_, filesystem=self.parquet_fs, partitions=exprs,
+        ))
+
+    def _partition_files(self, root: str, located: list[tuple[str, dict[str, Any], list[str]]]) -> list[_File]:
         """Files of the kept partitions: one listing of the table location when many partitions
         live under it (1 request per 1,000 files instead of 1 per partition), else one listing
         per partition, 8 at a time."""
@@ -517,27 +541,28 @@ class TableReader:
         if root and len(located) > 16:
             try:
                 base = norm(root)
-                by_dir = {norm(loc): vals for loc, vals in located}
+                by_dir = {norm(loc): (vals, raw) for loc, vals, raw in located}
             except ValueError:
                 by_dir, base = {}, ""
             if by_dir and all(d.startswith(base) for d in by_dir):
                 out = []
-                for path, _ in self.list_files(root):
+                for path, _, etag in self.list_files(root):
                     d = path.rsplit("/", 1)[0] + "/"
                     while d.startswith(base):
                         if d in by_dir:
-                            out.append((path, by_dir[d]))
+                            out.append(_File(path, etag, *by_dir[d]))
                             break
                         d = d[:-1].rsplit("/", 1)[0] + "/"
                 return out
         if len(located) == 1:
-            loc, vals = located[0]
-            return [(path, vals) for path, _ in self.list_files(loc)]
+            loc, vals, raw = located[0]
+            return [_File(path, etag, vals, raw) for path, _, etag in self.list_files(loc)]
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(8) as pool:
             listed = list(pool.map(lambda lv: self.list_files(lv[0]), located))
-        return [(path, vals) for (_, vals), paths in zip(located, listed) for path, _ in paths]
+        return [_File(path, etag, vals, raw) for (_, vals, raw), paths in zip(located, listed, strict=True)
+                for path, _, etag in paths]
 
     def _physical_schema(self, path: str, glue: pa.Schema) -> pa.Schema:
         """Glue's column order and names, the first file's physical types (Glue type if the file lacks a column)."""

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -31,6 +32,7 @@ from sqlglot import exp
 from . import _ddl
 from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
 from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
+from ._native import NativeScan, ParquetMirror, columns_read
 from ._types import arrow_to_athena, athena_precision_scale
 
 __all__ = [
@@ -316,14 +318,19 @@ class _Query:
         self.con.execute("SET TimeZone = 'UTC'")
         self.n = 0
         self.date_columns: set[str] = set()
+        # native Parquet scans: (alias in the statement, scan, columns the caller may see or None,
+        # columns a Lake Formation row filter reads)
+        self.native: list[tuple[str, NativeScan, set[str] | None, set[str]]] = []
         if engine.inproc is not None:  # inside the endpoint: moto's objects, no HTTP
             session = engine.inproc.session()
             self.fs = CountingFS(session, self.counter)
             self.parquet_fs = CountingFS(session, self.counter, skip_tail=True)
-            self.reader = TableReader(engine.s3, self.fs, self.parquet_fs, lister=session.list_files)
+            self.reader = TableReader(engine.s3, self.fs, self.parquet_fs, lister=session.list_files,
+                                      mirror=engine.mirror, fetch=session.read_bytes)
         else:
             self.parquet_fs = CountingFS(engine._s3fs, self.counter, skip_tail=True)
-            self.reader = TableReader(engine.s3, self.fs, self.parquet_fs)
+            self.reader = TableReader(engine.s3, self.fs, self.parquet_fs, mirror=engine.mirror,
+                                      fetch=engine._read_bytes)
 
     def close(self) -> None:
         self.con.close()
@@ -336,19 +343,29 @@ class QueryEngine:
     ``inproc``: a :class:`~lakekit.local.athena._inproc.MotoSource` when the engine runs in the
     process that hosts moto (the endpoint): object bodies, listings and partitions are then read
     from moto's backends directly; writes and catalog changes still go through ``s3``/``glue``.
+
+    ``mirror_dir``: where Parquet objects are copied for DuckDB's native reader (see
+    :mod:`~lakekit.local.athena._native`; wiped when first used by this process); None = a
+    temporary folder; ``native_parquet=False`` reads Parquet with pyarrow only.
     """
 
     def __init__(self, glue: Any, s3: Any, s3_endpoint_url: str | None, region: str,
-                 access_key: str = "test", secret_key: str = "test", inproc: Any = None) -> None:
+                 access_key: str = "test", secret_key: str = "test", inproc: Any = None,
+                 mirror_dir: Path | None = None, native_parquet: bool = True) -> None:
         self.glue = glue
         self.s3 = s3
         self.region = region
         self.inproc = inproc
+        self.mirror = ParquetMirror.for_root(mirror_dir) if native_parquet else None
         kw: dict[str, Any] = {"region": region, "access_key": access_key, "secret_key": secret_key}
         if s3_endpoint_url:
             scheme, _, host = s3_endpoint_url.partition("://")
             kw.update(endpoint_override=host.rstrip("/"), scheme=scheme or "http")
         self._s3fs = pafs.S3FileSystem(**kw)
+
+    def _read_bytes(self, path: str) -> bytes:
+        with self._s3fs.open_input_file(path) as f:
+            return f.read()
 
     # ------------------------------------------------------------------ entry point
     def execute(
@@ -574,8 +591,38 @@ class QueryEngine:
         ast = self._resolve(q, ast, database, depth=0)
         self._fix_date_add(q, ast)
         duck_sql = ast.sql(dialect="duckdb")
+        scanned = self._native_bytes(q, ast)
         tbl = q.con.execute(duck_sql).fetch_arrow_table()
+        q.counter.add(scanned)
         return self._rename_output(original, _trino_types(tbl))
+
+    def _native_bytes(self, q: _Query, ast: exp.Expression) -> int:
+        """Bytes the native Parquet scans of ``ast`` read (footers' column chunk sizes of the
+        referenced columns). Over the cutoff: cancelled before running, billed up to the file
+        that crossed it, like Athena stopping mid-scan."""
+        if not q.native:
+            return 0
+        limit = ast.args.get("limit")
+        if isinstance(ast, exp.Select) and limit is not None and limit.expression.sql() == "0":
+            return 0  # schema probe (CREATE VIEW): reads no data
+        need = columns_read(ast, {native[0] for native in q.native})
+        per_file: list[int] = []
+        for alias, scan, visible, filtered in q.native:
+            cols = need[alias]
+            if visible is not None:
+                cols = set(visible) if cols is None else cols & visible
+            if cols is not None:
+                cols |= filtered
+            per_file += scan.bytes_per_file(cols)
+        cutoff = q.counter.cutoff
+        if cutoff is not None and q.counter.total + sum(per_file) > cutoff:
+            run = q.counter.total
+            for n in per_file:
+                run += n
+                if run > cutoff:
+                    break
+            q.counter.add(run - q.counter.total)  # raises _CutoffExceeded
+        return sum(per_file)
 
     def _resolve(self, q: _Query, ast: exp.Expression, database: str, depth: int) -> exp.Expression:
         if depth > 10:
@@ -659,10 +706,20 @@ class QueryEngine:
         for f in schema:
             if pa.types.is_date(f.type):
                 q.date_columns.add(f.name.lower())
+        if isinstance(obj, NativeScan):
+            visible = None if ta is None or ta.columns is None else {c.lower() for c in ta.columns}
+            filtered: set[str] = set()
+            if ta is not None and ta.row_filter:
+                try:
+                    pred = sqlglot.parse_one(ta.row_filter, read="trino")
+                    filtered = {c.name.lower() for c in pred.find_all(exp.Column)}
+                except sqlglot.errors.ParseError:
+                    pass  # reported as PERMISSION_DENIED below
+            q.native.append((t.alias_or_name.lower(), obj, visible, filtered))
         if ta is None:
-            q.con.register(reg, obj)
+            self._attach(q, reg, obj)
             return reg
-        q.con.register(reg + "_raw", obj)
+        self._attach(q, reg + "_raw", obj)
         all_cols = [f.name for f in schema]
         if ta.columns is None:
             visible = all_cols
@@ -682,6 +739,14 @@ class QueryEngine:
             select += f" WHERE {pred}"
         q.con.execute(f'CREATE TEMP VIEW "{reg}" AS {select}')
         return reg
+
+    @staticmethod
+    def _attach(q: _Query, name: str, obj: Any) -> None:
+        """Make ``obj`` (an Arrow object or a NativeScan) queryable as ``name``."""
+        if isinstance(obj, NativeScan):
+            q.con.execute(f'CREATE TEMP VIEW "{name}" AS {obj.select_sql()}')
+        else:
+            q.con.register(name, obj)
 
     # ------------------------------------------------------------------ partition pruning
     def _partition_conjuncts(self, t: exp.Table, name: str,

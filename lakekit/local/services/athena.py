@@ -293,7 +293,8 @@ def _engine(region: str, access_key: str, url: str) -> QueryEngine:
         inproc = MotoSource(_account(ADMIN_KEY), _account(access_key), region,
                             lock=lambda: runtime.state_lock().shared())
         with _CLIENT_LOCK:
-            eng = cache[key] = QueryEngine(glue, s3, url, region, ADMIN_KEY, "test", inproc=inproc)
+            eng = cache[key] = QueryEngine(glue, s3, url, region, ADMIN_KEY, "test", inproc=inproc,
+                                           mirror_dir=runtime.home() / "work" / "athena-mirror")
     return eng
 
 

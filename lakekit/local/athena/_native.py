@@ -1,0 +1,274 @@
+"""DuckDB's own Parquet reader over local copies of S3 objects: the fast path for Parquet tables.
+
+Reading Parquet with pyarrow through a byte-counting Python filesystem (``_io.ChunkedScan``) is
+exact but slow over thousands of small files: every read crosses the GIL. For Parquet the bytes
+a query scans are known without reading them - the compressed sizes of the column chunks it
+projects, from the files' footers - so the engine can let DuckDB read natively:
+
+1. each S3 object is copied once into a local mirror folder, laid out in Hive ``key=value``
+   folders built from the *Glue* partition values, named by the object's ETag (an overwritten
+   object gets a new copy; the footer of a copy never changes, so it is parsed once);
+2. DuckDB scans the copies with ``read_parquet([...], hive_partitioning = true)``;
+3. ``DataScannedInBytes`` = the footers' compressed sizes of the columns the statement
+   references (:func:`columns_read`), summed over the files after partition pruning.
+
+Tables the fast path cannot express (files whose schemas differ, a Glue column missing from the
+files, partition values that are not plain ``[A-Za-z0-9_.+-]``) keep the pyarrow path.
+
+Example::
+
+    mirror = ParquetMirror.for_root(Path("/tmp/lk-mirror"))
+    scan = NativeScan.build(mirror, fetch, table_key, files, data_schema, keys)   # or None
+    con.execute(f"CREATE TEMP VIEW t AS {scan.select_sql()}")
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlglot import exp
+
+__all__ = ["FileMeta", "ParquetMirror", "NativeScan", "columns_read"]
+
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9_.+-]+")
+
+# Arrow type of a partition key -> the DuckDB type DuckDB gives the Hive column
+_DUCK_KEY_TYPES: dict[pa.DataType, str] = {
+    pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
+    pa.float32(): "FLOAT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR", pa.date32(): "DATE",
+    pa.bool_(): "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """What the engine needs from one Parquet footer."""
+
+    schema: pa.Schema
+    column_bytes: dict[str, int]  # top-level column (lower case) -> compressed bytes over all row groups
+    size: int
+
+    @classmethod
+    def read(cls, path: str) -> FileMeta:
+        md = pq.read_metadata(path)
+        by_col: dict[str, int] = {}
+        for rg in range(md.num_row_groups):
+            group = md.row_group(rg)
+            for c in range(group.num_columns):
+                cc = group.column(c)
+                top = cc.path_in_schema.split(".", 1)[0].lower()
+                by_col[top] = by_col.get(top, 0) + cc.total_compressed_size
+        return cls(md.schema.to_arrow_schema().remove_metadata(), by_col, os.path.getsize(path))
+
+
+class ParquetMirror:
+    """Local copies of S3 Parquet objects (one folder per process, least recently used evicted).
+
+    ``for_root(root)`` returns the process-wide mirror of ``root`` (wiped when first used, so a
+    restarted endpoint never trusts copies it did not write); ``for_root(None)`` a temporary
+    folder removed at exit.
+    """
+
+    BUDGET = 4 << 30  # bytes kept before least recently used copies are removed...
+    IDLE = 60.0  # ...if unused for this many seconds (a running query keeps its copies)
+    _mirrors: dict[str, ParquetMirror] = {}
+    _mirrors_lock = threading.Lock()
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[FileMeta, float]] = {}  # local path -> (footer, last used)
+        self._bytes = 0
+
+    @classmethod
+    def for_root(cls, root: Path | None) -> ParquetMirror:
+        key = str(root) if root is not None else ""
+        with cls._mirrors_lock:
+            mirror = cls._mirrors.get(key)
+            if mirror is None:
+                if root is None:
+                    path = Path(tempfile.mkdtemp(prefix="lakekit-athena-mirror-"))
+                    atexit.register(shutil.rmtree, path, True)
+                else:
+                    shutil.rmtree(root, ignore_errors=True)
+                    root.mkdir(parents=True, exist_ok=True)
+                    path = root
+                mirror = cls._mirrors[key] = cls(path)
+            return mirror
+
+    def local_path(self, table_key: str, hive: str, s3_path: str, etag: str) -> str:
+        name = hashlib.sha1(s3_path.encode()).hexdigest()[:20]
+        tag = re.sub(r"[^A-Za-z0-9]", "", etag) or "noetag"
+        folder = self.root / table_key / hive if hive else self.root / table_key
+        return str(folder / f"{name}-{tag}.parquet")
+
+    def ensure(self, wanted: list[tuple[str, str]], fetch: Callable[[str], bytes]) -> list[FileMeta]:
+        """``wanted``: [(s3 bucket/key, local path)]. Copies what is missing (8 at a time) and
+        returns each file's footer, in order."""
+        now = time.monotonic()
+        metas: list[FileMeta | None] = []
+        missing: list[int] = []
+        with self._lock:
+            for i, (_, local) in enumerate(wanted):
+                known = self._known.get(local)
+                if known is None:
+                    metas.append(None)
+                    missing.append(i)
+                else:
+                    self._known[local] = (known[0], now)
+                    metas.append(known[0])
+
+        def copy(i: int) -> FileMeta:
+            s3_path, local = wanted[i]
+            if not os.path.exists(local):
+                os.makedirs(os.path.dirname(local), exist_ok=True)
+                tmp = f"{local}.{threading.get_ident()}.tmp"
+                with open(tmp, "wb") as f:
+                    f.write(fetch(s3_path))
+                os.replace(tmp, local)
+            return FileMeta.read(local)
+
+        if missing:
+            with ThreadPoolExecutor(8) as pool:
+                fresh = list(pool.map(copy, missing))
+            with self._lock:
+                for i, meta in zip(missing, fresh, strict=True):
+                    metas[i] = meta
+                    if wanted[i][1] not in self._known:
+                        self._bytes += meta.size
+                    self._known[wanted[i][1]] = (meta, now)
+                self._evict(now)
+        return metas  # type: ignore[return-value]
+
+    def _evict(self, now: float) -> None:
+        if self._bytes <= self.BUDGET:
+            return
+        for local, (meta, used) in sorted(self._known.items(), key=lambda kv: kv[1][1]):
+            if self._bytes <= self.BUDGET or now - used < self.IDLE:
+                break
+            del self._known[local]
+            self._bytes -= meta.size
+            try:
+                os.unlink(local)
+            except FileNotFoundError:
+                pass
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _ident(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+@dataclass
+class NativeScan:
+    """One Glue Parquet table (after partition pruning) read by DuckDB from mirror copies."""
+
+    files: list[str]
+    metas: list[FileMeta]
+    schema: pa.Schema  # Glue's column order and names, the files' physical types, then the keys
+    physical: dict[str, str]  # Glue column (lower case) -> column name in the files
+    key_types: dict[str, str]  # partition key -> DuckDB type
+
+    @classmethod
+    def build(cls, mirror: ParquetMirror, fetch: Callable[[str], bytes], table_key: str,
+              files: list[tuple[str, str, dict[str, Any], list[str]]], data_schema: pa.Schema,
+              keys: list[tuple[str, pa.DataType]]) -> NativeScan | None:
+        """``files``: [(bucket/key, etag, {key: value}, [raw Glue value strings])]. None when the
+        table needs the pyarrow path (see the module docstring)."""
+        if "=" in str(mirror.root) or not files:
+            return None
+        key_types = {}
+        for k, t in keys:
+            if t not in _DUCK_KEY_TYPES or k in data_schema.names:
+                return None
+            key_types[k] = _DUCK_KEY_TYPES[t]
+        wanted = []
+        for s3_path, etag, _, raw in files:
+            if len(raw) != len(keys) or not all(_SAFE_VALUE.fullmatch(v) for v in raw):
+                return None  # NULL (__HIVE_DEFAULT_PARTITION__) or characters DuckDB would decode
+            hive = "/".join(f"{k}={v}" for (k, _), v in zip(keys, raw, strict=True))
+            wanted.append((s3_path, mirror.local_path(table_key, hive, s3_path, etag)))
+        metas = mirror.ensure(wanted, fetch)
+        first = metas[0].schema
+        if any(not m.schema.equals(first) for m in metas[1:]):
+            return None  # schema drift between files: pyarrow reconciles it
+        by_lower = {f.name.lower(): f for f in first}
+        physical: dict[str, str] = {}
+        fields = []
+        for f in data_schema:
+            pf = by_lower.get(f.name)
+            if pf is None:
+                return None  # a Glue column the files lack (NULL-filled by the pyarrow path)
+            physical[f.name] = pf.name
+            fields.append(pa.field(f.name, pf.type))
+        schema = pa.schema(fields + [pa.field(k, t) for k, t in keys])
+        return cls([w[1] for w in wanted], metas, schema, physical, key_types)
+
+    def select_sql(self) -> str:
+        """``SELECT <Glue columns>, <keys> FROM read_parquet([...])`` for a DuckDB view."""
+        cols = [f"{_ident(p)} AS {_ident(g)}" for g, p in self.physical.items()] + [_ident(k) for k in self.key_types]
+        files = "[" + ", ".join(_sql_str(f) for f in self.files) + "]"
+        opts = ""
+        if self.key_types:
+            types = ", ".join(f"{_sql_str(k)}: {_sql_str(t)}" for k, t in self.key_types.items())
+            opts = f", hive_partitioning = true, hive_types = {{{types}}}, hive_types_autocast = false"
+        else:
+            opts = ", hive_partitioning = false"
+        return f"SELECT {', '.join(cols) or '*'} FROM read_parquet({files}{opts})"
+
+    def bytes_per_file(self, columns: set[str] | None) -> list[int]:
+        """Compressed bytes of ``columns`` (Glue names, lower case; None = every Glue column) per file."""
+        names = [self.physical[c].lower() for c in (self.physical if columns is None else columns)
+                 if c in self.physical]
+        return [sum(m.column_bytes.get(n, 0) for n in names) for m in self.metas]
+
+
+def columns_read(ast: exp.Expression, aliases: Iterable[str]) -> dict[str, set[str] | None]:
+    """Per table alias: the column names the statement may read from it (None = all, ``SELECT *``).
+
+    Conservative where SQL is ambiguous without a full scope analysis: an unqualified column
+    counts for every table that has it, ``*`` for every table, and a qualifier that is no table
+    alias (``struct_col.field``) counts as a column name too. ``count(*)`` reads no column.
+    """
+    need: dict[str, set[str] | None] = {a: set() for a in aliases}
+    for star in ast.find_all(exp.Star):
+        parent = star.parent
+        if isinstance(parent, exp.Count):
+            continue
+        if isinstance(parent, exp.Column) and parent.table:
+            if parent.table.lower() in need:
+                need[parent.table.lower()] = None
+            continue
+        for a in need:
+            need[a] = None
+    for col in ast.find_all(exp.Column):
+        if isinstance(col.this, exp.Star):
+            continue
+        name, table = col.name.lower(), col.table.lower()
+        if table in need:
+            targets: list[tuple[str, str]] = [(table, name)]
+        elif table:  # struct access (engine.count) or a subquery alias: the qualifier may be a column
+            targets = [(a, n) for a in need for n in (table, name)]
+        else:
+            targets = [(a, name) for a in need]
+        for a, n in targets:
+            cols = need[a]
+            if cols is not None:
+                cols.add(n)
+    return need

@@ -257,6 +257,27 @@ def test_create_noecho_exports_and_boto3_waiter(cf, endpoint):
         cf.describe_stacks(StackName="consumer")
 
 
+def test_export_clash_fails_create_and_rolls_back_update(cf):
+    owner = "Resources:\n  L: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: /cfntest/clash-NAME}}\n"
+    out = "Outputs:\n  O: {Value: !Ref L, Export: {Name: cfntest-clash}}\n"
+    assert _create(cf, "clash-owner", owner.replace("NAME", "a") + out)["StackStatus"] == "CREATE_COMPLETE"
+    stack = _create(cf, "clash-new", owner.replace("NAME", "b") + out)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [e for e in _events(cf, "clash-new") if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert [e["LogicalResourceId"] for e in failed] == ["clash-new"]
+    assert "Export with name cfntest-clash is already exported by stack clash-owner" in failed[0]["ResourceStatusReason"]
+    # an update adding the same export is rolled back: the stack keeps its old outputs
+    assert _create(cf, "clash-upd", owner.replace("NAME", "c"))["StackStatus"] == "CREATE_COMPLETE"
+    stack = _update(cf, "clash-upd", owner.replace("NAME", "c") + out)
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE" and not stack.get("Outputs")
+    assert any(e["ResourceStatus"] == "UPDATE_FAILED" and "already exported" in e.get("ResourceStatusReason", "")
+               for e in _events(cf, "clash-upd"))
+    assert {e["Name"]: e["ExportingStackId"].split("/")[1] for e in cf.list_exports()["Exports"]
+            if e["Name"] == "cfntest-clash"} == {"cfntest-clash": "clash-owner"}
+    for name in ("clash-upd", "clash-new", "clash-owner"):
+        assert _delete(cf, name) == "DELETE_COMPLETE"
+
+
 def test_update_in_place_leaves_others_untouched(cf, endpoint):
     body = SMALL.replace("BUCKET", "cfntest-small-b").replace("small-bucket", "small-b")
     _create(cf, "inplace", body)

@@ -667,6 +667,20 @@ def _imports_of(plan: _Plan) -> list[str]:
     return names
 
 
+def _exports_or_fail(stack: dict[str, Any], plan: _Plan, failed_status: str) -> bool:
+    """After every resource succeeded: check the exports, then publish the outputs and record the
+    imports (True); an export clash is a stack event with ``failed_status`` instead (False)."""
+    try:
+        outs = _check_exports(stack, plan)
+    except ResourceFailure as exc:
+        _event(stack, stack["StackName"], "AWS::CloudFormation::Stack", failed_status, str(exc), stack["StackId"])
+        return False
+    _publish_outputs(stack, outs)
+    with _mutating():
+        stack["imports"] = _imports_of(plan)
+    return True
+
+
 def _run_create(stack: dict[str, Any], plan: _Plan) -> None:
     pctx = _pctx(stack)
     failed: str | None = None
@@ -678,20 +692,11 @@ def _run_create(stack: dict[str, Any], plan: _Plan) -> None:
             _fail_resource(stack, logical, rtype, "CREATE_FAILED", _reason(exc))
             failed = logical
             break
-    outs: list[dict[str, Any]] = []
     if failed is None:
-        try:
-            outs = _check_exports(stack, plan)
-        except ResourceFailure as exc:
-            failed = "Outputs"
-            _event(stack, stack["StackName"], "AWS::CloudFormation::Stack", "CREATE_FAILED", str(exc),
-                   stack["StackId"])
-    if failed is None:
-        _publish_outputs(stack, outs)
-        with _mutating():
-            stack["imports"] = _imports_of(plan)
-        _stack_status(stack, "CREATE_COMPLETE")
-        return
+        if _exports_or_fail(stack, plan, "CREATE_FAILED"):
+            _stack_status(stack, "CREATE_COMPLETE")
+            return
+        failed = "Outputs"
     reason = f"The following resource(s) failed to create: [{failed}]. "
     if stack["OnFailure"] == "DO_NOTHING":
         _stack_status(stack, "CREATE_FAILED", reason)
@@ -946,20 +951,11 @@ def _run_update(stack: dict[str, Any], plan: _Plan) -> None:
             _fail_resource(stack, logical, rtype, status, _reason(exc))
             failed = logical
             break
-    outs: list[dict[str, Any]] = []
-    if failed is None:
-        try:
-            outs = _check_exports(stack, plan)
-        except ResourceFailure as exc:
-            failed = "Outputs"
-            _event(stack, stack["StackName"], "AWS::CloudFormation::Stack", "UPDATE_FAILED", str(exc),
-                   stack["StackId"])
+    if failed is None and not _exports_or_fail(stack, plan, "UPDATE_FAILED"):
+        failed = "Outputs"
     if failed is not None:
         _rollback_update(stack, journal, old_records, failed)
         return
-    _publish_outputs(stack, outs)
-    with _mutating():
-        stack["imports"] = _imports_of(plan)
     _stack_status(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     # cleanup: old physical resources of replacements, then resources gone from the template
     for kind, logical, old in reversed(journal):

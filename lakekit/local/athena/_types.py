@@ -5,6 +5,10 @@ import re
 
 import pyarrow as pa
 
+# Arrow -> Glue type string: one mapping for the crawler and CTAS (struct field names lower-cased)
+from lakekit.local.glue.schema import arrow_type_to_glue as arrow_to_hive
+from lakekit.local.glue.schema import split_top
+
 __all__ = ["hive_to_arrow", "arrow_to_hive", "arrow_to_athena", "athena_precision_scale"]
 
 _SIMPLE = {
@@ -27,23 +31,6 @@ _SIMPLE = {
 }
 
 
-def _split_top(s: str, sep: str = ",") -> list[str]:
-    parts, depth, cur = [], 0, []
-    for ch in s:
-        if ch in "<(":
-            depth += 1
-        elif ch in ">)":
-            depth -= 1
-        if ch == sep and depth == 0:
-            parts.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-    if "".join(cur).strip():
-        parts.append("".join(cur).strip())
-    return parts
-
-
 def hive_to_arrow(t: str) -> pa.DataType:
     """``"array<struct<a:int>>"`` -> ``pa.list_(pa.struct([("a", pa.int32())]))``."""
     s = t.strip()
@@ -51,12 +38,12 @@ def hive_to_arrow(t: str) -> pa.DataType:
     if low.startswith("array<") and low.endswith(">"):
         return pa.list_(hive_to_arrow(s[6:-1]))
     if low.startswith("map<") and low.endswith(">"):
-        k, v = _split_top(s[4:-1])
+        k, v = split_top(s[4:-1])
         return pa.map_(hive_to_arrow(k), hive_to_arrow(v))
     if (low.startswith("struct<") or low.startswith("row(")) and low[-1] in ">)":
         body = s[7:-1] if low.startswith("struct<") else s[4:-1]
         fields = []
-        for part in _split_top(body):
+        for part in split_top(body):
             if ":" in part and (part.index(":") < part.find("<") or "<" not in part):
                 name, typ = part.split(":", 1)
             else:
@@ -74,43 +61,6 @@ def hive_to_arrow(t: str) -> pa.DataType:
     if base in _SIMPLE:
         return _SIMPLE[base]
     raise ValueError(f"unsupported Glue column type {t!r}: use a Hive type such as string, bigint, double")
-
-
-def arrow_to_hive(t: pa.DataType) -> str:
-    """Arrow type -> Glue/Hive type string (what CTAS writes into the catalog)."""
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "string"
-    if pa.types.is_int64(t) or pa.types.is_uint32(t) or pa.types.is_uint64(t):
-        return "bigint"
-    if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "int"
-    if pa.types.is_int16(t) or pa.types.is_uint8(t):
-        return "smallint"
-    if pa.types.is_int8(t):
-        return "tinyint"
-    if pa.types.is_float64(t):
-        return "double"
-    if pa.types.is_float32(t) or pa.types.is_float16(t):
-        return "float"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_decimal(t):
-        return f"decimal({t.precision},{t.scale})"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return "binary"
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return f"array<{arrow_to_hive(t.value_type)}>"
-    if pa.types.is_map(t):
-        return f"map<{arrow_to_hive(t.key_type)},{arrow_to_hive(t.item_type)}>"
-    if pa.types.is_struct(t):
-        return "struct<" + ",".join(f"{f.name}:{arrow_to_hive(f.type)}" for f in t) + ">"
-    if pa.types.is_null(t):
-        return "string"
-    return "string"
 
 
 def arrow_to_athena(t: pa.DataType) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "SAMPLE_BYTES",
     "FileSchema",
     "arrow_schema_to_columns",
+    "split_top",
     "arrow_type_to_glue",
     "decompress_sample",
     "infer_csv",
@@ -177,28 +178,33 @@ def merge_types(a: str | None, b: str | None) -> tuple[str, bool]:
     return "string", True
 
 
-def _split_top(s: str) -> list[str]:
-    out, depth, cur = [], 0, []
+def split_top(s: str, sep: str = ",") -> list[str]:
+    """Split a type's body at top-level ``sep`` (not inside ``<>``/``()``), parts stripped.
+
+    >>> split_top("a:int, b:struct<c:int,d:string>")
+    ['a:int', 'b:struct<c:int,d:string>']
+    """
+    parts, depth, cur = [], 0, []
     for ch in s:
-        if ch == "<" or ch == "(":
+        if ch in "<(":
             depth += 1
-        elif ch == ">" or ch == ")":
+        elif ch in ">)":
             depth -= 1
-        if ch == "," and depth == 0:
-            out.append("".join(cur))
+        if ch == sep and depth == 0:
+            parts.append("".join(cur).strip())
             cur = []
         else:
             cur.append(ch)
-    if cur:
-        out.append("".join(cur))
-    return out
+    if "".join(cur).strip():
+        parts.append("".join(cur).strip())
+    return parts
 
 
 def _struct_fields(t: str) -> list[tuple[str, str]]:
     body = t[len("struct<") : -1]
     if not body:
         return []
-    return [tuple(p.split(":", 1)) for p in _split_top(body)]  # type: ignore[misc]
+    return [tuple(p.split(":", 1)) for p in split_top(body)]  # type: ignore[misc]
 
 
 def _merge_field_lists(

@@ -1,9 +1,9 @@
 """State that survives restarts: moto's backends and our executors' stores on disk.
 
 A snapshot is one pickle of every moto backend the endpoint has used plus every store
-that executors registered with :func:`store`. Object bodies larger than 64 KiB are not
-inside the pickle: they are written once to ``blobs/<sha256>`` (content addressed) so
-a snapshot after a small change rewrites only metadata, not gigabytes of objects.
+that executors registered with :func:`store`. S3 object bodies are not inside the pickle:
+each is written once to ``blobs/etag-<md5>-<size>`` (content addressed) so a snapshot after
+a small change rewrites only metadata, not gigabytes of objects.
 
 Snapshots are taken shortly after mutating requests (debounced: 0.2 s of quiet, at most
 1 s after the first unsaved change), within ~2 s of an executor's background thread
@@ -36,7 +36,6 @@ __all__ = ["store", "Persistence", "SNAPSHOT_NAME"]
 log = logging.getLogger("lakekit.local.persistence")
 
 SNAPSHOT_NAME = "snapshot.pkl"
-BLOB_MIN = 64 * 1024
 _FORMAT = 1
 
 # moto services whose state the kit relies on; others are saved too if they were used.
@@ -78,20 +77,24 @@ def _load_private_key(pem: bytes) -> Any:
     return load_pem_private_key(pem, password=None)
 
 
+_SPECIAL_BASES = (*_LOCK_TYPES, weakref.WeakValueDictionary, collections.defaultdict)
+_PLAIN_TYPES: set[type] = set()
+
+
 class _Pickler(pickle.Pickler):
     def __init__(self, file: io.BytesIO, persistence: Persistence) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.p = persistence
 
-    def persistent_id(self, obj: Any) -> Any:
-        if type(obj) is _BlobRef:
-            return ("blob", obj.digest)
-        if type(obj) is bytes and len(obj) >= BLOB_MIN:
-            return ("blob", self.p._blob_for(obj))
-        return None
-
+    # No persistent_id hook: pickle would call it for every object (~800k at 3,650 S3 keys).
+    # reducer_override is not called for exact builtins (bytes, str, dict...), so it stays cheap.
     def reducer_override(self, obj: Any) -> Any:
-        name = type(obj).__name__
+        t = type(obj)
+        if t in _PLAIN_TYPES:  # most objects: moto models, datetimes, enums...
+            return NotImplemented
+        if t is _BlobRef:
+            return (_load_blob, (obj.digest,))
+        name = t.__name__
         if name == "FakeKey" and hasattr(obj, "__getstate__") and "_value_buffer" in obj.__dict__:
             state = obj.__dict__.copy()
             state.pop("_value_buffer", None)
@@ -111,6 +114,8 @@ class _Pickler(pickle.Pickler):
 
             pem = obj.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
             return (_load_private_key, (pem,))
+        if not (name == "FakeKey" or "PrivateKey" in name or issubclass(t, _SPECIAL_BASES)):
+            _PLAIN_TYPES.add(t)  # none of the cases above can apply to any instance of t
         return NotImplemented
 
 
@@ -121,12 +126,21 @@ class _BlobRef:
         self.digest = digest
 
 
+def _load_blob(digest: str) -> bytes:
+    raise RuntimeError("blob references are resolved by Persistence.restore()")
+
+
 class _Unpickler(pickle.Unpickler):
     def __init__(self, file: io.BufferedReader, blobs: Path) -> None:
         super().__init__(file)
         self.blobs = blobs
 
-    def persistent_load(self, pid: Any) -> Any:
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_load_blob":
+            return lambda digest: (self.blobs / digest).read_bytes()
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid: Any) -> Any:  # snapshots written before blob refs were reduced
         kind, digest = pid
         if kind != "blob":
             raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
@@ -150,6 +164,7 @@ class Persistence:
         self._thread: threading.Thread | None = None
         self._key_digests: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
         self._referenced: set[str] = set()
+        self._on_disk: set[str] = {p.name for p in self.blobs.iterdir() if not p.name.endswith(".tmp")}
         self._save_lock = threading.Lock()
         self.snapshots = 0
         self.last_snapshot_seconds = 0.0
@@ -160,24 +175,22 @@ class Persistence:
     def _write_blob(self, data: bytes, name: str | None = None) -> str:
         digest = name or hashlib.sha256(data).hexdigest()
         path = self.blobs / digest
-        if not path.exists():
+        if digest not in self._on_disk and not path.exists():
             tmp = path.with_suffix(".tmp")
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+        self._on_disk.add(digest)
         self._referenced.add(digest)
         return digest
-
-    def _blob_for(self, data: bytes) -> str:
-        return self._write_blob(data)
 
     def _blob_for_key(self, key: Any) -> str:
         stamp = (key.__dict__.get("_etag"), key.__dict__.get("contentsize"),
                  key.__dict__.get("last_modified"))
         cached = self._key_digests.get(key)
-        if cached and cached[0] == stamp and (self.blobs / cached[1]).exists():
+        if cached and cached[0] == stamp and cached[1] in self._on_disk:
             self._referenced.add(cached[1])
             return cached[1]
         try:
@@ -222,6 +235,7 @@ class Persistence:
         for path in self.blobs.iterdir():
             if path.name not in self._referenced and not path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)
+                self._on_disk.discard(path.name)
 
     def restore(self) -> bool:
         """Load the last snapshot into moto and the stores; False when there is none."""

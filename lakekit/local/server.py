@@ -55,6 +55,7 @@ def build_app(home: Path, endpoint_url: str) -> tuple[Any, Any]:
     def health() -> dict[str, Any]:
         return {"status": "ok", "pid": os.getpid(), "url": endpoint_url, "started": STARTED,
                 "uptime_seconds": round(time.time() - STARTED, 1), "snapshots": persistence.snapshots,
+                "last_snapshot_seconds": round(persistence.last_snapshot_seconds, 3),
                 "executors": sorted(f"{s}.{o}" for s, o in _registry().executors)}
 
     app = Gateway(DomainDispatcherApplication(create_backend_app), state_lock=lock,

@@ -89,6 +89,7 @@ class ParquetMirror:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
         self._lock = threading.Lock()
         self._known: dict[str, tuple[FileMeta, float]] = {}  # local path -> (footer, last used)
         self._bytes = 0
@@ -110,10 +111,13 @@ class ParquetMirror:
             return mirror
 
     def local_path(self, table_key: str, hive: str, s3_path: str, etag: str) -> str:
+        """``<root>/<table_key>/<k=v/...>/<sha1(s3 path)>-<etag>.parquet`` (string ops: 1,000s per query)."""
         name = hashlib.sha1(s3_path.encode()).hexdigest()[:20]
-        tag = re.sub(r"[^A-Za-z0-9]", "", etag) or "noetag"
-        folder = self.root / table_key / hive if hive else self.root / table_key
-        return str(folder / f"{name}-{tag}.parquet")
+        tag = etag.strip('"')
+        if not tag.isalnum():
+            tag = re.sub(r"[^A-Za-z0-9]", "", tag) or "noetag"
+        folder = f"{self._root}/{table_key}/{hive}" if hive else f"{self._root}/{table_key}"
+        return f"{folder}/{name}-{tag}.parquet"
 
     def ensure(self, wanted: list[tuple[str, str]], fetch: Callable[[str], bytes]) -> list[FileMeta]:
         """``wanted``: [(s3 bucket/key, local path)]. Copies what is missing (8 at a time) and

@@ -312,8 +312,7 @@ class _Query:
         self.access = access
         self.counter = ByteCounter(cutoff)
         self.fs = CountingFS(engine._s3fs, self.counter)
-        self.con = duckdb.connect(":memory:")
-        self.con.execute("SET threads TO 2")
+        self.con = engine._db.cursor()  # a connection of its own: temp views/registrations are private
         self.con.execute("SET integer_division = true")
         self.con.execute("SET TimeZone = 'UTC'")
         self.n = 0
@@ -321,6 +320,7 @@ class _Query:
         # native Parquet scans: (alias in the statement, scan, columns the caller may see or None,
         # columns a Lake Formation row filter reads)
         self.native: list[tuple[str, NativeScan, set[str] | None, set[str]]] = []
+        self.inline: dict[str, NativeScan] = {}  # registered name -> scan written into the SQL text
         if engine.inproc is not None:  # inside the endpoint: moto's objects, no HTTP
             session = engine.inproc.session()
             self.fs = CountingFS(session, self.counter)
@@ -357,6 +357,8 @@ class QueryEngine:
         self.region = region
         self.inproc = inproc
         self.mirror = ParquetMirror.for_root(mirror_dir) if native_parquet else None
+        self._db = duckdb.connect(":memory:")  # each statement runs on a cursor (connection) of it
+        self._db.execute("SET threads TO 2")
         kw: dict[str, Any] = {"region": region, "access_key": access_key, "secret_key": secret_key}
         if s3_endpoint_url:
             scheme, _, host = s3_endpoint_url.partition("://")
@@ -591,6 +593,8 @@ class QueryEngine:
         ast = self._resolve(q, ast, database, depth=0)
         self._fix_date_add(q, ast)
         duck_sql = ast.sql(dialect="duckdb")
+        for reg, scan in q.inline.items():  # bound once, in the statement (a view would bind twice)
+            duck_sql = re.sub(rf'(?<![\w"]){reg}(?![\w"])|"{reg}"', lambda _m, s=scan: f"({s.select_sql()})", duck_sql)
         scanned = self._native_bytes(q, ast)
         tbl = q.con.execute(duck_sql).fetch_arrow_table()
         q.counter.add(scanned)
@@ -717,9 +721,14 @@ class QueryEngine:
                     pass  # reported as PERMISSION_DENIED below
             q.native.append((t.alias_or_name.lower(), obj, visible, filtered))
         if ta is None:
-            self._attach(q, reg, obj)
+            if isinstance(obj, NativeScan):
+                q.inline[reg] = obj
+            else:
+                q.con.register(reg, obj)
             return reg
-        self._attach(q, reg + "_raw", obj)
+        raw = f"({obj.select_sql()})" if isinstance(obj, NativeScan) else f'"{reg}_raw"'
+        if not isinstance(obj, NativeScan):
+            q.con.register(reg + "_raw", obj)
         all_cols = [f.name for f in schema]
         if ta.columns is None:
             visible = all_cols
@@ -729,7 +738,7 @@ class QueryEngine:
         if not visible:
             raise AthenaQueryError(USER_ERROR, "PERMISSION_DENIED",
                                    f"PERMISSION_DENIED: no column of {db}.{name} is visible to the caller")
-        select = "SELECT " + ", ".join(f'"{c}"' for c in visible) + f' FROM "{reg}_raw"'
+        select = "SELECT " + ", ".join(f'"{c}"' for c in visible) + f" FROM {raw} AS __lk_raw"
         if ta.row_filter:
             try:
                 pred = sqlglot.transpile(ta.row_filter, read="trino", write="duckdb")[0]
@@ -739,14 +748,6 @@ class QueryEngine:
             select += f" WHERE {pred}"
         q.con.execute(f'CREATE TEMP VIEW "{reg}" AS {select}')
         return reg
-
-    @staticmethod
-    def _attach(q: _Query, name: str, obj: Any) -> None:
-        """Make ``obj`` (an Arrow object or a NativeScan) queryable as ``name``."""
-        if isinstance(obj, NativeScan):
-            q.con.execute(f'CREATE TEMP VIEW "{name}" AS {obj.select_sql()}')
-        else:
-            q.con.register(name, obj)
 
     # ------------------------------------------------------------------ partition pruning
     def _partition_conjuncts(self, t: exp.Table, name: str,
@@ -793,7 +794,7 @@ class QueryEngine:
         keep: set[int] | None = None
         for cond in usable:
             try:
-                with_con = duckdb.connect(":memory:")
+                with_con = self._db.cursor()
                 with_con.register("__parts", pt)
                 rows = with_con.execute(f"SELECT __lk_idx FROM __parts WHERE {cond}").fetchall()
                 with_con.close()

@@ -47,7 +47,7 @@ def build_app(home: Path, endpoint_url: str) -> tuple[Any, Any]:
     lock = StateLock()
     runtime.configure(state_lock=lock, endpoint_url=endpoint_url, home=home)
     services = load_services()
-    persistence = Persistence(home, lock)
+    persistence = Persistence(home, lock, manage_gc=True)
     _warm_moto()
     restored = persistence.restore()
     log.info("services: %s; state restored: %s", ", ".join(services), restored)

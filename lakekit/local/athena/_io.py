@@ -164,6 +164,8 @@ def split_s3(uri: str) -> tuple[str, str]:
 
 
 def _hidden(rel: str) -> bool:
+    if "$folder$" not in rel and "/_" not in rel and "/." not in rel and rel[:1] not in ("_", "."):
+        return False  # fast path: thousands of keys per query
     return any(p.startswith(("_", ".")) or p.endswith("$folder$") for p in rel.split("/") if p)
 
 

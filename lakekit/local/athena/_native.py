@@ -62,7 +62,8 @@ class FileMeta:
     size: int
 
     @classmethod
-    def read(cls, path: str) -> FileMeta:
+    def read(cls, path: str, schemas: dict[str, pa.Schema] | None = None) -> FileMeta:
+        """``schemas``: equal schemas are shared through it, so comparing files is ``is``."""
         md = pq.read_metadata(path)
         by_col: dict[str, int] = {}
         for rg in range(md.num_row_groups):
@@ -71,7 +72,10 @@ class FileMeta:
                 cc = group.column(c)
                 top = cc.path_in_schema.split(".", 1)[0].lower()
                 by_col[top] = by_col.get(top, 0) + cc.total_compressed_size
-        return cls(md.schema.to_arrow_schema().remove_metadata(), by_col, os.path.getsize(path))
+        schema = md.schema.to_arrow_schema().remove_metadata()
+        if schemas is not None:
+            schema = schemas.setdefault(schema.to_string(), schema)
+        return cls(schema, by_col, os.path.getsize(path))
 
 
 class ParquetMirror:
@@ -93,6 +97,8 @@ class ParquetMirror:
         self._lock = threading.Lock()
         self._known: dict[str, tuple[FileMeta, float]] = {}  # local path -> (footer, last used)
         self._bytes = 0
+        self._schemas: dict[str, pa.Schema] = {}
+        self._names: dict[str, str] = {}  # s3 path -> file name stem (sha1)
 
     @classmethod
     def for_root(cls, root: Path | None) -> ParquetMirror:
@@ -112,7 +118,11 @@ class ParquetMirror:
 
     def local_path(self, table_key: str, hive: str, s3_path: str, etag: str) -> str:
         """``<root>/<table_key>/<k=v/...>/<sha1(s3 path)>-<etag>.parquet`` (string ops: 1,000s per query)."""
-        name = hashlib.sha1(s3_path.encode()).hexdigest()[:20]
+        name = self._names.get(s3_path)
+        if name is None:
+            if len(self._names) > 200_000:
+                self._names.clear()
+            name = self._names[s3_path] = hashlib.sha1(s3_path.encode()).hexdigest()[:20]
         tag = etag.strip('"')
         if not tag.isalnum():
             tag = re.sub(r"[^A-Za-z0-9]", "", tag) or "noetag"
@@ -143,7 +153,7 @@ class ParquetMirror:
                 with open(tmp, "wb") as f:
                     f.write(fetch(s3_path))
                 os.replace(tmp, local)
-            return FileMeta.read(local)
+            return FileMeta.read(local, self._schemas)
 
         if missing:
             with ThreadPoolExecutor(8) as pool:
@@ -203,14 +213,20 @@ class NativeScan:
                 return None
             key_types[k] = _DUCK_KEY_TYPES[t]
         wanted = []
+        safe: set[str] = set()  # partition values already checked (few distinct ones)
         for s3_path, etag, _, raw in files:
-            if len(raw) != len(keys) or not all(_SAFE_VALUE.fullmatch(v) for v in raw):
-                return None  # NULL (__HIVE_DEFAULT_PARTITION__) or characters DuckDB would decode
+            if len(raw) != len(keys):
+                return None
+            for v in raw:
+                if v not in safe:
+                    if not _SAFE_VALUE.fullmatch(v):
+                        return None  # NULL (__HIVE_DEFAULT_PARTITION__) or characters DuckDB would decode
+                    safe.add(v)
             hive = "/".join(f"{k}={v}" for (k, _), v in zip(keys, raw, strict=True))
             wanted.append((s3_path, mirror.local_path(table_key, hive, s3_path, etag)))
         metas = mirror.ensure(wanted, fetch)
         first = metas[0].schema
-        if any(not m.schema.equals(first) for m in metas[1:]):
+        if any(m.schema is not first for m in metas):
             return None  # schema drift between files: pyarrow reconciles it
         by_lower = {f.name.lower(): f for f in first}
         physical: dict[str, str] = {}

@@ -247,12 +247,14 @@ def _inner(v: Any) -> str:
     return "null" if s is None else s
 
 
-def write_results_csv(result: QueryResult) -> bytes:
-    """Athena's ``<qid>.csv``: header row, every value double-quoted, NULL as an empty unquoted field."""
+def write_results_csv(result: QueryResult, rows: list[list[str | None]] | None = None) -> bytes:
+    """Athena's ``<qid>.csv``: header row, every value double-quoted, NULL as an empty unquoted field.
+
+    ``rows``: ``result.rows()`` when the caller already has them."""
     out = io.StringIO()
     names = [c.name for c in result.columns]
     out.write(",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n")
-    for row in result.rows():
+    for row in result.rows() if rows is None else rows:
         out.write(",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n")
     return out.getvalue().encode("utf-8")
 

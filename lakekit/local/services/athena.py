@@ -94,6 +94,7 @@ _CONTROLS: dict[str, Cancellation] = {}
 _THREADS: dict[str, threading.Event] = {}
 _ROWS: OrderedDict[str, list[list[str | None]]] = OrderedDict()
 _ROWS_MAX = 32
+_VERIFIED_BUCKETS: dict[str, float] = {}  # output bucket -> when HeadBucket last succeeded
 _QUEUE: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
 _WORKERS: list[threading.Thread] = []
 _ENGINES = threading.local()
@@ -367,7 +368,9 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
     s3 = _client(url, "s3", job["region"], ADMIN_KEY)
     bucket, prefix = job["bucket"], job["prefix"]
     try:
-        s3.head_bucket(Bucket=bucket)
+        if time.monotonic() - _VERIFIED_BUCKETS.get(bucket, -1e9) > 30:  # Athena's check, once per 30 s
+            s3.head_bucket(Bucket=bucket)
+            _VERIFIED_BUCKETS[bucket] = time.monotonic()
     except ClientError:
         msg = (f"Unable to verify/create output bucket {bucket}. Create the bucket or change the "
                "OutputLocation (ResultConfiguration or the workgroup's).")
@@ -401,9 +404,11 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
     t_written = time.time()
     base = f"{prefix}{qid}"
     enc = job.get("encryption")
+    rows = None
     if res.header_row:
         key = base + ".csv"
-        body = write_results_csv(res)
+        rows = res.rows()
+        body = write_results_csv(res, rows)
         _put(s3, bucket, key, body, enc, "text/csv")
         meta = {"ColumnInfo": [c.to_athena() for c in res.columns], "UpdateCount": res.update_count,
                 "StatementType": res.statement_type, "format": "lakekit-local-json"}
@@ -440,6 +445,11 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
                           "rows": res.arrow.num_rows, "bytes": len(body)}
         _finish(rec, "SUCCEEDED", _now())
 
+    if rows is not None and len(rows) <= 10_000:  # GetQueryResults serves these without reading the file
+        with _LOCK:
+            _ROWS[qid] = rows
+            while len(_ROWS) > _ROWS_MAX:
+                _ROWS.popitem(last=False)
     _update(qid, succeeded)
 
 

@@ -6,8 +6,8 @@ import re
 import pyarrow as pa
 
 # Arrow -> Glue type string: one mapping for the crawler and CTAS (struct field names lower-cased)
+from lakekit.local.glue.schema import arrow_kind, split_top
 from lakekit.local.glue.schema import arrow_type_to_glue as arrow_to_hive
-from lakekit.local.glue.schema import split_top
 
 __all__ = ["hive_to_arrow", "arrow_to_hive", "arrow_to_athena", "athena_precision_scale"]
 
@@ -63,45 +63,16 @@ def hive_to_arrow(t: str) -> pa.DataType:
     raise ValueError(f"unsupported Glue column type {t!r}: use a Hive type such as string, bigint, double")
 
 
+_ATHENA_SPELLING = {"string": "varchar", "int": "integer", "binary": "varbinary", "struct": "row",
+                    "interval": "interval day to second", "null": "unknown", "other": "varchar"}
+
+
 def arrow_to_athena(t: pa.DataType) -> str:
     """Arrow type -> the type name Athena's GetQueryResults reports (varchar, bigint, row...)."""
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "varchar"
-    if pa.types.is_int64(t) or pa.types.is_uint32(t) or pa.types.is_uint64(t):
-        return "bigint"
-    if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "integer"
-    if pa.types.is_int16(t) or pa.types.is_uint8(t):
-        return "smallint"
-    if pa.types.is_int8(t):
-        return "tinyint"
-    if pa.types.is_float64(t):
-        return "double"
-    if pa.types.is_floating(t):
-        return "float"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t):
-        return "timestamp with time zone" if t.tz else "timestamp"
-    if pa.types.is_time(t):
-        return "time"
-    if pa.types.is_decimal(t):
-        return "decimal"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
-        return "varbinary"
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return "array"
-    if pa.types.is_map(t):
-        return "map"
-    if pa.types.is_struct(t):
-        return "row"
-    if pa.types.is_interval(t) or pa.types.is_duration(t):
-        return "interval day to second"
-    if pa.types.is_null(t):
-        return "unknown"
-    return "varchar"
+    kind = arrow_kind(t)
+    if kind == "timestamp" and t.tz:
+        return "timestamp with time zone"
+    return _ATHENA_SPELLING.get(kind, kind)
 
 
 def athena_precision_scale(t: pa.DataType) -> tuple[int, int]:

@@ -29,6 +29,7 @@ __all__ = [
     "FileSchema",
     "arrow_schema_to_columns",
     "split_top",
+    "arrow_kind",
     "arrow_type_to_glue",
     "decompress_sample",
     "infer_csv",
@@ -69,50 +70,68 @@ class FileSchema:
 
 
 # ----------------------------------------------------------------------------- Parquet
+def arrow_kind(t: pa.DataType) -> str:
+    """The SQL type family of an Arrow type, spelled by Glue (:func:`arrow_type_to_glue`) and by
+    Athena's result metadata (``lakekit.local.athena._types.arrow_to_athena``).
+
+    >>> arrow_kind(pa.uint16()), arrow_kind(pa.large_string()), arrow_kind(pa.dictionary(pa.int8(), pa.string()))
+    ('int', 'string', 'string')
+    """
+    if pa.types.is_dictionary(t):
+        return arrow_kind(t.value_type)
+    for kind, tests in _KINDS:
+        if any(test(t) for test in tests):
+            return kind
+    return "other"
+
+
+_KINDS: list[tuple[str, tuple[Any, ...]]] = [
+    ("string", (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)),
+    ("bigint", (pa.types.is_int64, pa.types.is_uint32, pa.types.is_uint64)),
+    ("int", (pa.types.is_int32, pa.types.is_uint16)),
+    ("smallint", (pa.types.is_int16, pa.types.is_uint8)),
+    ("tinyint", (pa.types.is_int8,)),
+    ("double", (pa.types.is_float64,)),
+    ("float", (pa.types.is_float32, pa.types.is_float16)),
+    ("boolean", (pa.types.is_boolean,)),
+    ("date", (pa.types.is_date,)),
+    ("timestamp", (pa.types.is_timestamp,)),
+    ("time", (pa.types.is_time,)),
+    ("decimal", (pa.types.is_decimal,)),
+    ("binary", (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_binary_view,
+                pa.types.is_fixed_size_binary)),
+    ("array", (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)),
+    ("map", (pa.types.is_map,)),
+    ("struct", (pa.types.is_struct,)),
+    ("interval", (pa.types.is_interval, pa.types.is_duration)),
+    ("null", (pa.types.is_null,)),
+]
+# time, interval, null: no Glue equivalent the crawler would use
+_GLUE_SPELLING = {"time": "string", "interval": "string", "null": "string", "other": "string"}
+
+
 def arrow_type_to_glue(t: pa.DataType) -> str:
     """Render an Arrow type as a Glue type string.
 
     >>> arrow_type_to_glue(pa.struct([("A", pa.int32()), ("b", pa.list_(pa.string()))]))
     'struct<a:int,b:array<string>>'
     """
+    kind = arrow_kind(t)
     if pa.types.is_dictionary(t):
-        return arrow_type_to_glue(t.value_type)
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_int8(t):
-        return "tinyint"
-    if pa.types.is_int16(t) or pa.types.is_uint8(t):
-        return "smallint"
-    if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "int"
-    if pa.types.is_int64(t) or pa.types.is_uint32(t) or pa.types.is_uint64(t):
-        return "bigint"
-    if pa.types.is_float16(t) or pa.types.is_float32(t):
-        return "float"
-    if pa.types.is_float64(t):
-        return "double"
-    if pa.types.is_decimal(t):
+        t = t.value_type
+    if kind == "decimal":
         return f"decimal({t.precision},{t.scale})"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "string"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return "binary"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_map(t):
+    if kind == "map":
         return f"map<{arrow_type_to_glue(t.key_type)},{arrow_type_to_glue(t.item_type)}>"
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+    if kind == "array":
         return f"array<{arrow_type_to_glue(t.value_type)}>"
-    if pa.types.is_struct(t):
+    if kind == "struct":
         inner = ",".join(
             f"{t.field(i).name.lower()}:{arrow_type_to_glue(t.field(i).type)}"
             for i in range(t.num_fields)
         )
         return f"struct<{inner}>"
-    # time32/time64/duration/null/interval: no Glue equivalent the crawler would use
-    return "string"
+    return _GLUE_SPELLING.get(kind, kind)
 
 
 def arrow_schema_to_columns(schema: pa.Schema) -> list[tuple[str, str]]:

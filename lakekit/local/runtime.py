@@ -1,6 +1,9 @@
 """What executors' background threads need to know about the running endpoint process."""
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +32,28 @@ def endpoint_url() -> str:
 def home() -> Path:
     """The endpoint's LAKEKIT_HOME (work folders of executors go under ``home()/work``)."""
     return _CTX.get("home", Path.home() / ".lakekit")
+
+
+def once(fn: Callable[[], None]) -> Callable[[], None]:
+    """Run ``fn`` on the first call in this process only (thread-safe; later calls return at once).
+
+    Executors use it to settle work a restart interrupted, on the first request after a restore::
+
+        @runtime.once
+        def _recover() -> None: ...
+    """
+    lock = threading.Lock()
+    done = False
+
+    @functools.wraps(fn)
+    def wrapper() -> None:
+        nonlocal done
+        if done:
+            return
+        with lock:
+            if done:
+                return
+            done = True  # set first: a recovery that fails is not retried on every request
+            fn()
+
+    return wrapper

@@ -99,7 +99,6 @@ _QUEUE: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
 _WORKERS: list[threading.Thread] = []
 _ENGINES = threading.local()
 _CLIENT_LOCK = threading.Lock()  # engines are created once per (caller, region)
-_recovered = False
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -157,15 +156,10 @@ def _work_group(req: AwsRequest, name: str) -> Any:
     return wg
 
 
+@runtime.once
 def _recover() -> None:
-    """Once per process: executions in flight when the endpoint stopped become FAILED."""
-    global _recovered
-    if _recovered:
-        return
+    """Executions in flight when the endpoint stopped become FAILED."""
     with _LOCK:
-        if _recovered:
-            return
-        _recovered = True
         now = _now()
         for qid, rec in QUERIES.items():
             if rec["Status"]["State"] in ACTIVE_STATES and qid not in _CONTROLS:

@@ -77,7 +77,6 @@ _KEEP_REMOTE = frozenset({"--extra-py-files", "--extra-jars", "--extra-files", "
                           "--spark-event-logs-path"})
 _LOCK = threading.Lock()
 _CONTROLS: dict[str, _Control] = {}
-_recovered = False
 
 
 class _Control:
@@ -146,15 +145,10 @@ def _get_job(req: AwsRequest, name: str) -> dict[str, Any]:
         raise
 
 
+@runtime.once
 def _recover() -> None:
-    """Once per process: runs in flight when the endpoint stopped become FAILED."""
-    global _recovered
-    if _recovered:
-        return
+    """Runs in flight when the endpoint stopped become FAILED."""
     with _LOCK:
-        if _recovered:
-            return
-        _recovered = True
         now = _now()
         lost = []
         for run_id, rec in RUNS.items():

@@ -24,6 +24,7 @@ QUERIES = [
     "SELECT x.c, count(*) AS n FROM (SELECT origin AS c FROM flights WHERE day = 1) x GROUP BY x.c ORDER BY x.c",
     "SELECT count(*) AS n FROM flights WHERE dep_delay > 60",
     "SELECT flight FROM flights WHERE year = 2013 AND month = 1 AND day = 1 ORDER BY flight LIMIT 3",
+    "SELECT * FROM (SELECT carrier, distance FROM flights WHERE day = 2) s ORDER BY carrier, distance LIMIT 5",
 ]
 
 
@@ -131,6 +132,8 @@ def test_mirror_evicts_least_recently_used_copies(tmp_path):
     ("SELECT t.a, u.* FROM t JOIN u ON t.k = u.k", {"t": {"a", "k"}, "u": None}),
     ("SELECT s.f FROM t", {"t": {"s", "f"}}),  # struct access: both names may be columns
     ("SELECT x.c FROM (SELECT a AS c FROM t) x", {"t": {"a", "c", "x"}}),  # conservative
+    ("SELECT * FROM (SELECT a FROM t) x", {"t": {"a"}}),  # * over a subquery: its columns only
+    ("SELECT * FROM t JOIN (SELECT k FROM u) v ON t.k = v.k", {"t": None, "u": {"k", "v"}}),
 ])
 def test_columns_read(sql, expected):
     assert columns_read(sqlglot.parse_one(sql, read="trino"), expected.keys()) == expected

@@ -263,8 +263,9 @@ def columns_read(ast: exp.Expression, aliases: Iterable[str]) -> dict[str, set[s
     """Per table alias: the column names the statement may read from it (None = all, ``SELECT *``).
 
     Conservative where SQL is ambiguous without a full scope analysis: an unqualified column
-    counts for every table that has it, ``*`` for every table, and a qualifier that is no table
-    alias (``struct_col.field``) counts as a column name too. ``count(*)`` reads no column.
+    counts for every table that has it, ``*`` for every table read directly by that SELECT (not
+    through a subquery), and a qualifier that is no table alias (``struct_col.field``) counts as
+    a column name too. ``count(*)`` reads no column.
     """
     need: dict[str, set[str] | None] = {a: set() for a in aliases}
     for star in ast.find_all(exp.Star):
@@ -275,8 +276,13 @@ def columns_read(ast: exp.Expression, aliases: Iterable[str]) -> dict[str, set[s
             if parent.table.lower() in need:
                 need[parent.table.lower()] = None
             continue
-        for a in need:
-            need[a] = None
+        select = star.find_ancestor(exp.Select)
+        sources = []
+        if select is not None:  # FROM is "from_" in sqlglot >= 28
+            sources = [select.args.get("from_") or select.args.get("from"), *(select.args.get("joins") or [])]
+        for src in sources:
+            if src is not None and isinstance(src.this, exp.Table) and src.this.alias_or_name.lower() in need:
+                need[src.this.alias_or_name.lower()] = None
     for col in ast.find_all(exp.Column):
         if isinstance(col.this, exp.Star):
             continue

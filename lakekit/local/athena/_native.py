@@ -233,6 +233,8 @@ class NativeScan:
         if any(m.schema is not first for m in metas):
             return None  # schema drift between files: pyarrow reconciles it
         by_lower = {f.name.lower(): f for f in first}
+        if any(k in by_lower for k in key_types):
+            return None  # the files carry a partition column too: which value wins is pyarrow's call
         physical: dict[str, str] = {}
         fields = []
         for f in data_schema:
@@ -248,7 +250,6 @@ class NativeScan:
         """``SELECT <Glue columns>, <keys> FROM read_parquet([...])`` for a DuckDB view."""
         cols = [f"{_ident(p)} AS {_ident(g)}" for g, p in self.physical.items()] + [_ident(k) for k in self.key_types]
         files = "[" + ", ".join(_sql_str(f) for f in self.files) + "]"
-        opts = ""
         if self.key_types:
             types = ", ".join(f"{_sql_str(k)}: {_sql_str(t)}" for k, t in self.key_types.items())
             opts = f", hive_partitioning = true, hive_types = {{{types}}}, hive_types_autocast = false"

@@ -222,6 +222,16 @@ def test_output_location_resolution(athena, s3):
     qe = L.run(athena, "SELECT 1", ResultConfiguration={"OutputLocation": "s3://no-such-results-bucket/x/"})
     assert qe["Status"]["State"] == "FAILED"
     assert "Unable to verify/create output bucket no-such-results-bucket" in qe["Status"]["StateChangeReason"]
+    # a bucket deleted after a query verified it: still FAILED with the same reason, not an internal error
+    s3.create_bucket(Bucket="gone-results-bucket")
+    where = {"OutputLocation": "s3://gone-results-bucket/x/"}
+    assert L.run(athena, "SELECT 1", ResultConfiguration=where)["Status"]["State"] == "SUCCEEDED"
+    for obj in s3.list_objects_v2(Bucket="gone-results-bucket").get("Contents", []):
+        s3.delete_object(Bucket="gone-results-bucket", Key=obj["Key"])
+    s3.delete_bucket(Bucket="gone-results-bucket")
+    qe = L.run(athena, "SELECT 1", ResultConfiguration=where)
+    assert qe["Status"]["State"] == "FAILED"
+    assert "Unable to verify/create output bucket gone-results-bucket" in qe["Status"]["StateChangeReason"]
 
 
 def test_stop_query_execution_cancels_a_long_query(athena):

@@ -360,16 +360,13 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
         return  # stopped while queued
     url = job["url"]
     s3 = _client(url, "s3", job["region"], ADMIN_KEY)
-    bucket, prefix = job["bucket"], job["prefix"]
+    bucket = job["bucket"]
     try:
         if time.monotonic() - _VERIFIED_BUCKETS.get(bucket, -1e9) > 30:  # Athena's check, once per 30 s
             s3.head_bucket(Bucket=bucket)
             _VERIFIED_BUCKETS[bucket] = time.monotonic()
     except ClientError:
-        msg = (f"Unable to verify/create output bucket {bucket}. Create the bucket or change the "
-               "OutputLocation (ResultConfiguration or the workgroup's).")
-        _update(qid, lambda rec: _finish(rec, "FAILED", _now(), msg, {
-            "ErrorCategory": 2, "ErrorType": 1000, "Retryable": False, "ErrorMessage": msg}))
+        _output_failed(qid, bucket)
         return
     engine = _engine(job["region"], job["access_key"], url)
     hook = None
@@ -395,6 +392,25 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
 
         _update(qid, failed)
         return
+    try:
+        _write_results(qid, job, s3, res, started, t_engine)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchBucket", "AccessDenied"):
+            raise
+        _output_failed(qid, bucket)  # deleted (or locked) since it was verified
+
+
+def _output_failed(qid: str, bucket: str) -> None:
+    _VERIFIED_BUCKETS.pop(bucket, None)
+    msg = (f"Unable to verify/create output bucket {bucket}. Create the bucket or change the "
+           "OutputLocation (ResultConfiguration or the workgroup's).")
+    _update(qid, lambda rec: _finish(rec, "FAILED", _now(), msg, {
+        "ErrorCategory": 2, "ErrorType": 1000, "Retryable": False, "ErrorMessage": msg}))
+
+
+def _write_results(qid: str, job: dict[str, Any], s3: Any, res: Any, started: float, t_engine: float) -> None:
+    """``<qid>.csv`` + ``.metadata`` (or ``.txt``, manifest) to the output location, then SUCCEEDED."""
+    bucket, prefix = job["bucket"], job["prefix"]
     t_written = time.time()
     base = f"{prefix}{qid}"
     enc = job.get("encryption")

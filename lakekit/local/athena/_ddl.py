@@ -13,6 +13,8 @@ import pyarrow.csv as pacsv
 import sqlglot
 from sqlglot import exp
 
+from lakekit.local.glue.schema import FORMATS, hive_format
+
 from ._errors import USER_ERROR, AthenaQueryError
 from ._io import glue_schema, list_files, split_s3, table_format, write_parquet
 from ._types import arrow_to_hive, hive_to_arrow
@@ -22,14 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["dispatch_text", "create", "insert", "describe_table", "drop", "view_query", "view_schema"]
 
-PARQUET_IN = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-TEXT_IN = "org.apache.hadoop.mapred.TextInputFormat"
-TEXT_OUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-LAZY_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-OPENCSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+LAZY_SERDE = FORMATS["csv"]["SerializationLibrary"]
 
 _ID = r'(?:`[^`]+`|"[^"]+"|[\w-]+)'
 _NAME = rf"({_ID}(?:\s*\.\s*{_ID}){{0,2}})"
@@ -236,14 +231,11 @@ def _storage(fmt: str, location: str, columns: list[dict], serde: str | None = N
              output_format: str | None = None) -> dict:
     fmt = fmt.upper()
     if fmt == "PARQUET":
-        sd = {"InputFormat": PARQUET_IN, "OutputFormat": PARQUET_OUT,
-              "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE, "Parameters": {"serialization.format": "1"}}}
+        sd = hive_format("parquet", {"serialization.format": "1"})
     elif fmt == "JSON":
-        sd = {"InputFormat": TEXT_IN, "OutputFormat": TEXT_OUT,
-              "SerdeInfo": {"SerializationLibrary": JSON_SERDE, "Parameters": {}}}
+        sd = hive_format("json")
     else:
-        sd = {"InputFormat": TEXT_IN, "OutputFormat": TEXT_OUT,
-              "SerdeInfo": {"SerializationLibrary": LAZY_SERDE, "Parameters": {"field.delim": ",", "serialization.format": ","}}}
+        sd = hive_format("csv", {"field.delim": ",", "serialization.format": ","})
     if serde:
         sd["SerdeInfo"] = {"SerializationLibrary": serde, "Parameters": {}}
     if serde_params:

@@ -50,9 +50,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from lakekit.local.glue.schema import (
+    FORMATS,
     SAMPLE_BYTES,
     FileSchema,
     decompress_sample,
+    hive_format,
     infer_csv,
     infer_json,
     infer_parquet,
@@ -75,24 +77,6 @@ _DELETE_BATCH = 25  # AWS limit for BatchDeletePartition
 _SIMILARITY = 0.7  # share of common columns for sibling folders to be one table
 _READ_THREADS = 8
 
-#: StorageDescriptor formats and SerDe per classification, as the Glue crawler writes them.
-FORMATS: dict[str, dict[str, Any]] = {
-    "parquet": {
-        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-    },
-    "csv": {
-        "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-        "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-    },
-    "json": {
-        "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
-    },
-}
 # Table parameters that are part of the definition (a change means a new table version).
 _DEFINITION_PARAMS = (
     "classification",
@@ -569,18 +553,12 @@ def _stats(objs: list[_Obj], cls: str) -> dict[str, str]:
 def _storage_descriptor(
     spec: _TableSpec, location: str, columns: list[tuple[str, str]], params: dict[str, str]
 ) -> dict[str, Any]:
-    fmt = FORMATS[spec.classification]
     return {
         "Columns": [{"Name": n, "Type": t} for n, t in columns],
         "Location": location,
-        "InputFormat": fmt["InputFormat"],
-        "OutputFormat": fmt["OutputFormat"],
+        **hive_format(spec.classification, spec.serde_params),
         "Compressed": params.get("compressionType", "none") != "none",
         "NumberOfBuckets": -1,
-        "SerdeInfo": {
-            "SerializationLibrary": fmt["SerializationLibrary"],
-            "Parameters": dict(spec.serde_params),
-        },
         "BucketColumns": [],
         "SortColumns": [],
         "Parameters": dict(params),

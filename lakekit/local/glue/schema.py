@@ -25,6 +25,7 @@ import pyarrow as pa
 
 __all__ = [
     "CSV_DELIMITERS",
+    "FORMATS",
     "SAMPLE_BYTES",
     "FileSchema",
     "arrow_schema_to_columns",
@@ -32,6 +33,7 @@ __all__ = [
     "arrow_kind",
     "arrow_type_to_glue",
     "decompress_sample",
+    "hive_format",
     "infer_csv",
     "infer_json",
     "infer_parquet",
@@ -67,6 +69,38 @@ class FileSchema:
     has_header: bool = False
     quoted: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+#: StorageDescriptor formats and SerDe per classification, as Glue (crawler, Athena DDL) writes them.
+FORMATS: dict[str, dict[str, str]] = {
+    "parquet": {
+        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+    },
+    "csv": {
+        "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+        "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+    },
+    "json": {
+        "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+    },
+}
+
+
+def hive_format(classification: str, serde_params: dict[str, str] | None = None) -> dict[str, Any]:
+    """The InputFormat/OutputFormat/SerdeInfo part of a StorageDescriptor (a fresh dict).
+
+    >>> hive_format("parquet", {"serialization.format": "1"})["SerdeInfo"]["SerializationLibrary"]
+    'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+    """
+    fmt = FORMATS[classification]
+    return {"InputFormat": fmt["InputFormat"], "OutputFormat": fmt["OutputFormat"],
+            "SerdeInfo": {"SerializationLibrary": fmt["SerializationLibrary"],
+                          "Parameters": dict(serde_params or {})}}
 
 
 # ----------------------------------------------------------------------------- Parquet

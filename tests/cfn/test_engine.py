@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
 
 from lakekit import deploy
+
+from ._stacks import settle
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -17,21 +18,11 @@ def cf(endpoint):
     return endpoint.client("cloudformation")
 
 
-def _settle(cf, name: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return stack
-        assert time.monotonic() < deadline, f"{name} still {stack['StackStatus']}"
-        time.sleep(0.2)
-
-
 def _delete(cf, name: str) -> str:
     """Delete a stack and wait; returns the final status (looked up by stack id)."""
     stack_id = cf.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
     cf.delete_stack(StackName=name)
-    return _settle(cf, stack_id)["StackStatus"]
+    return settle(cf, stack_id)["StackStatus"]
 
 
 def _events(cf, name: str) -> list[dict]:
@@ -40,12 +31,12 @@ def _events(cf, name: str) -> list[dict]:
 
 def _create(cf, name: str, body: str, **kw) -> dict:
     cf.create_stack(StackName=name, TemplateBody=body, **kw)
-    return _settle(cf, name)
+    return settle(cf, name)
 
 
 def _update(cf, name: str, body: str, **kw) -> dict:
     cf.update_stack(StackName=name, TemplateBody=body, **kw)
-    return _settle(cf, name)
+    return settle(cf, name)
 
 
 # ---------------------------------------------------------------- the data lake template
@@ -307,7 +298,7 @@ def test_update_in_place_leaves_others_untouched(cf, endpoint):
     change = desc["Changes"][0]["ResourceChange"]
     assert (change["Action"], change["LogicalResourceId"], change["Replacement"]) == ("Modify", "Logs", "False")
     cf.execute_change_set(ChangeSetName=cs["Id"])
-    assert _settle(cf, "inplace")["StackStatus"] == "UPDATE_COMPLETE"
+    assert settle(cf, "inplace")["StackStatus"] == "UPDATE_COMPLETE"
     group = endpoint.client("logs").describe_log_groups(logGroupNamePrefix="/cfntest/logs-cfntest-small-b")["logGroups"][0]
     assert group["retentionInDays"] == 60
     assert _delete(cf, "inplace") == "DELETE_COMPLETE"
@@ -435,7 +426,7 @@ def test_delete_non_empty_bucket_fails_unless_retained(cf, endpoint):
     for b in ("cfntest-del-plain", "cfntest-del-kept"):
         s3.put_object(Bucket=b, Key="a.csv", Body=b"1")
     cf.delete_stack(StackName="deleting")
-    stack = _settle(cf, "deleting")
+    stack = settle(cf, "deleting")
     assert stack["StackStatus"] == "DELETE_FAILED"
     assert stack["StackStatusReason"] == "The following resource(s) failed to delete: [Plain]. "
     res = {r["LogicalResourceId"]: r for r in cf.list_stack_resources(StackName="deleting")["StackResourceSummaries"]}

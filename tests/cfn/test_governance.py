@@ -1,14 +1,14 @@
 """The governance phase (DeployGovernance) and the Lake Formation provisioners, read back via boto3."""
 from __future__ import annotations
 
-import time
-
 import pytest
 from botocore.exceptions import ClientError
 
 from lakekit import deploy, governance
 from lakekit.exceptions import DeployError
 from lakekit.local.lakeformation_access import AccessDeniedError, evaluator
+
+from ._stacks import settle
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 PREFIX = "cfngov"
@@ -33,16 +33,6 @@ def _grants_of(lf, principal: str) -> list[dict]:
     """ListPermissions needs a Resource with a Principal: list all, keep the principal's."""
     return [g for g in lf.list_permissions()["PrincipalResourcePermissions"]
             if g["Principal"]["DataLakePrincipalIdentifier"] == principal]
-
-
-def _settle(cf, name: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return stack
-        assert time.monotonic() < deadline, f"{name} still {stack['StackStatus']}"
-        time.sleep(0.2)
 
 
 def _tags(lf, table: str, db: str = DB) -> tuple[dict, dict]:
@@ -212,7 +202,7 @@ def _filter(lf, name: str) -> dict:
 def test_small_stack_create_update_delete(small_table, endpoint):
     cf, lf = endpoint.client("cloudformation"), endpoint.client("lakeformation")
     cf.create_stack(StackName="lfsmall", TemplateBody=_small())
-    assert _settle(cf, "lfsmall")["StackStatus"] == "CREATE_COMPLETE"
+    assert settle(cf, "lfsmall")["StackStatus"] == "CREATE_COMPLETE"
     assert lf.get_lf_tag(TagKey="cfngov-k")["TagValues"] == ["v1", "v2"]
     assert _tags(lf, "t", "cfngov_small")[0] == {"cfngov-k": ["v1"]}
     assert _filter(lf, "f1")["ColumnWildcard"] == {"ExcludedColumnNames": ["b"]}
@@ -220,7 +210,7 @@ def test_small_stack_create_update_delete(small_table, endpoint):
     assert res["PhysicalResourceId"].startswith('{"Table": {"CatalogId": "123456789012"')
     # tag values change in place; the association (create-only) is replaced: v3 assigned, v1 not
     cf.update_stack(StackName="lfsmall", TemplateBody=_small(values="v1, v3", assigned="v3", name="f2"))
-    assert _settle(cf, "lfsmall")["StackStatus"] == "UPDATE_COMPLETE"
+    assert settle(cf, "lfsmall")["StackStatus"] == "UPDATE_COMPLETE"
     assert lf.get_lf_tag(TagKey="cfngov-k")["TagValues"] == ["v1", "v3"]
     assert _tags(lf, "t", "cfngov_small")[0] == {"cfngov-k": ["v3"]}
     assert _filter(lf, "f2")["RowFilter"] == {"FilterExpression": "a = 'x'"}
@@ -234,7 +224,7 @@ def test_small_stack_create_update_delete(small_table, endpoint):
     # a filter whose name stays but whose row filter changes cannot be replaced (custom name)
     body = _small(values="v1, v3", assigned="v3", name="f2").replace("a = 'x'", "a = 'y'")
     cf.update_stack(StackName="lfsmall", TemplateBody=body)
-    assert _settle(cf, "lfsmall")["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert settle(cf, "lfsmall")["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     failed = [e for e in cf.describe_stack_events(StackName="lfsmall")["StackEvents"]
               if e["ResourceStatus"] == "UPDATE_FAILED"][0]
     assert failed["LogicalResourceId"] == "Filter"
@@ -243,7 +233,7 @@ def test_small_stack_create_update_delete(small_table, endpoint):
     assert _filter(lf, "f2")["RowFilter"] == {"FilterExpression": "a = 'x'"}
     stack_id = cf.describe_stacks(StackName="lfsmall")["Stacks"][0]["StackId"]
     cf.delete_stack(StackName="lfsmall")
-    assert _settle(cf, stack_id)["StackStatus"] == "DELETE_COMPLETE"
+    assert settle(cf, stack_id)["StackStatus"] == "DELETE_COMPLETE"
     with pytest.raises(ClientError, match="EntityNotFoundException"):
         lf.get_lf_tag(TagKey="cfngov-k")
     with pytest.raises(ClientError, match="EntityNotFoundException"):
@@ -254,7 +244,7 @@ def test_small_stack_create_update_delete(small_table, endpoint):
 def test_unknown_tag_value_fails_with_reason_and_rolls_back(small_table, endpoint):
     cf, lf = endpoint.client("cloudformation"), endpoint.client("lakeformation")
     cf.create_stack(StackName="lfbad", TemplateBody=_small(key="cfngov-bad", assigned="nope", name="fb"))
-    assert _settle(cf, "lfbad")["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert settle(cf, "lfbad")["StackStatus"] == "ROLLBACK_COMPLETE"
     failed = [e for e in cf.describe_stack_events(StackName="lfbad")["StackEvents"]
               if e["ResourceStatus"] == "CREATE_FAILED"][0]
     assert failed["LogicalResourceId"] == "Assoc"
@@ -265,4 +255,4 @@ def test_unknown_tag_value_fails_with_reason_and_rolls_back(small_table, endpoin
         lf.get_lf_tag(TagKey="cfngov-bad")  # rolled back
     stack_id = cf.describe_stacks(StackName="lfbad")["Stacks"][0]["StackId"]
     cf.delete_stack(StackName="lfbad")
-    assert _settle(cf, stack_id)["StackStatus"] == "DELETE_COMPLETE"
+    assert settle(cf, stack_id)["StackStatus"] == "DELETE_COMPLETE"

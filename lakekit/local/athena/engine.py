@@ -313,7 +313,6 @@ class _Query:
         self.engine = engine
         self.access = access
         self.counter = ByteCounter(cutoff)
-        self.fs = CountingFS(engine._s3fs, self.counter)
         self.con = engine._db.cursor()  # a connection of its own: temp views/registrations are private
         self.con.execute("SET integer_division = true")
         self.con.execute("SET TimeZone = 'UTC'")
@@ -325,14 +324,13 @@ class _Query:
         self.inline: dict[str, NativeScan] = {}  # registered name -> scan written into the SQL text
         if engine.inproc is not None:  # inside the endpoint: moto's objects, no HTTP
             session = engine.inproc.session()
-            self.fs = CountingFS(session, self.counter)
-            self.parquet_fs = CountingFS(session, self.counter, skip_tail=True)
-            self.reader = TableReader(engine.s3, self.fs, self.parquet_fs, lister=session.list_files,
-                                      mirror=engine.mirror, fetch=session.read_bytes)
+            source, lister, fetch = session, session.list_files, session.read_bytes
         else:
-            self.parquet_fs = CountingFS(engine._s3fs, self.counter, skip_tail=True)
-            self.reader = TableReader(engine.s3, self.fs, self.parquet_fs, mirror=engine.mirror,
-                                      fetch=engine._read_bytes)
+            source, lister, fetch = engine._s3fs, None, engine._read_bytes
+        self.fs = CountingFS(source, self.counter)
+        self.parquet_fs = CountingFS(source, self.counter, skip_tail=True)
+        self.reader = TableReader(engine.s3, self.fs, self.parquet_fs, lister=lister, mirror=engine.mirror,
+                                  fetch=fetch)
 
     def close(self) -> None:
         self.con.close()

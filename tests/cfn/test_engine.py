@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -54,7 +55,7 @@ def test_full_template_outputs_and_resources(lake, cf):
     assert out["EtlJobName"] == "cfnlake-etl" and out["IngestFunctionName"] == "cfnlake-ingest"
     assert out["AnalystsWorkGroup"] == "cfnlake-analysts" and out["ComputeDeployed"] == "true"
     table = deploy.resources(s)
-    assert len(table) == 40
+    assert len(table) == 42
     assert set(table["status"]) <= {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
     assert cf.describe_stacks(StackName="cfnlake-datalake")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
 
@@ -95,7 +96,12 @@ def test_s3_buckets_read_back(lake, endpoint):
     assert notif[0]["LambdaFunctionArn"] == out["IngestFunctionArn"]
     assert notif[0]["Events"] == ["s3:ObjectCreated:*"]
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=landing)["TagSet"]}
-    assert tags["lakekit:zone"] == "landing" and "lakekit:invoke-permission" in tags
+    assert tags == {"lakekit:zone": "landing"}
+    # S3 tag values allow letters, digits, spaces and + - = . _ : / @ only (a Ref of an
+    # AWS::Lambda::Permission, once used here to order the notification, is no such value).
+    for b in (landing, raw):
+        for tag in s3.get_bucket_tagging(Bucket=b)["TagSet"]:
+            assert re.fullmatch(r"[\w\s+=.:/@-]*", tag["Value"]), tag
     # the conditional denies do not block ordinary (loopback = TLS) puts with default encryption
     s3.put_object(Bucket=raw, Key="probe.txt", Body=b"x")
     assert s3.head_object(Bucket=raw, Key="probe.txt")["ServerSideEncryption"] == "aws:kms"
@@ -109,7 +115,13 @@ def test_kms_iam_logs_read_back(lake, endpoint):
     assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
     policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
     assert [st["Sid"] for st in policy["Statement"]] == ["AccountAdministersKeyViaIam",
-                                                        "CloudWatchLogsEncryptsLakeLogGroups"]
+                                                        "CloudWatchLogsEncryptsLakeLogGroups",
+                                                        "LakeFormationServiceLinkedRoleUsesKey"]
+    slr = policy["Statement"][2]
+    assert slr["Condition"]["ArnEquals"]["aws:PrincipalArn"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/lakeformation.amazonaws.com/"
+        "AWSServiceRoleForLakeFormationDataAccess")
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(slr["Action"])
     aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
     assert aliases["alias/cfnlake-datalake"] == key_id
     role = iam.get_role(RoleName="cfnlake-ingest-lambda")["Role"]
@@ -452,3 +464,18 @@ def test_teardown_empties_versioned_buckets_and_leaves_nothing(lake, endpoint):
     assert result["emptied"][out["ArtifactsBucket"]] >= 3  # the two Lambda zips and the script
     assert deploy.remaining(s).empty
     assert deploy.teardown(s) == {"stack": "DOES_NOT_EXIST", "emptied": {}}
+
+
+def test_api_pull_schedule_rule_disabled_by_default(lake, endpoint):
+    """The schedule notebook 02 talks about exists, DISABLED unless ApiPullSchedule=ENABLED."""
+    _, out = lake
+    events, lam = endpoint.client("events"), endpoint.client("lambda")
+    rule = events.describe_rule(Name=out["ApiPullScheduleRuleName"])
+    assert (rule["Name"], rule["ScheduleExpression"], rule["State"]) == (
+        "cfnlake-api-pull-schedule", "rate(1 hour)", "DISABLED")
+    targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    fn_arn = lam.get_function(FunctionName=out["ApiPullFunctionName"])["Configuration"]["FunctionArn"]
+    assert [(t["Id"], t["Arn"]) for t in targets] == [("api-pull", fn_arn)]
+    policy = json.loads(lam.get_policy(FunctionName=out["ApiPullFunctionName"])["Policy"])
+    assert [st["Principal"] for st in policy["Statement"]] == [{"Service": "events.amazonaws.com"}]
+    assert policy["Statement"][0]["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from lakekit.local.cloudformation.resources import (  # noqa: F401
     analytics,
+    events,
     kms_iam_logs,
     lakeformation,
     lambda_,

@@ -52,3 +52,21 @@ def test_connect_exports_notebook_parameters(monkeypatch):
     s = lk.connect(target="aws", region="ap-southeast-2", prefix="ana-01")
     assert (s.target, s.region, s.prefix) == ("aws", "ap-southeast-2", "ana-01")
     assert lk.settings().prefix == "ana-01"
+
+
+def test_aws_target_checks_need_no_java(monkeypatch, tmp_path):
+    """On aws the Glue job runs on AWS Glue: the checks of notebook 00 must not need Java."""
+    from lakekit import checks
+
+    monkeypatch.setenv("LAKEKIT_TARGET", "aws")
+    monkeypatch.setenv("LAKEKIT_HOME", str(tmp_path))
+
+    def no_java():
+        raise AssertionError("java() was called on target aws")
+
+    monkeypatch.setattr(checks, "find_java", no_java)
+    monkeypatch.setattr(checks, "identity", lambda s=None: {
+        "check": "credentials", "ok": True, "detail": "arn:aws:iam::111122223333:user/ana"})
+    report = checks.run_all()
+    assert list(report["check"]) == ["endpoint", "credentials"]
+    assert report["ok"].all()

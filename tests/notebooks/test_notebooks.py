@@ -14,7 +14,9 @@ import pytest
 from lakekit import local, workshop
 
 pytestmark = pytest.mark.notebooks
-PREFIX = "lakekit"
+# Not the default prefix: every notebook must take it from the environment (a parameters cell
+# that hard-codes "lakekit" would silently switch to another stack).
+PREFIX = "lkenv"
 
 
 def _stdout(path) -> str:

@@ -150,6 +150,10 @@ def upload_assets(s: Settings | None = None, assets: dict[str, Asset] | None = N
         raise DeployError(f"stack {stack_name(s)} has no ArtifactsBucket output yet: run "
                           "deploy.deploy() (it creates the bucket first, then uploads).")
     s3 = _client("s3", s)
+    # "aws:kms" without a key id means the AWS managed key aws/s3, not the bucket's default key
+    # (S3 PutObject reference): name the lake key, or leave encryption to the bucket default.
+    key_arn = outputs(s).get("DataKeyArn")
+    sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_arn} if key_arn else {}
     for asset in assets.values():
         try:
             head = s3.head_object(Bucket=bucket, Key=asset.key)
@@ -158,7 +162,7 @@ def upload_assets(s: Settings | None = None, assets: dict[str, Asset] | None = N
         except ClientError:
             pass
         s3.put_object(Bucket=bucket, Key=asset.key, Body=asset.body, Metadata={"sha256": asset.sha256},
-                      ServerSideEncryption="aws:kms")
+                      **sse)
     return {a.parameter: a.key for a in assets.values()}
 
 

@@ -479,3 +479,14 @@ def test_api_pull_schedule_rule_disabled_by_default(lake, endpoint):
     policy = json.loads(lam.get_policy(FunctionName=out["ApiPullFunctionName"])["Policy"])
     assert [st["Principal"] for st in policy["Statement"]] == [{"Service": "events.amazonaws.com"}]
     assert policy["Statement"][0]["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
+
+
+def test_uploaded_assets_use_the_lake_key(lake, endpoint):
+    """``ServerSideEncryption="aws:kms"`` alone would mean aws/s3 on AWS, not the lake's key."""
+    s, out = lake
+    s3 = endpoint.client("s3")
+    keys = deploy.upload_assets(s, bucket=out["ArtifactsBucket"])
+    for key in keys.values():
+        head = s3.head_object(Bucket=out["ArtifactsBucket"], Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms"
+        assert head["SSEKMSKeyId"] == out["DataKeyArn"], (key, head.get("SSEKMSKeyId"))

@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 
 from lakekit import deploy, governance
 from lakekit.exceptions import DeployError
-from lakekit.local.lakeformation_access import AccessDeniedError, evaluator
+from lakekit.local.lakeformation.evaluator import AccessDeniedError, evaluator
 
 from ._stacks import settle
 

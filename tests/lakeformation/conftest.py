@@ -55,7 +55,7 @@ class Gov:
         return QueryEngine(self.client("glue"), self.client("s3"), self.endpoint.url, REGION)
 
     def hook(self, role: str | None):
-        from lakekit.local.lakeformation_access import access_hook
+        from lakekit.local.lakeformation.evaluator import access_hook
 
         return access_hook(ACCOUNT, self.keys[role] if role else "test", REGION, self.endpoint.url)
 

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lakekit.local.athena import AccessDeniedError, AthenaQueryError, TableAccess
-from lakekit.local.lakeformation_access import evaluator, principal_for, visible_columns
+from lakekit.local.lakeformation.evaluator import evaluator, principal_for, visible_columns
 
 from .conftest import ACCOUNT, DB, IAM_DB, REGION
 

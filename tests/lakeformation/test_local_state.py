@@ -11,7 +11,7 @@ import pytest
 from botocore.config import Config
 
 from lakekit.local.athena import AccessDeniedError, TableAccess
-from lakekit.local.lakeformation_access import access_hook, evaluator, principal_for
+from lakekit.local.lakeformation.evaluator import access_hook, evaluator, principal_for
 
 ACCOUNT, REGION, DB = "123456789012", "us-east-1", "lf_local"
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)

@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 
 from lakekit import deploy, governance
 from lakekit.exceptions import DeployError
-from lakekit.local.lakeformation_access import AccessDeniedError, evaluator
+from lakekit.local.lakeformation.evaluator import AccessDeniedError, evaluator
 
 from ._stacks import settle
 
@@ -128,12 +128,12 @@ def test_what_each_analyst_may_read(governed, endpoint):
     full = evaluator(ACCOUNT, keys["AnalystFullRoleArn"], REGION, endpoint.url)
     assert set(full.visible_columns(DB, "flights")) == set(FLIGHT_COLS + ["year", "month", "day"]) - {"tailnum"}
     assert full.visible_columns(DB, "airlines") == ["carrier", "name"]
-    with pytest.raises(AccessDeniedError, match="Required Select on weather"):
+    with pytest.raises(AccessDeniedError, match=r"Insufficient Lake Formation permission\(s\) on weather "):
         full.table_access(DB, "weather")
     restricted = evaluator(ACCOUNT, keys["AnalystRestrictedRoleArn"], REGION, endpoint.url)
     access = restricted.table_access(DB, "flights")
     assert access.row_filter == "origin = 'JFK'" and access.columns == set(JFK_COLS)
-    with pytest.raises(AccessDeniedError, match="Required Select on airlines"):
+    with pytest.raises(AccessDeniedError, match=r"Insufficient Lake Formation permission\(s\) on airlines "):
         restricted.table_access(DB, "airlines")
 
 

@@ -148,7 +148,8 @@ def _assert_state(ep, seeded: dict) -> None:
     assert table["StorageDescriptor"]["Columns"] == [{"Name": "a", "Type": "int"}]
     grants = lf.list_permissions(Resource={"Table": {"DatabaseName": "persist_db", "Name": "t1"}})
     assert [(g["Principal"]["DataLakePrincipalIdentifier"], g["Permissions"])
-            for g in grants["PrincipalResourcePermissions"]] == [(seeded["role"], ["SELECT"])]
+            for g in grants["PrincipalResourcePermissions"]] == [
+        (seeded["role"], ["SELECT"]), ("arn:aws:iam::123456789012:user/moto", ["ALL"])]  # + the creator's ALL
     wg = ep.client("athena").get_work_group(WorkGroup="persist-wg")["WorkGroup"]
     assert wg["Configuration"]["BytesScannedCutoffPerQuery"] == 10485760
     assert ep.client("iam").get_role(RoleName="persist-role")["Role"]["RoleName"] == "persist-role"

@@ -4,7 +4,9 @@ LF-tags, so they must not share the session endpoint with other packages): Parqu
 ``gov``: database ``lf_gov`` created with ``CreateTableDefaultPermissions=[]`` (Lake Formation
 mode: its tables need grants) holding ``flights`` (Parquet, 3 airports, 4,000 real rows) and
 ``airlines`` (Parquet); database ``lf_iam`` created with the default settings (IAM_ALLOWED_PRINCIPALS
-mode) holding ``flights_open``. Roles ``analyst-full`` / ``analyst-restricted`` / ``analyst-tags``
+mode) holding ``flights_open``. All are created with the bootstrap key ``test``
+(:data:`DEPLOYER`, the creator: ALL on them), which the fixture makes a data lake administrator
+as the template does with ``DeployerPrincipalArn``. Roles ``analyst-full`` / ``analyst-restricted`` / ``analyst-tags``
 / ``analyst-none`` are assumed through the endpoint's STS; ``gov.keys[name]`` is the access key.
 """
 from __future__ import annotations
@@ -27,7 +29,8 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUCKET = "lf-gov-lake"
 DB, IAM_DB = "lf_gov", "lf_iam"
-ROLES = ("analyst-full", "analyst-restricted", "analyst-tags", "analyst-none")
+ROLES = ("analyst-full", "analyst-restricted", "analyst-tags", "analyst-none", "etl")
+DEPLOYER = f"arn:aws:iam::{ACCOUNT}:user/moto"  # the principal of the bootstrap key ``test``
 FLIGHT_COLS = ["year", "month", "day", "carrier", "flight", "tailnum", "origin", "dest", "dep_delay",
                "distance"]
 GLUE_TYPES = {"year": "bigint", "month": "bigint", "day": "bigint", "carrier": "string", "flight": "bigint",
@@ -55,7 +58,7 @@ class Gov:
         return QueryEngine(self.client("glue"), self.client("s3"), self.endpoint.url, REGION)
 
     def hook(self, role: str | None):
-        from lakekit.local.lakeformation_access import access_hook
+        from lakekit.local.lakeformation.evaluator import access_hook
 
         return access_hook(ACCOUNT, self.keys[role] if role else "test", REGION, self.endpoint.url)
 
@@ -85,6 +88,10 @@ def gov(endpoint) -> Gov:
     flights = flights[(flights.month == 1) & (flights.day <= 3)].head(4000)[FLIGHT_COLS].reset_index(drop=True)
     airlines = pd.read_csv(DATA / "airlines.csv")
     s3, glue, iam, sts = (endpoint.client(s) for s in ("s3", "glue", "iam", "sts"))
+    lf = endpoint.client("lakeformation")
+    settings = lf.get_data_lake_settings()["DataLakeSettings"]
+    lf.put_data_lake_settings(DataLakeSettings={**settings, "DataLakeAdmins": [
+        {"DataLakePrincipalIdentifier": DEPLOYER}]})
     s3.create_bucket(Bucket=BUCKET)
     _put_parquet(s3, "flights/part-0.parquet", flights)
     _put_parquet(s3, "airlines/part-0.parquet", airlines)

@@ -9,9 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lakekit.local.athena import AccessDeniedError, AthenaQueryError, TableAccess
-from lakekit.local.lakeformation_access import evaluator, principal_for, visible_columns
+from lakekit.local.lakeformation.evaluator import evaluator, principal_for, visible_columns
 
-from .conftest import ACCOUNT, DB, IAM_DB, REGION
+from .conftest import ACCOUNT, DB, DEPLOYER, IAM_DB, REGION
 
 FLIGHTS = {"Table": {"DatabaseName": DB, "Name": "flights"}}
 ALL_COLS = ["year", "month", "day", "carrier", "flight", "tailnum", "origin", "dest", "dep_delay", "distance"]
@@ -76,13 +76,14 @@ def _full(lf) -> None:
 def test_no_grant_is_denied_naming_the_table(gov):
     with pytest.raises(AccessDeniedError) as denied:
         gov.hook("analyst-none")(DB, "flights")
-    assert "Insufficient Lake Formation permission(s): Required Select on flights" in denied.value.message
+    assert denied.value.message.startswith("Insufficient permissions to execute the query. Insufficient Lake "
+                                           "Formation permission(s) on flights ")
     assert gov.arns["analyst-none"] in denied.value.message
     with pytest.raises(AthenaQueryError) as failed:
         gov.query("SELECT count(*) FROM flights", "analyst-none")
     assert failed.value.error_type == "PERMISSION_DENIED"
-    assert failed.value.message.startswith("PERMISSION_DENIED: Insufficient Lake Formation permission(s): "
-                                           "Required Select on flights")
+    assert failed.value.message.startswith("PERMISSION_DENIED: Insufficient permissions to execute the query. "
+                                           "Insufficient Lake Formation permission(s) on flights ")
 
 
 def test_grant_on_one_table_does_not_open_another(gov, lf):
@@ -90,7 +91,7 @@ def test_grant_on_one_table_does_not_open_another(gov, lf):
     with pytest.raises(AthenaQueryError) as failed:
         gov.query("SELECT f.carrier, a.name FROM flights f JOIN airlines a ON f.carrier = a.carrier",
                   "analyst-full")
-    assert failed.value.error_type == "PERMISSION_DENIED" and "Required Select on airlines" in failed.value.message
+    assert failed.value.error_type == "PERMISSION_DENIED" and "permission(s) on airlines " in failed.value.message
 
 
 def test_hidden_column_fails_as_if_it_did_not_exist(gov, lf, filters):
@@ -280,12 +281,15 @@ def test_list_permissions_filters_and_pagination(gov, lf, filters):
     lf.grant("analyst-tags", {"Database": {"Name": DB}}, ["DESCRIBE"])
     by_table = lf.list_permissions(Resource=FLIGHTS)["PrincipalResourcePermissions"]
     assert sorted(g["Principal"]["DataLakePrincipalIdentifier"] for g in by_table) == sorted(
-        [gov.arns["analyst-full"], gov.arns["analyst-restricted"]])
+        [gov.arns["analyst-full"], gov.arns["analyst-restricted"], DEPLOYER])  # the creator's ALL is listed
+    creator = [g for g in by_table if g["Principal"]["DataLakePrincipalIdentifier"] == DEPLOYER]
+    assert [(g["Permissions"], g["PermissionsWithGrantOption"]) for g in creator] == [(["ALL"], ["ALL"])]
     related = lf.list_permissions(Resource=FLIGHTS, IncludeRelated="TRUE")["PrincipalResourcePermissions"]
-    assert len(related) == 3
+    assert len(related) == 5  # + the database grants of analyst-tags and of the database's creator
     dbs = lf.list_permissions(ResourceType="DATABASE")["PrincipalResourcePermissions"]
-    assert [(g["Principal"]["DataLakePrincipalIdentifier"], g["Resource"]["Database"]["Name"]) for g in dbs] == [
-        (gov.arns["analyst-tags"], DB)]
+    assert [(g["Principal"]["DataLakePrincipalIdentifier"], g["Resource"]["Database"]["Name"]) for g in dbs
+            if g["Resource"]["Database"]["Name"] in (DB, IAM_DB)] == [
+        (gov.arns["analyst-tags"], DB), (DEPLOYER, DB), (DEPLOYER, IAM_DB)]
     first = lf.list_permissions(MaxResults=1)
     second = lf.list_permissions(MaxResults=1, NextToken=first["NextToken"])
     assert len(first["PrincipalResourcePermissions"]) == len(second["PrincipalResourcePermissions"]) == 1
@@ -369,21 +373,26 @@ def test_lf_tag_policy_grants_the_tagged_table_and_matching_columns_only(gov, lf
         tags.delete_lf_tag(TagKey="gov-domain")
 
 
-def test_admins_see_everything(gov):
-    assert principal_for(ACCOUNT, "test", endpoint_url=gov.endpoint.url) == f"arn:aws:iam::{ACCOUNT}:root"
+def test_admins_describe_everything_but_read_only_what_is_granted(gov):
+    assert principal_for(ACCOUNT, "test", endpoint_url=gov.endpoint.url) == DEPLOYER
     assert principal_for(ACCOUNT, gov.keys["analyst-none"], endpoint_url=gov.endpoint.url) == \
         gov.arns["analyst-none"]
-    assert list(gov.query("SELECT * FROM flights", None).columns) == ALL_COLS
+    assert list(gov.query("SELECT * FROM flights", None).columns) == ALL_COLS  # the creator: ALL
     lf = gov.client("lakeformation")
     before = lf.get_data_lake_settings()["DataLakeSettings"]
-    lf.put_data_lake_settings(DataLakeSettings={**before, "DataLakeAdmins": [gov.principal("analyst-none")]})
+    lf.put_data_lake_settings(DataLakeSettings={**before, "DataLakeAdmins": [
+        *before["DataLakeAdmins"], gov.principal("analyst-none")]})
     try:
-        got = gov.query("SELECT count(*) AS n FROM flights", "analyst-none")
-        assert got.n[0] == len(gov.flights)
+        ev = evaluator(ACCOUNT, gov.keys["analyst-none"], REGION, gov.endpoint.url)
+        assert ev.is_admin() and ev.can_see_database(DB) and sorted(ev.visible_tables(DB)) == ["airlines", "flights"]
+        with pytest.raises(AthenaQueryError) as failed:  # DESCRIBE, not SELECT: no data access
+            gov.query("SELECT count(*) AS n FROM flights", "analyst-none")
+        assert failed.value.error_type == "PERMISSION_DENIED"
+        assert "Insufficient Lake Formation permission(s) on flights " in failed.value.message
     finally:
         lf.put_data_lake_settings(DataLakeSettings=before)
-    with pytest.raises(AccessDeniedError):
-        gov.hook("analyst-none")(DB, "flights")
+    ev = evaluator(ACCOUNT, gov.keys["analyst-none"], REGION, gov.endpoint.url)
+    assert not ev.is_admin() and not ev.can_see_database(DB)
 
 
 def test_iam_allowed_principals_mode_means_no_lf_restriction(gov, lf):

@@ -11,7 +11,7 @@ import pytest
 from botocore.config import Config
 
 from lakekit.local.athena import AccessDeniedError, TableAccess
-from lakekit.local.lakeformation_access import access_hook, evaluator, principal_for
+from lakekit.local.lakeformation.evaluator import access_hook, evaluator, principal_for
 
 ACCOUNT, REGION, DB = "123456789012", "us-east-1", "lf_local"
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)
@@ -48,6 +48,9 @@ def _client(url: str, service: str):
 @pytest.fixture(scope="module")
 def world(inproc):
     glue, iam, sts, lf = (_client(inproc, s) for s in ("glue", "iam", "sts", "lakeformation"))
+    settings = lf.get_data_lake_settings()["DataLakeSettings"]
+    lf.put_data_lake_settings(DataLakeSettings={**settings, "DataLakeAdmins": [
+        {"DataLakePrincipalIdentifier": f"arn:aws:iam::{ACCOUNT}:user/moto"}]})
     cols = [{"Name": c, "Type": "string"} for c in ("carrier", "tailnum", "origin", "dest")]
     glue.create_database(DatabaseInput={"Name": DB, "CreateTableDefaultPermissions": []})
     glue.create_table(DatabaseName=DB, TableInput={"Name": "flights", "StorageDescriptor": {"Columns": cols}})
@@ -106,11 +109,12 @@ def test_denied_and_allowed_decisions_match_between_in_process_and_api_state(wor
             if (role, db, table) in expected:
                 assert local == expected[(role, db, table)], (role, db, table)
             elif db == DB:
-                assert local[0] == "denied" and f"Required Select on {table}" in local[1], (role, table)
+                assert local[0] == "denied" and f"Insufficient Lake Formation permission(s) on {table} " \
+                    in local[1], (role, table)
     for role, arn in world["arns"].items():
         assert principal_for(ACCOUNT, world["keys"][role]) == arn
-    assert principal_for(ACCOUNT, "test") == f"arn:aws:iam::{ACCOUNT}:root"
-    assert access_hook(ACCOUNT, "test", REGION)(DB, "flights") is None
+    assert principal_for(ACCOUNT, "test") == f"arn:aws:iam::{ACCOUNT}:user/moto"
+    assert access_hook(ACCOUNT, "test", REGION)(DB, "flights") is None  # the creator of the table: ALL
 
 
 def test_in_process_listing_helpers(world):

@@ -66,7 +66,7 @@ from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
 
 try:
-    from lakekit.local.lakeformation_access import access_hook as _access_hook
+    from lakekit.local.lakeformation.evaluator import access_hook as _access_hook
 except ImportError:  # pragma: no cover - Lake Formation evaluator not installed
     _access_hook = None
 

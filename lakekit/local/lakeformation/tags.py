@@ -23,12 +23,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakekit.local.persistence import store
+from lakekit.local.lakeformation.state import TAGS
 from lakekit.local.registry import AwsError, AwsRequest, operation
 
-__all__ = ["TAGS", "tag_values", "effective_tags", "expression_matches", "drop_resource_tags"]
+__all__ = ["tag_values", "effective_tags", "expression_matches", "drop_resource_tags"]
 
-TAGS = store("lakeformation.lftags")  # "<catalog>|<region>" -> {"keys", "db", "table", "column"}
 _SERVICE = "lakeformation"
 
 

@@ -2,15 +2,17 @@
 
 Inside the endpoint process (the Athena executor) the evaluator reads the grant, filter and
 LF-tag stores and moto's backends directly (no HTTP); from any other process pass
-``endpoint_url`` and it reads the same state through the public API (ListPermissions,
-ListDataCellsFilter, GetResourceLFTags, GetDataLakeSettings, STS GetCallerIdentity).
+``endpoint_url`` and it reads the same state through the public API (:mod:`.sources`).
 
-Semantics (AWS Lake Formation):
-- the caller is the principal of its access key: an STS assumed-role key maps to its role
-  ARN, an IAM user key to the user ARN, anything else (the default ``test`` credentials)
-  to the account's admin principal ``arn:aws:iam::<account>:root``, a data lake admin;
-- data lake admins (DataLakeSettings.DataLakeAdmins + the default admin) see everything;
-- a table still covered by IAM_ALLOWED_PRINCIPALS (the default while the settings keep it in
+Semantics (AWS Lake Formation Developer Guide, "Implicit Lake Formation permissions",
+"Lake Formation permissions reference"):
+- the caller is the principal of its access key (:mod:`.principals`): an assumed role's
+  role ARN, an IAM user's ARN, the bootstrap key's ``arn:aws:iam::<acct>:user/moto``;
+- data lake administrators (DataLakeSettings.DataLakeAdmins, nobody else) have DESCRIBE on
+  every database and table (they see them listed) but no data access: an admin reads a
+  table only through a grant (or IAM_ALLOWED_PRINCIPALS) like anyone; it may grant itself;
+- the creator of a table holds ALL on it (a grant recorded at CreateTable, :mod:`.catalog`);
+- a table still covered by IAM_ALLOWED_PRINCIPALS (the grant it got from its database's
   CreateTableDefaultPermissions, or an explicit grant on the table / TableWildcard) is not
   restricted by Lake Formation;
 - otherwise SELECT (or ALL) is needed through Table (name or TableWildcard), TableWithColumns
@@ -21,6 +23,9 @@ Semantics (AWS Lake Formation):
   (a grant with all rows = no row filter). This is exact when the filtered grants share one
   column set; when they differ, LF would show a column only on the rows of the filters that
   include it, while here it shows on every visible row.
+- a denial reads as Athena words it for Lake Formation: ``Insufficient permissions to execute
+  the query. Insufficient Lake Formation permission(s) on <table>``; a column the caller may
+  not read fails as if it did not exist (COLUMN_NOT_FOUND, the engine's doing).
 
 Example (Athena executor, in the endpoint process)::
 
@@ -34,177 +39,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakekit.local.athena.engine import AccessDeniedError, TableAccess
+from lakekit.local.lakeformation.principals import bootstrap_principal
+from lakekit.local.lakeformation.sources import READ as _READ
+from lakekit.local.lakeformation.sources import LocalState, RemoteState
+from lakekit.local.lakeformation.state import IAM_ALLOWED, admins_of
+from lakekit.local.lakeformation.tags import expression_matches
 
 __all__ = [
     "Evaluator",
     "TableAccess",
     "AccessDeniedError",
     "access_hook",
-    "default_admin",
+    "bootstrap_principal",
     "evaluator",
     "principal_for",
     "visible_columns",
 ]
 
-IAM_ALLOWED = "IAM_ALLOWED_PRINCIPALS"
-_READ = {"SELECT", "ALL"}
-
-
-def default_admin(account_id: str) -> str:
-    """The principal of the default credentials: ``arn:aws:iam::<account>:root`` (a data lake admin)."""
-    return f"arn:aws:iam::{account_id}:root"
-
 
 def principal_for(account_id: str, access_key_id: str, *, endpoint_url: str | None = None,
                   region: str = "us-east-1") -> str:
-    """The LF principal of an access key (role ARN for an assumed role, user ARN, or the admin).
+    """The LF principal of an access key (role ARN for an assumed role, user ARN, bootstrap principal).
 
     >>> principal_for("123456789012", "test")
-    'arn:aws:iam::123456789012:root'
+    'arn:aws:iam::123456789012:user/moto'
     """
     if endpoint_url:
-        return _RemoteState(account_id, region, endpoint_url).principal(access_key_id)
-    return _LocalState(account_id, region).principal(access_key_id)
-
-
-# ----------------------------------------------------------------------------- state sources
-class _LocalState:
-    """Reads the endpoint's own stores and moto backends (inside the endpoint process)."""
-
-    def __init__(self, account_id: str, region: str) -> None:
-        self.account_id, self.region = account_id, region
-
-    def principal(self, access_key_id: str) -> str:
-        from moto.iam.models import iam_backends
-        from moto.sts.models import sts_backends
-
-        for _, by_part in list(sts_backends.items()):
-            for backend in list(by_part.values()):
-                role = backend.get_assumed_role_from_access_key(access_key_id)
-                if role is not None:
-                    return role.role_arn
-        for _, by_part in list(iam_backends.items()):
-            for backend in list(by_part.values()):
-                user = backend.get_user_from_access_key_id(access_key_id)
-                if user is not None:
-                    return user.arn
-        return default_admin(self.account_id)
-
-    def settings(self) -> dict[str, Any]:
-        from lakekit.local.services.lakeformation_grants import settings_of
-
-        return settings_of(self.account_id, self.region)
-
-    def grants(self) -> list[dict[str, Any]]:
-        from lakekit.local.services.lakeformation_grants import grants_of
-
-        return grants_of(self.account_id, self.region)
-
-    def iam_allowed(self, db: str, table: str) -> bool:
-        from lakekit.local.services.lakeformation_grants import table_is_iam_allowed
-
-        return table_is_iam_allowed(self.account_id, self.region, db, table,
-                                    self.settings().get("CreateTableDefaultPermissions") or [])
-
-    def columns(self, db: str, table: str) -> list[str] | None:
-        from moto.glue.models import glue_backends
-
-        try:
-            t = glue_backends[self.account_id][self.region].get_table(db, table)
-        except Exception:
-            return None
-        return _columns_of(t.as_dict())
-
-    def tables(self, db: str) -> list[str]:
-        from moto.glue.models import glue_backends
-
-        try:
-            return [t.name.lower() for t in glue_backends[self.account_id][self.region].get_tables(db, None)]
-        except Exception:
-            return []
-
-    def filters(self, db: str, table: str) -> list[dict[str, Any]]:
-        from lakekit.local.services.lakeformation import filters_for_table
-
-        return filters_for_table(self.account_id, db, table)
-
-    def column_tags(self, db: str, table: str, columns: list[str]) -> dict[str, dict[str, str]]:
-        from lakekit.local.services.lakeformation_tags import effective_tags
-
-        return effective_tags(self.account_id, self.region, db, table, columns)[2]
-
-
-class _RemoteState:
-    """Reads the same state through the endpoint's public API (tests, notebooks, benchmarks)."""
-
-    def __init__(self, account_id: str, region: str, endpoint_url: str) -> None:
-        self.account_id, self.region, self.url = account_id, region, endpoint_url
-
-    def _client(self, service: str, key: str = "test") -> Any:
-        from lakekit.local._clients import endpoint_client
-
-        return endpoint_client(self.url, service, self.region, key)
-
-    def principal(self, access_key_id: str) -> str:
-        arn = self._client("sts", access_key_id).get_caller_identity()["Arn"]
-        if ":assumed-role/" in arn:
-            name = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
-            try:
-                return self._client("iam").get_role(RoleName=name)["Role"]["Arn"]
-            except Exception:
-                return f"arn:aws:iam::{arn.split(':')[4]}:role/{name}"
-        if arn.endswith(":user/moto"):  # moto's answer for keys it did not issue
-            return default_admin(self.account_id)
-        return arn
-
-    def settings(self) -> dict[str, Any]:
-        return self._client("lakeformation").get_data_lake_settings()["DataLakeSettings"]
-
-    def grants(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        kw: dict[str, Any] = {}
-        while True:  # ListPermissions has no boto3 paginator
-            page = self._client("lakeformation").list_permissions(**kw)
-            out += page["PrincipalResourcePermissions"]
-            if not page.get("NextToken"):
-                return out
-            kw["NextToken"] = page["NextToken"]
-
-    def iam_allowed(self, db: str, table: str) -> bool:
-        got = self._client("lakeformation").list_permissions(
-            Principal={"DataLakePrincipalIdentifier": IAM_ALLOWED},
-            Resource={"Table": {"DatabaseName": db, "Name": table}}, IncludeRelated="TRUE")
-        return any("Table" in g["Resource"] and _READ & set(g["Permissions"])
-                   for g in got["PrincipalResourcePermissions"])
-
-    def columns(self, db: str, table: str) -> list[str] | None:
-        try:
-            return _columns_of(self._client("glue").get_table(DatabaseName=db, Name=table)["Table"])
-        except Exception:
-            return None
-
-    def tables(self, db: str) -> list[str]:
-        out = []
-        for page in self._client("glue").get_paginator("get_tables").paginate(DatabaseName=db):
-            out += [t["Name"].lower() for t in page["TableList"]]
-        return out
-
-    def filters(self, db: str, table: str) -> list[dict[str, Any]]:
-        return self._client("lakeformation").list_data_cells_filter(
-            Table={"CatalogId": self.account_id, "DatabaseName": db, "Name": table})["DataCellsFilters"]
-
-    def column_tags(self, db: str, table: str, columns: list[str]) -> dict[str, dict[str, str]]:
-        got = self._client("lakeformation").get_resource_lf_tags(
-            Resource={"Table": {"DatabaseName": db, "Name": table}})
-        by_col = {c["Name"].lower(): {p["TagKey"]: p["TagValues"][0] for p in c["LFTags"]}
-                  for c in got.get("LFTagsOnColumns", [])}
-        table_tags = {p["TagKey"]: p["TagValues"][0] for p in got.get("LFTagsOnTable", [])}
-        return {c: by_col.get(c, table_tags) for c in columns}
-
-
-def _columns_of(table: dict[str, Any]) -> list[str]:
-    cols = (table.get("StorageDescriptor") or {}).get("Columns", []) + (table.get("PartitionKeys") or [])
-    return [c["Name"].lower() for c in cols]
+        return RemoteState(account_id, region, endpoint_url).principal(access_key_id)
+    return LocalState(account_id, region).principal(access_key_id)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -231,8 +93,8 @@ class Evaluator:
 
     def __post_init__(self) -> None:
         if self._state is None:
-            self._state = (_RemoteState(self.account_id, self.region, self.endpoint_url)
-                           if self.endpoint_url else _LocalState(self.account_id, self.region))
+            self._state = (RemoteState(self.account_id, self.region, self.endpoint_url)
+                           if self.endpoint_url else LocalState(self.account_id, self.region))
 
     def _memo(self, key: str, fn: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -244,13 +106,8 @@ class Evaluator:
         return self._memo("principal", lambda: self._state.principal(self.access_key_id))
 
     def is_admin(self) -> bool:
-        """Default admin or listed in DataLakeSettings.DataLakeAdmins."""
-        def compute() -> bool:
-            if self.principal == default_admin(self.account_id):
-                return True
-            admins = self._state.settings().get("DataLakeAdmins") or []
-            return self.principal in {a.get("DataLakePrincipalIdentifier") for a in admins}
-        return self._memo("admin", compute)
+        """Listed in DataLakeSettings.DataLakeAdmins (DESCRIBE on everything, no data access by itself)."""
+        return self._memo("admin", lambda: self.principal in admins_of(self._state.settings()))
 
     def _my_grants(self) -> list[dict[str, Any]]:
         def compute() -> list[dict[str, Any]]:
@@ -301,8 +158,6 @@ class Evaluator:
                 pol = res["LFTagPolicy"]
                 if pol["ResourceType"] != "TABLE":
                     continue
-                from lakekit.local.services.lakeformation_tags import expression_matches
-
                 if "tags" not in tag_cache:
                     tag_cache["tags"] = self._state.column_tags(db, table, columns)
                 cols = {c for c, tags in tag_cache["tags"].items() if expression_matches(tags, pol["Expression"])}
@@ -330,8 +185,9 @@ class Evaluator:
 
     def _denied(self, db: str, table: str) -> AccessDeniedError:
         return AccessDeniedError(
-            f"Insufficient Lake Formation permission(s): Required Select on {table} (database {db}) "
-            f"for principal {self.principal}. A data lake administrator can grant it with "
+            f"Insufficient permissions to execute the query. Insufficient Lake Formation permission(s) "
+            f"on {table} (database {db}): principal {self.principal} holds no SELECT on it. A data lake "
+            f"administrator can grant it with "
             f"lakeformation grant_permissions(Principal={{'DataLakePrincipalIdentifier': "
             f"'{self.principal}'}}, Resource={{'Table': {{'DatabaseName': '{db}', 'Name': '{table}'}}}}, "
             "Permissions=['SELECT']) or a TableWithColumns / DataCellsFilter / LF-tag grant.")
@@ -339,8 +195,6 @@ class Evaluator:
     def table_access(self, database: str, table: str) -> TableAccess | None:
         """The Athena engine's access hook: None = unrestricted; raises AccessDeniedError."""
         db, name = database.lower(), table.lower()
-        if self.is_admin():
-            return None
         columns = self._columns(db, name)
         if columns is None:  # unknown table: the engine reports TABLE_NOT_FOUND itself
             return None
@@ -369,7 +223,7 @@ class Evaluator:
         return [c for c in columns if c in access.columns]
 
     def can_see_table(self, database: str, table: str) -> bool:
-        """Whether the table appears in SHOW TABLES / catalog listings (any permission on it)."""
+        """Whether the table appears in SHOW TABLES / catalog listings (admin's DESCRIBE, any permission)."""
         db, name = database.lower(), table.lower()
         if self.is_admin():
             return True
@@ -384,7 +238,7 @@ class Evaluator:
         return [t for t in names if self.can_see_table(database, t)]
 
     def can_see_database(self, database: str) -> bool:
-        """Admin, any grant on the database, or any visible table in it."""
+        """Admin (DESCRIBE), any grant on the database, or any visible table in it."""
         db = database.lower()
         if self.is_admin():
             return True

@@ -6,26 +6,33 @@ Triggered by ``s3:ObjectCreated:*`` on the landing bucket. For every record of t
    first path segment (``flights/2013-01.csv`` -> flights; a leading ``landing/`` is skipped);
 2. skip it if its manifest entry exists (S3 delivers at least once: same bucket/key/etag = same
    object, lands once);
-3. validate by STREAMING the object (constant memory, 1 MiB chunks): extension and content
-   type, size limit, gzip integrity, no NUL bytes, UTF-8, line-length limit, CSV header and
-   delimiter, field count per row, JSON Lines parse + required keys, at least one data row.
-   Files up to FULL_VALIDATE_BYTES are parsed completely; bigger ones parse the first
-   SAMPLE_LINES and the last TAIL_LINES lines (bytes, gzip, UTF-8 and line lengths are always
-   checked over the whole object, and its sha256 computed);
+3. validate by STREAMING the object (constant memory, 1 MiB chunks; see ingest_validate.py):
+   extension and content type, size limit, gzip integrity, no NUL bytes, UTF-8, line-length
+   limit over the whole object; CSV parsed as RFC 4180 with the csv module, every record
+   (optional UTF-8 BOM, LF/CRLF, quoted commas/quotes/line breaks, no final newline): header,
+   delimiter, field count; JSON Lines parse + required keys (files above FULL_VALIDATE_BYTES
+   parse the first SAMPLE_LINES and last TAIL_LINES lines); at least one data row;
 4. valid -> CopyObject to ``s3://$RAW_BUCKET/<dataset>/ingest_date=YYYY-MM-DD/<file>`` with
    metadata source-key, source-etag, sha256, ingest-time, dataset (MetadataDirective REPLACE);
    invalid -> copy to ``s3://$QUARANTINE_BUCKET/<dataset|unknown>/YYYY-MM-DD/<file>`` with
    metadata quarantine-reason + a ``<file>.reason.json`` sidecar;
 5. write the manifest ``s3://$RAW_BUCKET/_manifest/<dataset|unknown>/<sha256(bucket/key/etag)>.json``
-   (status landed|quarantined), THEN delete the landing original (only if unchanged).
+   (status landed|quarantined; If-None-Match: a concurrent delivery that loses counts as a
+   duplicate), THEN delete the landing original: landing is versioned, so the exact version
+   copied is deleted (DeleteObject VersionId=...: no delete marker, a newer upload stays);
+   unversioned buckets get a conditional delete (If-Match). A denied delete fails the record
+   loudly (error -> the event is retried; the retry skips the copy, the manifest exists).
+
+IAM: the role (IngestLambdaRole) has no s3:ListBucket on landing, so S3 answers a HEAD/GET of a
+missing landing key with 403, not 404; every existence check reads 403 like 404.
 
 Environment:
     RAW_BUCKET, QUARANTINE_BUCKET    required
     MAX_BYTES                        size limit in bytes (default 536870912 = 512 MiB)
     MAX_DECOMPRESSED_BYTES           limit for .gz content (default 4 * MAX_BYTES)
-    MAX_LINE_BYTES                   longest accepted line (default 1048576)
-    FULL_VALIDATE_BYTES              parse every row up to this object size (default 67108864)
-    SAMPLE_LINES / TAIL_LINES        rows parsed at the start / end of bigger files (1000 / 100)
+    MAX_LINE_BYTES                   longest accepted line / CSV record (default 1048576)
+    FULL_VALIDATE_BYTES              JSON Lines: parse every line up to this size (default 67108864)
+    SAMPLE_LINES / TAIL_LINES        JSON lines parsed at the start / end of bigger files (1000 / 100)
     DELETE_FROM_LANDING              delete the landing original after the copy (default true)
     START_JOB_ON_ARRIVAL             start the Glue job when a dataset landed (default false:
                                      leave it to the schedule/trigger; set true for event-driven)

@@ -152,6 +152,11 @@ def reconcile(s3_client, landing_bucket: str, raw_bucket: str, quarantine_bucket
             row["reason"] = "no manifest, not in raw, quarantine or landing"
         if row["where"] != "raw" and key in landing_keys and row["where"] == "missing":
             row.update(where="landing")
+        elif row["where"] in ("raw", "quarantine") and key in landing_keys:
+            row["reason"] = ((row["reason"] + "; ") if row["reason"] else "") + (
+                "copied, but the original is still in landing: the Lambda could not delete it "
+                "(its log says why, e.g. AccessDenied on s3:DeleteObjectVersion) or a newer upload "
+                "of the key is waiting")
         rows.append(row)
     df = pd.DataFrame(rows, columns=RECONCILE_COLUMNS)
     counts = df["where"].value_counts().to_dict() if len(df) else {}
@@ -188,8 +193,9 @@ def wait_until_ingested(s3_client, landing_bucket: str, raw_bucket: str, quarant
                 raise WaitTimeout(
                     f"{len(waiting)} of {len(keys)} object(s) still in s3://{landing_bucket} after "
                     f"{timeout:.0f} s (e.g. {waiting[:3]}): check the ingest Lambda's log group "
-                    "/aws/lambda/<function> for errors and the landing bucket's event notification, "
-                    "then wait again")
+                    "/aws/lambda/<function> for errors (an AccessDenied on the landing delete means "
+                    "the role lacks s3:DeleteObject/s3:DeleteObjectVersion) and the landing "
+                    "bucket's event notification, then wait again")
             time.sleep(poll)
     return reconcile(s3_client, landing_bucket, raw_bucket, quarantine_bucket, keys)
 

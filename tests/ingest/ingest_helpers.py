@@ -63,3 +63,72 @@ class Lake:
         return json.loads(self.read(bucket, key))
 
 
+
+
+class _Raw:
+    """The minimal urllib3-like body botocore's AWSResponse reads."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_kw):
+        yield self._body
+
+
+_DENIED_XML = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+               b'<Message>Access Denied</Message><RequestId>SIM</RequestId></Error>')
+
+
+class RoleOnS3:
+    """What S3 answers the ingest ROLE (cloudformation IngestLambdaRole), on top of bare moto.
+
+    Registered on a client's ``before-send`` hook so botocore parses a real 403 response:
+    * buckets in ``no_list`` (the role has no s3:ListBucket there): a HEAD/GET/DELETE of a key
+      or version that does not exist answers 403 (HEAD: no body; others: AccessDenied XML)
+      instead of 404 - as the HeadObject/GetObject docs describe;
+    * buckets in ``no_delete``: every DeleteObject answers 403 AccessDenied;
+    * ``deny_head`` (bucket, key prefix) pairs: HEAD answers 403 even if the key exists.
+    """
+
+    def __init__(self, admin_s3, no_list=(), no_delete=(), deny_head=()) -> None:
+        self.admin, self.no_list, self.no_delete = admin_s3, set(no_list), set(no_delete)
+        self.deny_head = list(deny_head)
+        self.denied: list[tuple[str, str, str]] = []
+
+    def attach(self, client):
+        client.meta.events.register("before-send.s3", self._before_send)
+        return client
+
+    def _deny(self, method: str, bucket: str, key: str):
+        from botocore.awsrequest import AWSResponse
+
+        self.denied.append((method, bucket, key))
+        body = b"" if method == "HEAD" else _DENIED_XML
+        return AWSResponse("https://sim", 403, {"Content-Type": "application/xml"}, _Raw(body))
+
+    def _exists(self, bucket: str, key: str, version: str | None) -> bool:
+        try:
+            self.admin.head_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
+            return True
+        except Exception:  # noqa: BLE001 - 404 or 400 (bad version id): not there
+            return False
+
+    def _before_send(self, request, **_kw):
+        from urllib.parse import parse_qs, unquote, urlsplit
+
+        url = urlsplit(request.url)
+        bucket, _, key = unquote(url.path).lstrip("/").partition("/")
+        if not key:
+            return None
+        version = parse_qs(url.query).get("versionId", [None])[0]
+        method = request.method
+        if method == "DELETE" and bucket in self.no_delete:
+            return self._deny(method, bucket, key)
+        if method == "HEAD" and any(bucket == b and key.startswith(p) for b, p in self.deny_head):
+            return self._deny(method, bucket, key)
+        if method in ("HEAD", "GET", "DELETE") and bucket in self.no_list \
+                and not self._exists(bucket, key, version):
+            if method == "DELETE" and version:
+                return None  # S3 answers 204 for a version that is already gone
+            return self._deny(method, bucket, key)
+        return None

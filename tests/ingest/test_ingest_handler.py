@@ -222,26 +222,43 @@ def test_missing_env_says_what_to_set(monkeypatch):
         ingest.lambda_handler({"Records": []}, None)
 
 
-def test_sampled_validation_for_big_files(lake, monkeypatch):
-    """Above FULL_VALIDATE_BYTES only the head and tail rows are parsed (bytes fully checked)."""
+def test_sampled_validation_for_big_jsonl_files(lake, monkeypatch):
+    """Above FULL_VALIDATE_BYTES only the head and tail JSON lines are parsed (bytes fully checked)."""
+    monkeypatch.setenv("FULL_VALIDATE_BYTES", "0")
+    monkeypatch.setenv("SAMPLE_LINES", "5")
+    monkeypatch.setenv("TAIL_LINES", "3")
+    lines = WEATHER.rstrip(b"\n").split(b"\n")
+    middle_bad = b"\n".join(lines[:100] + [b"{not json"] + lines[101:]) + b"\n"
+    tail_bad = b"\n".join(lines[:-2] + [b"{not json"] + lines[-1:]) + b"\n"
+    latin_tail = WEATHER + '{"station": "\u00c9"}\n'.encode("latin-1")
+    recs = [lake.put("weather/middle.jsonl", middle_bad), lake.put("weather/tail.jsonl", tail_bad),
+            lake.put("weather/latin_tail.jsonl.gz", gzip.compress(latin_tail))]
+    out = ingest.lambda_handler(_event(*recs), None)
+    assert [(x["key"], x["rows"]) for x in out["landed"]] == [("weather/middle.jsonl", len(lines))]
+    assert {x["key"]: x["reason"] for x in out["quarantined"]} == {
+        "weather/tail.jsonl": "invalid_json", "weather/latin_tail.jsonl.gz": "not_utf8"}
+    entry = lake.json(lake.raw, ingest._manifest_key("weather", lake.landing, "weather/middle.jsonl",
+                                                     hashlib.md5(middle_bad).hexdigest()))
+    assert entry["validation"] == "sampled"
+
+
+def test_csv_is_parsed_completely_even_when_big(lake, monkeypatch):
+    """CSV records may span lines (quoted line breaks): every record is parsed to count rows."""
     monkeypatch.setenv("FULL_VALIDATE_BYTES", "0")
     monkeypatch.setenv("SAMPLE_LINES", "5")
     monkeypatch.setenv("TAIL_LINES", "3")
     lines = FLIGHTS_JAN.rstrip(b"\n").split(b"\n")  # header + 25 rows
     middle_bad = b"\n".join(lines[:12] + [lines[12] + b",x"] + lines[13:]) + b"\n"
-    tail_bad = b"\n".join(lines[:-2] + [lines[-2] + b",x"] + lines[-1:]) + b"\n"
-    latin_tail = FLIGHTS_JAN + "2013,1,1,1,1,1,1,1,1,UA,1,N1,EWR,\u00c9,1,1,1,1,x\n".encode("latin-1")
-    recs = [lake.put("flights/middle.csv", middle_bad), lake.put("flights/tail.csv", tail_bad),
-            lake.put("flights/latin_tail.csv.gz", gzip.compress(latin_tail)),
-            lake.put("flights/cut.csv", FLIGHTS_JAN[:-30])]
+    recs = [lake.put("flights/middle.csv", middle_bad), lake.put("flights/cut.csv", FLIGHTS_JAN[:-30]),
+            lake.put("flights/ok.csv", FLIGHTS_JAN)]
     out = ingest.lambda_handler(_event(*recs), None)
-    assert [(x["key"], x["rows"]) for x in out["landed"]] == [("flights/middle.csv", 25)]
     assert {x["key"]: x["reason"] for x in out["quarantined"]} == {
-        "flights/tail.csv": "bad_row", "flights/latin_tail.csv.gz": "not_utf8",
-        "flights/cut.csv": "truncated_row"}
-    entry = lake.json(lake.raw, ingest._manifest_key("flights", lake.landing, "flights/middle.csv",
-                                                     hashlib.md5(middle_bad).hexdigest()))
-    assert entry["validation"] == "sampled"
+        "flights/middle.csv": "bad_row", "flights/cut.csv": "truncated_row"}
+    assert "line 13 has 20 fields" in out["quarantined"][0]["detail"]
+    assert [(x["key"], x["rows"]) for x in out["landed"]] == [("flights/ok.csv", 25)]
+    entry = lake.json(lake.raw, ingest._manifest_key("flights", lake.landing, "flights/ok.csv",
+                                                     hashlib.md5(FLIGHTS_JAN).hexdigest()))
+    assert entry["validation"] == "full"
 
 
 def test_multi_member_gzip_crlf_and_landing_prefix(lake):

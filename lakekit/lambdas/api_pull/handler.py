@@ -1,7 +1,11 @@
 """Pull a paged JSON API into the landing bucket, resumably (python3.11 runtime: stdlib + boto3).
 
-Invoked on an EventBridge schedule on AWS, by the notebook locally. For each page, following
-the API's ``next`` cursor:
+Invoked by notebook 02 (``Invoke``) until it reports ``complete``. cloudformation/datalake.yaml
+also defines the EventBridge rule ``${Prefix}-api-pull-schedule`` (``rate(1 hour)``) targeting
+this function; it is DISABLED by default and enabled only when the stack parameter
+``ApiPullSchedule`` is ``ENABLED``. A scheduled event carries no ``api_url``: set API_URL in
+the function's environment (or the rule's input) first. For each page, following the API's
+``next`` cursor:
 
 1. GET ``<api_url>/observations?cursor=<c>&limit=<PAGE_SIZE>`` with retries and bounded
    exponential backoff (HTTP 429/5xx, network errors, invalid JSON, a body of the wrong shape);

@@ -6,26 +6,33 @@ Triggered by ``s3:ObjectCreated:*`` on the landing bucket. For every record of t
    first path segment (``flights/2013-01.csv`` -> flights; a leading ``landing/`` is skipped);
 2. skip it if its manifest entry exists (S3 delivers at least once: same bucket/key/etag = same
    object, lands once);
-3. validate by STREAMING the object (constant memory, 1 MiB chunks): extension and content
-   type, size limit, gzip integrity, no NUL bytes, UTF-8, line-length limit, CSV header and
-   delimiter, field count per row, JSON Lines parse + required keys, at least one data row.
-   Files up to FULL_VALIDATE_BYTES are parsed completely; bigger ones parse the first
-   SAMPLE_LINES and the last TAIL_LINES lines (bytes, gzip, UTF-8 and line lengths are always
-   checked over the whole object, and its sha256 computed);
+3. validate by STREAMING the object (constant memory, 1 MiB chunks; see ingest_validate.py):
+   extension and content type, size limit, gzip integrity, no NUL bytes, UTF-8, line-length
+   limit over the whole object; CSV parsed as RFC 4180 with the csv module, every record
+   (optional UTF-8 BOM, LF/CRLF, quoted commas/quotes/line breaks, no final newline): header,
+   delimiter, field count; JSON Lines parse + required keys (files above FULL_VALIDATE_BYTES
+   parse the first SAMPLE_LINES and last TAIL_LINES lines); at least one data row;
 4. valid -> CopyObject to ``s3://$RAW_BUCKET/<dataset>/ingest_date=YYYY-MM-DD/<file>`` with
    metadata source-key, source-etag, sha256, ingest-time, dataset (MetadataDirective REPLACE);
    invalid -> copy to ``s3://$QUARANTINE_BUCKET/<dataset|unknown>/YYYY-MM-DD/<file>`` with
    metadata quarantine-reason + a ``<file>.reason.json`` sidecar;
 5. write the manifest ``s3://$RAW_BUCKET/_manifest/<dataset|unknown>/<sha256(bucket/key/etag)>.json``
-   (status landed|quarantined), THEN delete the landing original (only if unchanged).
+   (status landed|quarantined; If-None-Match: a concurrent delivery that loses counts as a
+   duplicate), THEN delete the landing original: landing is versioned, so the exact version
+   copied is deleted (DeleteObject VersionId=...: no delete marker, a newer upload stays);
+   unversioned buckets get a conditional delete (If-Match). A denied delete fails the record
+   loudly (error -> the event is retried; the retry skips the copy, the manifest exists).
+
+IAM: the role (IngestLambdaRole) has no s3:ListBucket on landing, so S3 answers a HEAD/GET of a
+missing landing key with 403, not 404; every existence check reads 403 like 404.
 
 Environment:
     RAW_BUCKET, QUARANTINE_BUCKET    required
     MAX_BYTES                        size limit in bytes (default 536870912 = 512 MiB)
     MAX_DECOMPRESSED_BYTES           limit for .gz content (default 4 * MAX_BYTES)
-    MAX_LINE_BYTES                   longest accepted line (default 1048576)
-    FULL_VALIDATE_BYTES              parse every row up to this object size (default 67108864)
-    SAMPLE_LINES / TAIL_LINES        rows parsed at the start / end of bigger files (1000 / 100)
+    MAX_LINE_BYTES                   longest accepted line / CSV record (default 1048576)
+    FULL_VALIDATE_BYTES              JSON Lines: parse every line up to this size (default 67108864)
+    SAMPLE_LINES / TAIL_LINES        JSON lines parsed at the start / end of bigger files (1000 / 100)
     DELETE_FROM_LANDING              delete the landing original after the copy (default true)
     START_JOB_ON_ARRIVAL             start the Glue job when a dataset landed (default false:
                                      leave it to the schedule/trigger; set true for event-driven)
@@ -44,49 +51,23 @@ Returns ``{"landed": [...], "quarantined": [...], "skipped_duplicates": [...], "
 """
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as _dt
 import hashlib
 import json
 import os
 import time
-import zlib
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_plus
 
 import boto3
 from botocore.exceptions import ClientError, ParamValidationError
 
+try:  # imported as lakekit.lambdas.ingest.handler (tests, tools)
+    from .ingest_validate import DATASETS, REASON_CODES, Invalid, scan
+except ImportError:  # in the Lambda zip the modules sit at the top level
+    from ingest_validate import DATASETS, REASON_CODES, Invalid, scan
+
 __all__ = ["DATASETS", "REASON_CODES", "lambda_handler"]
-
-FLIGHTS_COLUMNS = [
-    "year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
-    "sched_arr_time", "arr_delay", "carrier", "flight", "tailnum", "origin", "dest",
-    "air_time", "distance", "hour", "minute", "time_hour",
-]
-
-#: Expected shape per dataset: CSV columns or required JSON keys (nested: key -> sub-keys).
-DATASETS: dict[str, dict] = {
-    "flights": {"formats": {"csv"}, "columns": FLIGHTS_COLUMNS},
-    "airlines": {"formats": {"csv"}, "columns": ["carrier", "name"]},
-    "airports": {"formats": {"csv"},
-                 "columns": ["faa", "name", "lat", "lon", "alt", "tz", "dst", "tzone"]},
-    "planes": {"formats": {"jsonl", "json"}, "keys": {
-        "tailnum": None, "year": None, "type": None, "manufacturer": None, "model": None,
-        "engine": ("count", "type"), "capacity": ("seats", "speed")}},
-    "weather": {"formats": {"jsonl", "json"}, "keys": {
-        "station": None, "observed_at": None, "local": ("year", "month", "day", "hour"),
-        "temperature": ("temp", "dewp", "humid"), "wind": ("dir", "speed", "gust"),
-        "precip": None, "pressure": None, "visib": None}},
-}
-
-REASON_CODES = (
-    "unknown_dataset", "bad_extension", "format_mismatch", "bad_content_type", "empty_file",
-    "too_large", "bad_gzip", "gzip_truncated", "binary_content", "not_utf8", "line_too_long",
-    "bad_header", "bad_delimiter", "header_only", "bad_row", "truncated_row", "invalid_json",
-    "json_shape",
-)
 
 _EXTENSIONS = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl"}
 _CONTENT_TYPES = {
@@ -96,16 +77,7 @@ _CONTENT_TYPES = {
     "application/jsonl", "application/json-lines", "application/x-jsonlines", "application/jsonlines",
     "application/gzip", "application/x-gzip", "application/x-gzip-compressed",
 }
-_CHUNK = 1 << 20
 _COPY_LIMIT = 5 * (1 << 30)  # CopyObject single-request limit; above it use a multipart copy
-
-
-class _Invalid(Exception):
-    """A file-level validation failure: ``code`` is one of REASON_CODES."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code, self.detail = code, detail
 
 
 @dataclass(frozen=True)
@@ -196,228 +168,50 @@ def _manifest_key(dataset: str | None, bucket: str, key: str, etag: str) -> str:
     return f"_manifest/{dataset or 'unknown'}/{digest}.json"
 
 
-def _exists(s3, bucket: str, key: str) -> bool:
+#: Error codes of a HEAD/GET/DELETE on a key that is not there. With s3:ListBucket on the bucket
+#: S3 answers 404 (NoSuchKey); WITHOUT it - the ingest role has none on landing - it answers
+#: 403 AccessDenied, so S3 does not tell "absent" from "not allowed" (HeadObject/GetObject docs).
+_ABSENT = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
+_DENIED = frozenset({"403", "AccessDenied", "Forbidden"})
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _head(s3, bucket: str, key: str, version_id: str | None = None) -> tuple[dict | None, str]:
+    """(HeadObject response, "") or (None, error code) when S3 says 404 or 403.
+
+    A 403 means "absent, or not readable": only a later write or read can tell; callers treat
+    it as absent and rely on a conditional write (manifest) or a loud failure (copy) after it.
+    """
+    extra = {"VersionId": version_id} if version_id else {}
     try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return True
+        return s3.head_object(Bucket=bucket, Key=key, **extra), ""
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
+        if _code(e) in _ABSENT | _DENIED:
+            return None, _code(e)
         raise
 
 
-# ---------------------------------------------------------------------------------- streaming
-
-
-def _gunzip(chunks, limit: int):
-    """Decompress a (multi-member) gzip stream incrementally, bounded output per step."""
-    d = None
-    in_member = False
-    total = 0
-    first = True
-    for chunk in chunks:
-        if first:
-            first = False
-            if chunk[:2] != b"\x1f\x8b":
-                raise _Invalid("bad_gzip", "file ends in .gz but is not gzip data (no 1f8b magic): "
-                               "compress it with gzip or drop the .gz suffix")
-        buf = chunk
-        while buf:
-            if d is None or d.eof:
-                if d is not None and d.eof and not buf.strip(b"\x00"):
-                    break  # zero padding after the last member, as gzip tolerates
-                d = zlib.decompressobj(31)
-                in_member = True
-            try:
-                out = d.decompress(buf, _CHUNK)
-            except zlib.error as e:
-                raise _Invalid("bad_gzip", f"corrupt gzip data ({e}): re-create the .gz file") from None
-            total += len(out)
-            if total > limit:
-                raise _Invalid("too_large", f"decompressed content exceeds {limit} bytes "
-                               "(MAX_DECOMPRESSED_BYTES): split the file")
-            if out:
-                yield out
-            if d.eof:
-                in_member = False
-                buf = d.unused_data
-            else:
-                buf = d.unconsumed_tail
-    if first:
-        raise _Invalid("empty_file", "object has no bytes")
-    if in_member:
-        raise _Invalid("gzip_truncated", "gzip stream ends before its end-of-member marker: the "
-                       "upload was cut short; upload the complete file again")
-
-
-class _Checker:
-    """Parses the lines chosen for validation (CSV header/rows or JSON Lines records)."""
-
-    def __init__(self, dataset: str, fmt: str) -> None:
-        spec = DATASETS[dataset]
-        self.csv = fmt == "csv"
-        self.columns = spec.get("columns")
-        self.keys = spec.get("keys")
-        self.dataset = dataset
-        self.parsed = 0
-
-    def header(self, line: str) -> None:
-        line = line.rstrip("\r")
-        row = next(csv.reader([line]), [])
-        if row == self.columns:
-            return
-        for delim, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
-            if len(row) <= 1 and delim in line:
-                found = next(csv.reader([line], delimiter=delim))
-                raise _Invalid("bad_delimiter", f"header is {name}-separated ({len(found)} fields): "
-                               "the delimiter must be a comma; re-export as comma-separated CSV")
-        if row and row[0].startswith("\ufeff"):
-            raise _Invalid("bad_header", "header starts with a UTF-8 byte order mark: save as UTF-8 "
-                           "without BOM")
-        missing = [c for c in self.columns if c not in row]
-        extra = [c for c in row if c not in self.columns]
-        raise _Invalid("bad_header", f"{self.dataset} header must be {','.join(self.columns)}; "
-                       f"missing {missing}, unexpected {extra[:10]}"
-                       + ("" if missing or extra else " (order differs)"))
-
-    def line(self, lineno: int, line: str, last_unterminated: bool) -> None:
-        text = line.rstrip("\r")
-        if not text.strip():
-            return
-        self.parsed += 1
-        if self.csv:
-            try:
-                row = next(csv.reader([text], strict=True))
-            except csv.Error as e:
-                raise _Invalid("truncated_row" if last_unterminated else "bad_row",
-                               f"line {lineno}: CSV syntax error ({e})") from None
-            if len(row) != len(self.columns):
-                if last_unterminated and len(row) < len(self.columns):
-                    raise _Invalid("truncated_row", f"last line {lineno} has {len(row)} of "
-                                   f"{len(self.columns)} fields and no newline: the file was cut "
-                                   "short; upload it again")
-                raise _Invalid("bad_row", f"line {lineno} has {len(row)} fields, expected "
-                               f"{len(self.columns)}: fix the row or quote fields containing commas")
-            return
-        try:
-            rec = json.loads(text)
-        except ValueError as e:
-            raise _Invalid("invalid_json", f"line {lineno} is not valid JSON ({e}): one JSON object "
-                           "per line (JSON Lines) is expected") from None
-        if not isinstance(rec, dict):
-            raise _Invalid("json_shape", f"line {lineno} is a JSON {type(rec).__name__}, expected an "
-                           f"object per line with keys {sorted(self.keys)}")
-        missing = [k for k in self.keys if k not in rec]
-        if missing:
-            raise _Invalid("json_shape", f"line {lineno} lacks required key(s) {missing} of "
-                           f"{self.dataset}: see the data contract")
-        for k, sub in self.keys.items():
-            if sub is None or rec[k] is None:
-                continue
-            if not isinstance(rec[k], dict) or any(s not in rec[k] for s in sub):
-                raise _Invalid("json_shape", f"line {lineno}: '{k}' must be an object with keys "
-                               f"{list(sub)}")
-
-
-def _scan(s3, bucket: str, key: str, etag: str, size: int, dataset: str, fmt: str, gz: bool,
-          cfg: _Config) -> dict:
-    """Stream the object once; raise _Invalid or return {'sha256','rows','mode'}."""
-    sha = hashlib.sha256()
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
-    except ClientError as e:
-        if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
-            raise _Superseded() from None
-        raise
-
-    def raw_chunks():
-        for chunk in body.iter_chunks(_CHUNK):
-            sha.update(chunk)
-            yield chunk
-
-    full = size <= cfg.full_validate_bytes
-    checker = _Checker(dataset, fmt)
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    pieces = _gunzip(raw_chunks(), cfg.max_decompressed) if gz else raw_chunks()
-    offset = 0
-    lineno = 0
-    nonblank = 0
-    pending = b""
-    tail: list[tuple[int, bytes]] = []
-    head_limit = None if full else cfg.sample_lines
-
-    def handle(no: int, raw: bytes, last_unterminated: bool = False) -> None:
-        text = raw.decode("utf-8")
-        if no == 1 and checker.csv:
-            checker.header(text)
-        else:
-            checker.line(no, text, last_unterminated)
-
-    try:
-        first = True
-        for piece in pieces:
-            if first and not gz and piece[:2] == b"\x1f\x8b":
-                raise _Invalid("binary_content", "gzip data in a file without .gz suffix: name it "
-                               f"{key.rsplit('/', 1)[-1]}.gz")
-            first = False
-            nul = piece.find(b"\x00")
-            if nul >= 0:
-                raise _Invalid("binary_content", f"NUL byte at offset {offset + nul}: "
-                               "this is a binary file (or UTF-16 text), not CSV/JSON text")
-            try:
-                decoder.decode(piece)
-            except UnicodeDecodeError as e:
-                raise _Invalid("not_utf8", f"invalid UTF-8 at byte {offset + e.start}: re-save the "
-                               "file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
-            offset += len(piece)
-            buf = pending + piece
-            parts = buf.split(b"\n")
-            pending = parts.pop()
-            if len(pending) > cfg.max_line:
-                raise _Invalid("line_too_long", f"line {lineno + len(parts) + 1} exceeds "
-                               f"{cfg.max_line} bytes (MAX_LINE_BYTES): is the file one huge line?")
-            if parts and len(buf) > cfg.max_line and max(map(len, parts)) > cfg.max_line:
-                i = next(i for i, p in enumerate(parts) if len(p) > cfg.max_line)
-                raise _Invalid("line_too_long", f"line {lineno + i + 1} exceeds {cfg.max_line} "
-                               "bytes (MAX_LINE_BYTES): is the file one huge line?")
-            nonblank += len(parts) - parts.count(b"") - parts.count(b"\r")
-            for i, line in enumerate(parts):
-                no = lineno + i + 1
-                if head_limit is not None and no > head_limit:
-                    break
-                handle(no, line)
-            if head_limit is not None:
-                k = min(len(parts), cfg.tail_lines)
-                new = [(lineno + len(parts) - k + j + 1, parts[len(parts) - k + j]) for j in range(k)]
-                tail = [t for t in tail + new if t[0] > head_limit][-cfg.tail_lines:]
-            lineno += len(parts)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise _Invalid("not_utf8", "file ends inside a multi-byte UTF-8 character: re-save as "
-                           "UTF-8") from None
-        if first:
-            raise _Invalid("empty_file", "object has no bytes: upload the real file")
-        for no, line in tail:
-            handle(no, line)
-        if pending:
-            lineno += 1
-            if pending.strip():
-                nonblank += 1
-            handle(lineno, pending, last_unterminated=True)
-    finally:
-        body.close()
-
-    if nonblank == 0:
-        raise _Invalid("empty_file", "file contains only whitespace: upload the real file")
-    rows = nonblank - 1 if checker.csv else nonblank
-    if checker.csv and rows == 0:
-        raise _Invalid("header_only", "CSV has a header but no data rows: upload the file with data")
-    return {"sha256": sha.hexdigest(), "rows": rows, "mode": "full" if full else "sampled"}
+class LandingDeleteDenied(Exception):
+    """The copy and manifest are done but S3 refused to delete the landing original."""
 
 
 class _Superseded(Exception):
     """The object changed after the event was sent; the newer version has its own event."""
+
+
+def _scan(s3, bucket: str, key: str, etag: str, size: int, dataset: str, fmt: str, gz: bool,
+          file_name: str, cfg: _Config) -> dict:
+    """GET the object (only while it still has ``etag``) and validate it while streaming."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
+    except ClientError as e:
+        if _code(e) in ("PreconditionFailed", "412"):
+            raise _Superseded() from None
+        raise
+    return scan(body, size, dataset, fmt, gz, key.rsplit("/", 1)[-1], cfg)
 
 
 # ---------------------------------------------------------------------------------- actions
@@ -452,27 +246,53 @@ def _put_manifest(s3, bucket: str, key: str, entry: dict) -> bool:
         raise
 
 
-def _delete_if_unchanged(s3, bucket: str, key: str, etag: str) -> str:
-    """Delete the landing original only while it still is the object we copied."""
+def _delete_landing(s3, bucket: str, key: str, etag: str, version_id: str | None,
+                    manifest_key: str) -> str:
+    """Remove the landing original that was copied: 'deleted' | 'absent' | 'changed'.
+
+    Landing is versioned: a plain DeleteObject would only add a delete marker and keep the bytes
+    as a noncurrent version. With the event's version id, DeleteObject(VersionId=...) removes
+    exactly the version that was validated and copied, for good (s3:DeleteObjectVersion); a newer
+    upload of the same key is another version, stays current and has its own event. It is
+    idempotent (S3 answers 204 for a version already gone), so a retry is safe. Without a
+    version id (unversioned bucket) a conditional delete (If-Match: the copied ETag) is used.
+
+    A 403 is ambiguous when the object is gone (no s3:ListBucket on landing): HEAD it; if it is
+    still there and readable, the delete really was denied -> :class:`LandingDeleteDenied`.
+    """
     try:
-        s3.delete_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+        if version_id:
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+        else:
+            s3.delete_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
         return "deleted"
     except ParamValidationError:  # botocore without conditional deletes: check, then delete
-        try:
-            current = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
-        except ClientError:
+        head, _ = _head(s3, bucket, key)
+        if head is None:
             return "absent"
-        if current != etag:
+        if head["ETag"].strip('"') != etag:
             return "changed"
         s3.delete_object(Bucket=bucket, Key=key)
         return "deleted"
     except ClientError as e:
-        code = e.response.get("Error", {}).get("Code")
+        code = _code(e)
         if code in ("PreconditionFailed", "412"):
             return "changed"
-        if code in ("NoSuchKey", "404"):
+        if code in _ABSENT:
             return "absent"
-        raise
+        if code not in _DENIED:
+            raise
+        head, _ = _head(s3, bucket, key, version_id)
+        if head is None:
+            return "absent"
+        if not version_id and head["ETag"].strip('"') != etag:
+            return "changed"
+        what = f"version {version_id} of " if version_id else ""
+        raise LandingDeleteDenied(
+            f"copied and recorded (manifest {manifest_key} in the raw bucket), but S3 denied deleting {what}"
+            f"s3://{bucket}/{key} ({code}): grant the ingest role s3:DeleteObject and "
+            f"s3:DeleteObjectVersion on arn:aws:s3:::{bucket}/*. The original stays in landing; "
+            "the retried event skips the copy (the manifest exists) and deletes it") from None
 
 
 def _content_type(fmt: str | None, gz: bool) -> str:
@@ -500,33 +320,39 @@ def _process(s3, cfg: _Config, record: dict, request_id: str) -> tuple[str, dict
         return "ignored", {"key": key, "reason": "folder_placeholder"}
 
     dataset, file_name = _dataset_of(key)
+    version_id = s3info["object"].get("versionId") or None  # set by a versioned bucket
     head = None
     if not etag:
-        try:
-            head = s3.head_object(Bucket=bucket, Key=key)
-        except ClientError:
-            _log("WARNING", "missing", detail="object is gone and the event carries no eTag", **base)
+        head, code = _head(s3, bucket, key, version_id)
+        if head is None:
+            _log("WARNING", "missing", detail=f"HeadObject answered {code} and the event carries no "
+                 "eTag: the object is gone (or the role cannot read it)", **base)
             return "missing", {"key": key}
         etag = head["ETag"].strip('"')
     manifest_key = _manifest_key(dataset, bucket, key, etag)
-    if _exists(s3, cfg.raw_bucket, manifest_key):
-        deleted = _delete_if_unchanged(s3, bucket, key, etag) if cfg.delete_from_landing else "kept"
+    # raw has s3:ListBucket (404 when absent); a 403 is read as "absent" too: the conditional
+    # manifest write (If-None-Match) below is what really stops a second landing.
+    if _head(s3, cfg.raw_bucket, manifest_key)[0] is not None:
+        deleted = (_delete_landing(s3, bucket, key, etag, version_id, manifest_key)
+                   if cfg.delete_from_landing else "kept")
         _log("INFO", "skipped_duplicate", dataset=dataset, etag=etag, manifest=manifest_key,
              landing=deleted, **base)
         return "skipped_duplicates", {"key": key, "etag": etag, "manifest": manifest_key}
     if head is None:
-        try:
-            head = s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                _log("WARNING", "missing", detail="object deleted before it was ingested and no "
-                     "manifest exists: nothing to copy", etag=etag, **base)
-                return "missing", {"key": key, "etag": etag}
-            raise
+        head, code = _head(s3, bucket, key)
+        if head is None:
+            # No s3:ListBucket on landing: a deleted key answers 403, not 404. Nothing to copy
+            # either way; if the key IS still listed in landing, the role cannot read it.
+            _log("WARNING", "missing", detail=f"HeadObject answered {code}: the object was deleted "
+                 "before it was ingested and no manifest exists (403 = absent without "
+                 "s3:ListBucket, or s3:GetObject denied if it is still in landing)", etag=etag,
+                 **base)
+            return "missing", {"key": key, "etag": etag}
     if head["ETag"].strip('"') != etag:
         _log("INFO", "ignored", reason="superseded: the key was overwritten; its newer version has "
              "its own event", etag=etag, **base)
         return "ignored", {"key": key, "reason": "superseded"}
+    version_id = version_id or head.get("VersionId") or None
     size = int(head.get("ContentLength", size or 0))
 
     ingest_time = _now()
@@ -535,30 +361,30 @@ def _process(s3, cfg: _Config, record: dict, request_id: str) -> tuple[str, dict
     try:
         if dataset is None:
             first = key.split("/", 1)[0]
-            raise _Invalid("unknown_dataset", f"key prefix '{first}/' is not a dataset; put files "
+            raise Invalid("unknown_dataset", f"key prefix '{first}/' is not a dataset; put files "
                            f"under one of {sorted(DATASETS)}/")
         if fmt is None:
-            raise _Invalid("bad_extension", f"'{file_name}' is not .csv, .json or .jsonl (optionally "
+            raise Invalid("bad_extension", f"'{file_name}' is not .csv, .json or .jsonl (optionally "
                            ".gz): convert the file or rename it")
         allowed = DATASETS[dataset]["formats"]
         if fmt not in allowed:
-            raise _Invalid("format_mismatch", f"{dataset} files must be {sorted(allowed)}, got .{fmt}")
+            raise Invalid("format_mismatch", f"{dataset} files must be {sorted(allowed)}, got .{fmt}")
         ctype = (head.get("ContentType") or "").split(";")[0].strip().lower()
         if ctype not in _CONTENT_TYPES:
-            raise _Invalid("bad_content_type", f"Content-Type '{ctype}' is not CSV/JSON/gzip: "
+            raise Invalid("bad_content_type", f"Content-Type '{ctype}' is not CSV/JSON/gzip: "
                            "upload with text/csv, application/json or no content type")
         if size == 0:
-            raise _Invalid("empty_file", "object has 0 bytes: upload the real file")
+            raise Invalid("empty_file", "object has 0 bytes: upload the real file")
         if size > cfg.max_bytes:
-            raise _Invalid("too_large", f"{size} bytes exceeds MAX_BYTES={cfg.max_bytes}: split the "
+            raise Invalid("too_large", f"{size} bytes exceeds MAX_BYTES={cfg.max_bytes}: split the "
                            "file (e.g. one per month) or raise MAX_BYTES")
-        info = _scan(s3, bucket, key, etag, size, dataset, fmt, gz, cfg)
+        info = _scan(s3, bucket, key, etag, size, dataset, fmt, gz, file_name, cfg)
     except _Superseded:
         _log("INFO", "ignored", reason="superseded during validation", etag=etag, **base)
         return "ignored", {"key": key, "reason": "superseded"}
-    except _Invalid as bad:
-        return _quarantine(s3, cfg, bucket, key, etag, size, dataset, file_name, fmt, gz,
-                           ingest_time, bad, manifest_key, info, started, base)
+    except Invalid as bad:
+        return _quarantine(s3, cfg, bucket, key, etag, version_id, size, dataset, file_name, fmt,
+                           gz, ingest_time, bad, manifest_key, started, base)
 
     date = ingest_time.strftime("%Y-%m-%d")
     raw_key = f"{dataset}/ingest_date={date}/{file_name}"
@@ -574,17 +400,26 @@ def _process(s3, cfg: _Config, record: dict, request_id: str) -> tuple[str, dict
              "raw_version_id": copied.get("VersionId"), "ingest_time": iso,
              "request_id": request_id}
     first_writer = _put_manifest(s3, cfg.raw_bucket, manifest_key, entry)
-    deleted = _delete_if_unchanged(s3, bucket, key, etag) if cfg.delete_from_landing else "kept"
+    deleted = (_delete_landing(s3, bucket, key, etag, version_id, manifest_key)
+               if cfg.delete_from_landing else "kept")
+    if not first_writer:
+        return _concurrent_duplicate(dataset, etag, manifest_key, deleted, base)
     _log("INFO", "landed", dataset=dataset, raw_key=raw_key, rows=info["rows"], size=size,
          sha256=info["sha256"], validation=info["mode"], landing=deleted,
-         concurrent_duplicate=not first_writer,
          duration_ms=round((time.monotonic() - started) * 1000, 1), **base)
     return "landed", {"key": key, "dataset": dataset, "raw_key": raw_key, "rows": info["rows"],
                       "sha256": info["sha256"]}
 
 
-def _quarantine(s3, cfg, bucket, key, etag, size, dataset, file_name, fmt, gz, ingest_time,
-                bad: _Invalid, manifest_key, info, started, base) -> tuple[str, dict]:
+def _concurrent_duplicate(dataset, etag, manifest_key, deleted, base) -> tuple[str, dict]:
+    """Another delivery of the same object wrote the manifest first: it counts, this one not."""
+    _log("INFO", "skipped_duplicate", dataset=dataset, etag=etag, manifest=manifest_key,
+         landing=deleted, concurrent_duplicate=True, **base)
+    return "skipped_duplicates", {"key": base["key"], "etag": etag, "manifest": manifest_key}
+
+
+def _quarantine(s3, cfg, bucket, key, etag, version_id, size, dataset, file_name, fmt, gz,
+                ingest_time, bad: Invalid, manifest_key, started, base) -> tuple[str, dict]:
     date = ingest_time.strftime("%Y-%m-%d")
     q_key = f"{dataset or 'unknown'}/{date}/{file_name}"
     iso = ingest_time.isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -601,10 +436,12 @@ def _quarantine(s3, cfg, bucket, key, etag, size, dataset, file_name, fmt, gz, i
                   Body=json.dumps(sidecar, indent=1).encode(), ContentType="application/json")
     entry = {"status": "quarantined", **sidecar, "quarantine_bucket": cfg.quarantine_bucket}
     first_writer = _put_manifest(s3, cfg.raw_bucket, manifest_key, entry)
-    deleted = _delete_if_unchanged(s3, bucket, key, etag) if cfg.delete_from_landing else "kept"
+    deleted = (_delete_landing(s3, bucket, key, etag, version_id, manifest_key)
+               if cfg.delete_from_landing else "kept")
+    if not first_writer:
+        return _concurrent_duplicate(dataset, etag, manifest_key, deleted, base)
     _log("WARNING", "quarantined", dataset=dataset or "unknown", reason_code=bad.code,
          detail=bad.detail, quarantine_key=q_key, size=size, landing=deleted,
-         concurrent_duplicate=not first_writer,
          duration_ms=round((time.monotonic() - started) * 1000, 1), **base)
     return "quarantined", {"key": key, "dataset": dataset or "unknown", "reason": bad.code,
                            "detail": bad.detail, "quarantine_key": q_key}

@@ -1,4 +1,4 @@
-"""``lakekit`` console script: ``lakekit local up|down|status|env``."""
+"""``lakekit`` console script: ``lakekit local up|down|status|env`` and ``lakekit aws preflight``."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("action", choices=["up", "down", "status", "env"])
     local.add_argument("--port", type=int, help="port (default: LAKEKIT_PORT or 4810)")
     local.add_argument("--json", action="store_true", help="status as JSON")
+    aws = sub.add_parser("aws", help="a real AWS account")
+    aws.add_argument("action", choices=["preflight"],
+                     help="check credentials, Lake Formation admin, defaults, permissions; estimate the cost")
+    aws.add_argument("--region", help="region (default: LAKEKIT_REGION / AWS_REGION / us-east-1)")
+    aws.add_argument("--prefix", help="resource prefix (default: LAKEKIT_PREFIX or lakekit)")
     args = parser.parse_args(argv)
+    if args.group == "aws":
+        return _aws(args)
 
     from lakekit import local as endpoint
     from lakekit.config import settings
@@ -41,6 +48,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lakekit: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _aws(args: argparse.Namespace) -> int:
+    """``lakekit aws preflight``: exit 0 when ready, 2 when an ACTION line says what to do."""
+    from lakekit import preflight
+    from lakekit.config import settings
+
+    try:
+        s = settings().with_(target="aws")
+        if args.region:
+            s = s.with_(region=args.region)
+        if args.prefix:
+            s = s.with_(prefix=args.prefix)
+        report = preflight.run(s)
+    except LakekitError as exc:
+        print(f"lakekit: {exc}", file=sys.stderr)
+        return 1
+    print("ready for the workshop" if report.ok else "not ready: do what the ACTION lines say, then run "
+          "`lakekit aws preflight` again")
+    return 0 if report.ok else 2
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,8 @@ __all__ = [
     "package_assets",
     "upload_assets",
     "deploy",
+    "deployer_arn",
+    "principal_arn",
     "wait_for_stack",
     "outputs",
     "resources",
@@ -340,15 +344,47 @@ def _governance_ready(s: Settings, stack: dict[str, Any] | None) -> str:
     return db
 
 
-def _deployer_arn(s: Settings) -> str:
+def deployer_arn(s: Settings | None = None) -> str:
+    """The IAM ARN of whoever deploys, as Lake Formation wants it for DeployerPrincipalArn.
+
+    An assumed-role session (``arn:aws:sts::<acct>:assumed-role/<role>/<session>``) becomes
+    the role's real ARN read with ``iam.get_role`` — it carries the role's path, which IAM
+    Identity Center roles have (``role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_...``)
+    and Lake Formation refuses the ARN without ("Invalid principal"). An IAM user's ARN is
+    returned as is. On ``local`` the bootstrap credentials (moto's ``user/moto``) are the
+    account's admin principal ``arn:aws:iam::<acct>:root``, as the local Lake Formation sees
+    them.
+
+    Raises :class:`DeployError` when the role cannot be read (no ``iam:GetRole`` on it).
+    """
+    s = s or _settings()
     arn = _client("sts", s).get_caller_identity()["Arn"]
-    parts = arn.split(":")
-    if len(parts) >= 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
-        role = parts[5].split("/")[1]
-        return f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
-    if len(parts) >= 6 and parts[2] == "sts" and parts[5].startswith("user/"):
-        return f"arn:{parts[1]}:iam::{parts[4]}:{parts[5]}"
-    return arn
+    return principal_arn(arn, _client("iam", s), local=s.is_local)
+
+
+def principal_arn(caller_arn: str, iam: Any, local: bool = False) -> str:
+    """STS caller ARN -> the IAM principal ARN (see :func:`deployer_arn`)."""
+    parts = caller_arn.split(":")
+    if len(parts) < 6:
+        return caller_arn
+    partition, service, account, resource = parts[1], parts[2], parts[4], ":".join(parts[5:])
+    if service == "sts" and resource.startswith("assumed-role/"):
+        role = resource.split("/")[1]
+        try:
+            return iam.get_role(RoleName=role)["Role"]["Arn"]
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            raise DeployError(
+                f"could not read the ARN of your role {role} (iam:GetRole: {err.get('Code')}: "
+                f"{err.get('Message')}). Lake Formation needs the role's full ARN, with its path "
+                "(IAM Identity Center roles live under role/aws-reserved/sso.amazonaws.com/...): "
+                f"ask your administrator for iam:GetRole on arn:{partition}:iam::{account}:role/*"
+                f"{role}, then deploy again (lakekit aws preflight checks it).") from None
+    if service == "sts" and resource == "user/moto" and local:
+        return f"arn:{partition}:iam::{account}:root"
+    if service == "sts" and resource.startswith("user/"):
+        return f"arn:{partition}:iam::{account}:{resource}"
+    return caller_arn
 
 
 def _apply(s: Settings, params: dict[str, str], wait_: bool, progress: bool, timeout: float,
@@ -392,7 +428,7 @@ def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
     exist), False removes it. A second call with nothing changed performs no stack operation.
     """
     s = s or _settings()
-    base = {"Prefix": s.prefix, "DeployerPrincipalArn": _deployer_arn(s)}
+    base = {"Prefix": s.prefix, "DeployerPrincipalArn": deployer_arn(s)}
     current = _describe(s)
     if governance is None:
         governance = _parameter(current, "DeployGovernance") == "true"
@@ -440,35 +476,149 @@ def empty_bucket(bucket: str, s: Settings | None = None) -> int:
     return deleted
 
 
+def _items(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    """Every item of a listing, page after page (the boto3 paginator, or NextToken by hand)."""
+    if client.can_paginate(operation):
+        for page in client.get_paginator(operation).paginate(**kwargs):
+            yield from page.get(key, [])
+        return
+    token: str | None = None
+    while True:
+        page = getattr(client, operation)(**kwargs, **({"NextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def _glue_log_group_is_ours(name: str, prefix: str) -> bool:
+    """Log groups Glue makes for the prefix's security configuration (outside the stack).
+
+    With CloudWatch encryption, job logs go to ``/aws-glue/jobs/<secconfig>-role/<role>/...``
+    (output, error, logs-v2; ``python-jobs`` likewise), or ``/aws-glue/jobs-<role>-<secconfig>``
+    (the JobRun LogGroupName form), and crawler logs to ``/aws-glue/crawlers-role/<role>-<secconfig>``.
+    The template names the role ``<prefix>-glue`` and the configuration ``<prefix>-glue-kms``.
+    """
+    role, sec = re.escape(f"{prefix}-glue"), re.escape(f"{prefix}-glue-kms")
+    return bool(re.match(rf"^/aws-glue/[a-z-]+/{sec}-role/(.+/)?{role}(/|$)", name)
+                or re.match(rf"^/aws-glue/[a-z-]+-{role}-{sec}/?$", name)
+                or re.match(rf"^/aws-glue/crawlers-role/(.+/)?{role}-{sec}$", name))
+
+
+#: log groups shared by every Glue job / crawler of the account: only the prefix's streams go
+_SHARED_JOB_GROUPS = ("/aws-glue/jobs/output", "/aws-glue/jobs/error", "/aws-glue/jobs/logs-v2")
+_CRAWLER_GROUP = "/aws-glue/crawlers"
+
+
+def _service_logs(s: Settings, job_runs: list[str] = ()) -> list[tuple[str, str | None]]:
+    """(log group, stream or None for the whole group) the services wrote for the prefix."""
+    p = s.prefix
+    logs = _client("logs", s)
+    out: list[tuple[str, str | None]] = []
+    for lg in _items(logs, "describe_log_groups", "logGroups", logGroupNamePrefix="/aws-glue/"):
+        name = lg["logGroupName"]
+        if _glue_log_group_is_ours(name, p):
+            out.append((name, None))
+    shared = [(_CRAWLER_GROUP, f"{p}-processed-crawler")]
+    shared += [(g, run) for g in _SHARED_JOB_GROUPS for run in job_runs]
+    for group, stream_prefix in shared:
+        try:
+            for st in _items(logs, "describe_log_streams", "logStreams", logGroupName=group,
+                             logStreamNamePrefix=stream_prefix):
+                out.append((group, st["logStreamName"]))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+    return out
+
+
+def _job_runs(s: Settings) -> list[str]:
+    """Run ids of the prefix's Glue job (their log streams are named by them)."""
+    try:
+        return [r["Id"] for r in _items(_client("glue", s), "get_job_runs", "JobRuns", JobName=f"{s.prefix}-etl")]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "EntityNotFoundException":
+            return []
+        raise
+
+
+def _prefix_lf_tags(s: Settings) -> list[str]:
+    return [t["TagKey"] for t in _items(_client("lakeformation", s), "list_lf_tags", "LFTags")
+            if t["TagKey"].startswith(f"{s.prefix}-")]
+
+
+def _delete_service_leftovers(s: Settings, job_runs: list[str]) -> dict[str, list[str]]:
+    """Delete what the services made outside the stack: Glue's log groups/streams, LF-tags."""
+    logs, lf = _client("logs", s), _client("lakeformation", s)
+    deleted: dict[str, list[str]] = {"log groups": [], "log streams": [], "lf-tags": []}
+    for group, stream in _service_logs(s, job_runs):
+        try:
+            if stream is None:
+                logs.delete_log_group(logGroupName=group)
+                deleted["log groups"].append(group)
+            else:
+                logs.delete_log_stream(logGroupName=group, logStreamName=stream)
+                deleted["log streams"].append(f"{group}:{stream}")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+    for key in _prefix_lf_tags(s):
+        try:
+            lf.delete_lf_tag(TagKey=key)
+            deleted["lf-tags"].append(key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "EntityNotFoundException":
+                raise
+    return deleted
+
+
 def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True,
              timeout: float = _DEFAULT_TIMEOUT) -> dict[str, Any]:
-    """Empty every bucket of the stack (all versions), delete the stack, wait.
+    """Empty every bucket of the stack (all versions), delete the stack, wait, then delete
+    what the services made outside it: the log groups/streams Glue wrote for the prefix's job
+    and crawler, and the prefix's LF-tags left behind. :func:`remaining` is empty afterwards.
 
-    Returns ``{"stack": final status, "emptied": {bucket: objects deleted}}``; a stack that
-    does not exist is a no-op.
+    Returns ``{"stack": final status, "emptied": {bucket: objects deleted}, "deleted":
+    {"log groups": [...], "log streams": [...], "lf-tags": [...]}}`` (``deleted`` only when
+    the stack was waited for, or something was left); a stack that does not exist only
+    cleans those leftovers.
     """
     s = s or _settings()
     stack = _describe(s)
     if stack is None:
-        return {"stack": "DOES_NOT_EXIST", "emptied": {}}
+        deleted = _delete_service_leftovers(s, [])
+        return {"stack": "DOES_NOT_EXIST", "emptied": {},
+                **({"deleted": deleted} if any(deleted.values()) else {})}
     cf = _client("cloudformation", s)
+    job_runs = _job_runs(s)
     if stack["StackStatus"].endswith("_IN_PROGRESS"):
         wait_for_stack(s, timeout, progress=False)
-    buckets = [r["PhysicalResourceId"] for r in cf.list_stack_resources(StackName=stack["StackId"])["StackResourceSummaries"]
+    buckets = [r["PhysicalResourceId"] for r in _items(cf, "list_stack_resources", "StackResourceSummaries",
+                                                       StackName=stack["StackId"])
                if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
                and r["ResourceStatus"] != "DELETE_COMPLETE"]
     emptied = {b: empty_bucket(b, s) for b in buckets}
     started = time.time() - 1
     cf.delete_stack(StackName=stack["StackId"])
     status = "DELETE_IN_PROGRESS"
-    if wait:
-        status = wait_for_stack(s, timeout, progress=progress, total=len(cf.list_stack_resources(
-            StackName=stack["StackId"])["StackResourceSummaries"]), since=started, name=stack["StackId"])
-    return {"stack": status, "emptied": emptied}
+    if not wait:
+        return {"stack": status, "emptied": emptied}
+    total = sum(1 for _ in _items(cf, "list_stack_resources", "StackResourceSummaries", StackName=stack["StackId"]))
+    status = wait_for_stack(s, timeout, progress=progress, total=total, since=started, name=stack["StackId"])
+    # what the services made outside the stack (Glue's log groups, LF-tags left behind)
+    return {"stack": status, "emptied": emptied, "deleted": _delete_service_leftovers(s, job_runs)}
 
 
 def remaining(s: Settings | None = None):
-    """What still exists with this prefix, service by service (a DataFrame; empty = clean)."""
+    """What still exists with this prefix, service by service (a DataFrame; empty = clean).
+
+    Everything billable or named by the prefix: the stack, buckets, IAM roles/policies, the
+    Glue database/job/crawler/trigger/security configuration, Athena workgroups, Lambdas,
+    log groups (the stack's and those Glue makes for the prefix's security configuration,
+    plus the crawler's stream in ``/aws-glue/crawlers``), the KMS alias and a KMS key not yet
+    scheduled for deletion (keys pending deletion are not billed), LF-tags and registered
+    locations. Every listing is read page after page.
+    """
     import pandas as pd
 
     s = s or _settings()
@@ -482,47 +632,59 @@ def remaining(s: Settings | None = None):
     stack = _describe(s)
     if stack is not None:
         add("cloudformation", "stack", f"{stack['StackName']} ({stack['StackStatus']})")
-    for b in _client("s3", s).list_buckets().get("Buckets", []):
+    for b in _items(_client("s3", s), "list_buckets", "Buckets"):
         if b["Name"].startswith(f"{p}-"):
             add("s3", "bucket", b["Name"])
     iam = _client("iam", s)
-    for page in iam.get_paginator("list_roles").paginate():
-        for r in page["Roles"]:
-            if r["RoleName"].startswith(f"{p}-"):
-                add("iam", "role", r["RoleName"])
-    for page in iam.get_paginator("list_policies").paginate(Scope="Local"):
-        for pol in page["Policies"]:
-            if pol["PolicyName"].startswith(f"{p}-"):
-                add("iam", "policy", pol["PolicyName"])
+    for r in _items(iam, "list_roles", "Roles"):
+        if r["RoleName"].startswith(f"{p}-"):
+            add("iam", "role", r["RoleName"])
+    for pol in _items(iam, "list_policies", "Policies", Scope="Local"):
+        if pol["PolicyName"].startswith(f"{p}-"):
+            add("iam", "policy", pol["PolicyName"])
     glue = _client("glue", s)
-    for d in glue.get_databases().get("DatabaseList", []):
+    for d in _items(glue, "get_databases", "DatabaseList"):
         if d["Name"] == db:
             add("glue", "database", d["Name"])
-    for j in glue.list_jobs().get("JobNames", []):
-        if j.startswith(f"{p}-"):
-            add("glue", "job", j)
-    for c in glue.list_crawlers().get("CrawlerNames", []):
-        if c.startswith(f"{p}-"):
-            add("glue", "crawler", c)
-    for t in glue.list_triggers().get("TriggerNames", []):
+    for j in _items(glue, "get_jobs", "Jobs"):
+        if j["Name"].startswith(f"{p}-"):
+            add("glue", "job", j["Name"])
+    for c in _items(glue, "get_crawlers", "Crawlers"):
+        if c["Name"].startswith(f"{p}-"):
+            add("glue", "crawler", c["Name"])
+    for t in _items(glue, "list_triggers", "TriggerNames"):
         if t.startswith(f"{p}-"):
             add("glue", "trigger", t)
-    for sc in glue.get_security_configurations().get("SecurityConfigurations", []):
+    for sc in _items(glue, "get_security_configurations", "SecurityConfigurations"):
         if sc["Name"].startswith(f"{p}-"):
             add("glue", "security configuration", sc["Name"])
-    for wg in _client("athena", s).list_work_groups().get("WorkGroups", []):
+    for wg in _items(_client("athena", s), "list_work_groups", "WorkGroups"):
         if wg["Name"].startswith(f"{p}-"):
             add("athena", "workgroup", wg["Name"])
-    for fn in _client("lambda", s).list_functions().get("Functions", []):
+    for fn in _items(_client("lambda", s), "list_functions", "Functions"):
         if fn["FunctionName"].startswith(f"{p}-"):
             add("lambda", "function", fn["FunctionName"])
-    for lg in _client("logs", s).describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{p}-").get("logGroups", []):
+    for lg in _items(_client("logs", s), "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{p}-"):
         add("logs", "log group", lg["logGroupName"])
-    for a in _client("kms", s).list_aliases().get("Aliases", []):
+    for group, stream in _service_logs(s):
+        add("logs", "log group" if stream is None else "log stream",
+            group if stream is None else f"{group}:{stream}")
+    kms = _client("kms", s)
+    for a in _items(kms, "list_aliases", "Aliases"):
         if a["AliasName"] == f"alias/{p}-datalake":
             add("kms", "alias", a["AliasName"])
+    for k in _items(kms, "list_keys", "Keys"):
+        try:
+            meta = kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
+        except ClientError:  # another team's key this caller may not describe
+            continue
+        if meta.get("KeyManager") == "CUSTOMER" and meta.get("KeyState") != "PendingDeletion" \
+                and meta.get("Description", "").startswith(f"{p} data lake key"):
+            add("kms", "key", f"{k['KeyId']} ({meta.get('KeyState')})")
     lf = _client("lakeformation", s)
-    for r in lf.list_resources().get("ResourceInfoList", []):
+    for r in _items(lf, "list_resources", "ResourceInfoList"):
         if r["ResourceArn"].split(":::")[-1].startswith(f"{p}-"):
             add("lakeformation", "registered location", r["ResourceArn"])
+    for key in _prefix_lf_tags(s):
+        add("lakeformation", "lf-tag", key)
     return pd.DataFrame(rows, columns=["service", "kind", "name"])

@@ -24,6 +24,7 @@ from lakekit.local.cloudformation.resources.base import (
     provisioner,
     tags_list,
 )
+from lakekit.local.cloudformation.resources.lf_principals import check_principals
 
 __all__ = ["Database", "Job", "Crawler", "Trigger", "SecurityConfiguration", "WorkGroup",
            "DataLakeSettings", "LakeResource", "Permissions", "PrincipalPermissions"]
@@ -351,6 +352,13 @@ class DataLakeSettings(Provisioner):
                 settings["Parameters" if key == "Parameters" else key] = new[key]
         if isinstance(settings.get("Parameters"), dict):
             settings["Parameters"] = {k: str(v) for k, v in settings["Parameters"].items()}
+        # Lake Formation resolves every principal of the settings it is given (the ones already
+        # there too: a deleted admin role makes any PutDataLakeSettings fail)
+        check_principals(ctx.service_client("iam"), ctx.account_id,
+                         [a.get("DataLakePrincipalIdentifier", "") for a in admins], "Admins")
+        check_principals(ctx.service_client("iam"), ctx.account_id,
+                         [a.get("DataLakePrincipalIdentifier", "") for a in settings.get("ReadOnlyAdmins") or []],
+                         "ReadOnlyAdmins")
         with failing_as("Admins", "LakeFormation"):
             ctx.client("lakeformation").put_data_lake_settings(DataLakeSettings=settings)
         return settings
@@ -446,7 +454,8 @@ def _catalog_ids(resource: dict[str, Any]) -> dict[str, Any]:
 
 class _GrantBase(Provisioner):
     def _grant(self, ctx: ProvisionContext, principal: str, resource: dict[str, Any],
-               perms: list[str], grant: list[str]) -> None:
+               perms: list[str], grant: list[str], prop: str = "Principal") -> None:
+        check_principals(ctx.service_client("iam"), ctx.account_id, [principal], prop)
         with failing_as("Permissions", "LakeFormation"):
             ctx.client("lakeformation").grant_permissions(
                 Principal={"DataLakePrincipalIdentifier": principal}, Resource=_catalog_ids(resource),
@@ -473,7 +482,7 @@ class Permissions(_GrantBase):
     def create(self, ctx: ProvisionContext, logical: str, props: dict[str, Any]) -> Created:
         principal = props["DataLakePrincipal"]["DataLakePrincipalIdentifier"]
         self._grant(ctx, principal, _lf_resource(props["Resource"]), list(props.get("Permissions") or []),
-                    list(props.get("PermissionsWithGrantOption") or []))
+                    list(props.get("PermissionsWithGrantOption") or []), "DataLakePrincipal")
         return Created(f"{ctx.stack_name}-{logical}", {})
 
     def update(self, ctx: ProvisionContext, logical: str, physical_id: str,
@@ -483,7 +492,7 @@ class Permissions(_GrantBase):
         self._revoke(ctx, principal, resource, list(old.get("Permissions") or []),
                      list(old.get("PermissionsWithGrantOption") or []))
         self._grant(ctx, principal, resource, list(new.get("Permissions") or []),
-                    list(new.get("PermissionsWithGrantOption") or []))
+                    list(new.get("PermissionsWithGrantOption") or []), "DataLakePrincipal")
         return attrs
 
     def delete(self, ctx: ProvisionContext, logical: str, physical_id: str,

@@ -81,6 +81,14 @@ class ProvisionContext:
         """A boto3 client to the endpoint with the caller's credentials (cached per thread)."""
         return _client(self.endpoint_url, service, self.region, self.access_key_id)
 
+    def service_client(self, service: str) -> Any:
+        """A client with the service's own view (the endpoint's bootstrap identity), for the
+        checks AWS services make internally whatever the caller may do (e.g. S3 reading a
+        Lambda function's policy, Lake Formation looking an IAM principal up)."""
+        from lakekit.config import LOCAL_ACCESS_KEY
+
+        return _client(self.endpoint_url, service, self.region, LOCAL_ACCESS_KEY)
+
     def physical_name(self, logical: str, max_len: int = 64, lower: bool = False,
                       sep: str = "-") -> str:
         """A generated name like AWS's: ``<stack>-<logical>-<13 random chars>``."""

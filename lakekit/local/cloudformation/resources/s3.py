@@ -16,6 +16,10 @@ from lakekit.local.cloudformation.resources.base import (
     provisioner,
     tags_list,
 )
+from lakekit.local.cloudformation.resources.s3_destinations import (
+    failure_message,
+    lambda_destination_problems,
+)
 
 __all__ = ["Bucket", "BucketPolicy"]
 
@@ -223,8 +227,15 @@ class Bucket(Provisioner):
                 else:
                     s3.delete_bucket_tagging(Bucket=name)
         if changed("NotificationConfiguration"):
+            cfg = _notification(new.get("NotificationConfiguration") or {})
+            functions = [c["LambdaFunctionArn"] for c in cfg.get("LambdaFunctionConfigurations", [])]
+            if functions:
+                problems = lambda_destination_problems(ctx.service_client("lambda"),
+                                                       f"arn:{ctx.partition}:s3:::{name}",
+                                                       ctx.account_id, functions)
+                if problems:
+                    raise ResourceFailure(failure_message(name, ctx.account_id, problems))
             with failing_as("NotificationConfiguration", "S3"):
-                cfg = _notification(new.get("NotificationConfiguration") or {})
                 s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=cfg)
 
     def update(self, ctx: ProvisionContext, logical: str, physical_id: str,

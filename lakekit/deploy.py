@@ -351,9 +351,8 @@ def deployer_arn(s: Settings | None = None) -> str:
     the role's real ARN read with ``iam.get_role`` — it carries the role's path, which IAM
     Identity Center roles have (``role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_...``)
     and Lake Formation refuses the ARN without ("Invalid principal"). An IAM user's ARN is
-    returned as is. On ``local`` the bootstrap credentials (moto's ``user/moto``) are the
-    account's admin principal ``arn:aws:iam::<acct>:root``, as the local Lake Formation sees
-    them.
+    returned as is. On ``local`` the bootstrap credentials are moto's IAM user ``moto``
+    (``arn:aws:iam::<acct>:user/moto``), which the endpoint creates with AdministratorAccess.
 
     Raises :class:`DeployError` when the role cannot be read (no ``iam:GetRole`` on it).
     """
@@ -380,8 +379,6 @@ def principal_arn(caller_arn: str, iam: Any, local: bool = False) -> str:
                 "(IAM Identity Center roles live under role/aws-reserved/sso.amazonaws.com/...): "
                 f"ask your administrator for iam:GetRole on arn:{partition}:iam::{account}:role/*"
                 f"{role}, then deploy again (lakekit aws preflight checks it).") from None
-    if service == "sts" and resource == "user/moto" and local:
-        return f"arn:{partition}:iam::{account}:root"
     if service == "sts" and resource.startswith("user/"):
         return f"arn:{partition}:iam::{account}:{resource}"
     return caller_arn

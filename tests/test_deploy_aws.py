@@ -111,7 +111,7 @@ def test_deployer_role_that_cannot_be_read_says_what_to_ask_for(stubs):
 
 @pytest.mark.parametrize("caller,local,expected", [
     (f"arn:aws:iam::{ACCOUNT}:user/ops/alice", False, f"arn:aws:iam::{ACCOUNT}:user/ops/alice"),
-    ("arn:aws:sts::123456789012:user/moto", True, "arn:aws:iam::123456789012:root"),
+    ("arn:aws:sts::123456789012:user/moto", True, "arn:aws:iam::123456789012:user/moto"),
     (f"arn:aws:iam::{ACCOUNT}:root", False, f"arn:aws:iam::{ACCOUNT}:root"),
 ])
 def test_principal_arn_of_other_callers(caller, local, expected):

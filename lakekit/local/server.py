@@ -50,6 +50,7 @@ def build_app(home: Path, endpoint_url: str) -> tuple[Any, Any]:
     persistence = Persistence(home, lock, manage_gc=True)
     _warm_moto()
     restored = persistence.restore()
+    _seed_bootstrap_identity()
     log.info("services: %s; state restored: %s", ", ".join(services), restored)
 
     def health() -> dict[str, Any]:
@@ -67,6 +68,23 @@ def _registry():
     from lakekit.local.registry import REGISTRY
 
     return REGISTRY
+
+
+def _seed_bootstrap_identity() -> None:
+    """The bootstrap credentials (``test``) are moto's ``user/moto``: make that user exist in IAM
+    so it can be named like any principal (a Lake Formation admin, a grantee), as the deploying
+    identity of a real account is. The endpoint allows these credentials every action (they
+    stand for an administrator); every other principal is held to its policies."""
+    from moto.iam.models import iam_backends
+
+    from lakekit.config import LOCAL_ACCOUNT
+
+    iam = iam_backends[LOCAL_ACCOUNT]["global"]
+    if BOOTSTRAP_USER not in iam.users:
+        iam.create_user("us-east-1", BOOTSTRAP_USER)
+
+
+BOOTSTRAP_USER = "moto"
 
 
 def _warm_moto() -> None:

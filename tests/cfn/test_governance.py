@@ -263,7 +263,7 @@ def test_deployer_reads_every_table_through_an_explicit_grant(governed, endpoint
     SELECT on every table of the lake (Lake Formation guide, "Implicit Lake Formation permissions")."""
     s, _ = governed
     lf = endpoint.client("lakeformation")
-    deployer = deploy._deployer_arn(s)
+    deployer = deploy.deployer_arn(s)
     got = lf.list_permissions(Principal={"DataLakePrincipalIdentifier": deployer},
                               Resource={"Table": {"DatabaseName": DB, "TableWildcard": {}}})
     perms = [p for p in got["PrincipalResourcePermissions"]

@@ -49,3 +49,12 @@ def test_checkov_has_no_failed_checks():
     skipped = report["results"]["skipped_checks"]
     assert skipped and all(len((c.get("check_result") or {}).get("suppress_comment", "")) > 20
                            for c in skipped)
+
+
+def test_template_fits_create_stack_template_body():
+    """CreateStack/UpdateStack take at most 51,200 bytes of TemplateBody (larger needs a
+    TemplateURL in S3, which the first phase cannot have: the artifacts bucket is in the stack)."""
+    from lakekit import deploy
+
+    size = len(deploy.TEMPLATE.read_bytes())
+    assert size <= 51_200, f"{deploy.TEMPLATE.name} is {size:,} bytes: trim it below 51,200"

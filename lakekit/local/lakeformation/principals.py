@@ -6,7 +6,7 @@
 - any other key, among them the bootstrap key ``test`` (:data:`lakekit.config.LOCAL_ACCESS_KEY`)
   -> what moto's STS GetCallerIdentity answers for it, ``arn:aws:sts::<acct>:user/moto``, in
   its IAM form :func:`bootstrap_principal` (``arn:aws:iam::<acct>:user/moto``), the same ARN
-  :func:`lakekit.deploy._deployer_arn` passes to the template as ``DeployerPrincipalArn``.
+  :func:`lakekit.deploy.deployer_arn` passes to the template as ``DeployerPrincipalArn``.
   Like any principal it is a data lake administrator only when DataLakeSettings lists it
   (on AWS an account's root or deploying identity is not an LF admin by itself).
 

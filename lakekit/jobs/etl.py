@@ -17,7 +17,12 @@ Arguments (``--KEY value``; unknown extras are ignored, like Glue)::
     --bookmark_path   bookmark folder; state = <bookmark_path>/<dataset>.json
     --job-bookmark-option  job-bookmark-enable | job-bookmark-pause | job-bookmark-disable
                       (default disable)
-    --run_id          optional; default: Glue's --JOB_RUN_ID, else a UTC timestamp
+    --run_id          optional; default: the --JOB_RUN_ID Glue passes, else a UTC timestamp
+
+Glue 5.0 also passes ``--JOB_ID``, ``--JOB_RUN_ID``, ``--TempDir`` (and
+``--SECURITY_CONFIGURATION`` for a job with one); ``getResolvedOptions`` registers those
+itself, so the job reads them from its result and never asks for them (asking for
+``JOB_RUN_ID`` crashes Glue's parser).
     --lookups         optional; root holding airlines/ and airports/ Parquet for enrichment
                       and referential-integrity rules (default: --processed_path)
 
@@ -1315,6 +1320,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     cfg = parse_config(list(sys.argv if argv is None else argv))
     spark = build_spark(f"lakekit-etl-{cfg.job_name}")
     datasets = list(DATASETS) if cfg.dataset == "all" else [cfg.dataset]
+    print(f"[etl] job {cfg.job_name} run {cfg.run_id}: datasets {','.join(datasets)}, "
+          f"{cfg.bookmark_option}", flush=True)
     results = {}
     for ds in datasets:
         results[ds] = run_dataset(spark, cfg, ds)

@@ -17,7 +17,12 @@ Arguments (``--KEY value``; unknown extras are ignored, like Glue)::
     --bookmark_path   bookmark folder; state = <bookmark_path>/<dataset>.json
     --job-bookmark-option  job-bookmark-enable | job-bookmark-pause | job-bookmark-disable
                       (default disable)
-    --run_id          optional; default: Glue's --JOB_RUN_ID, else a UTC timestamp
+    --run_id          optional; default: the --JOB_RUN_ID Glue passes, else a UTC timestamp
+
+Glue 5.0 also passes ``--JOB_ID``, ``--JOB_RUN_ID``, ``--TempDir`` (and
+``--SECURITY_CONFIGURATION`` for a job with one); ``getResolvedOptions`` registers those
+itself, so the job reads them from its result and never asks for them (asking for
+``JOB_RUN_ID`` crashes Glue's parser).
     --lookups         optional; root holding airlines/ and airports/ Parquet for enrichment
                       and referential-integrity rules (default: --processed_path)
 
@@ -109,6 +114,7 @@ __all__ = [
     "DQ_RULES",
     "DataQualityError",
     "AccountingError",
+    "GlueArgumentError",
     "get_job_args",
     "build_spark",
     "read_raw",
@@ -301,44 +307,130 @@ class AccountingError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- arguments
-def _get_resolved_options(argv: list[str], options: list[str]) -> dict[str, Any]:
-    """Stand-in for ``awsglue.utils.getResolvedOptions`` (same contract).
+# A stand-in for ``awsglue.utils.getResolvedOptions`` as AWS Glue 5.0 ships it
+# (awslabs/aws-glue-libs, branch glue-5.0: awsglue/utils.py getResolvedOptions and the option
+# lists of awsglue/job.py ``Job``). It behaves identically, quirks included: JOB_ID, JOB_RUN_ID
+# and SECURITY_CONFIGURATION are registered as optional, so asking for one of them crashes
+# argparse ("conflicting option string"); the result carries them without asking.
+class GlueArgumentError(Exception):
+    """What getResolvedOptions raises for bad arguments (argparse would exit instead)."""
 
-    >>> _get_resolved_options(["x.py", "--JOB_NAME", "j", "--other", "1"], ["JOB_NAME"])
-    {'job_bookmark_option': 'job-bookmark-disable', 'JOB_NAME': 'j'}
+
+class _GlueArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise GlueArgumentError(message)
+
+
+class _GlueJobOptions:
+    """The option lists of ``awsglue.job.Job`` (Glue 5.0)."""
+
+    continuation = ["--continuation-option", "continuation-enabled", "continuation-readonly",
+                    "continuation-ignore"]
+    job_bookmark = ["--job-bookmark-option", "job-bookmark-enable", "job-bookmark-pause",
+                    "job-bookmark-disable"]
+    job_bookmark_range = ["--job-bookmark-from", "--job-bookmark-to"]
+    id_params = ["--JOB_NAME", "--JOB_ID", "--JOB_RUN_ID", "--SECURITY_CONFIGURATION"]
+    encryption_type = ["--encryption-type", "sse-s3"]
+    data_lineage = ["--enable-data-lineage"]
+
+
+_GLOBAL_ARGS: dict[str, Any] = {}
+
+
+def _get_resolved_options(args: list[str], options: list[str]) -> dict[str, Any]:
+    """``awsglue.utils.getResolvedOptions`` of Glue 5.0, line for line (see the note above).
+
+    >>> r = _get_resolved_options(["x.py", "--JOB_NAME", "j", "--JOB_RUN_ID", "jr_1",
+    ...                            "--other", "1"], ["JOB_NAME"])
+    >>> r["JOB_NAME"], r["JOB_RUN_ID"], r["job_bookmark_option"], "other" in r
+    ('j', 'jr_1', 'job-bookmark-disable', False)
     """
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--job-bookmark-option", choices=BOOKMARK_OPTIONS,
-                        default="job-bookmark-disable")
-    for opt in options:
-        parser.add_argument("--" + opt, required=True)
+    job = _GlueJobOptions
+    parser = _GlueArgumentParser()
+    if job.continuation[0][2:] in options:
+        raise RuntimeError("Using reserved arguments " + job.continuation[0][2:])
+    if job.job_bookmark[0][2:] in options:
+        raise RuntimeError("Using reserved arguments " + job.job_bookmark[0][2:])
+    parser.add_argument(job.job_bookmark[0], choices=job.job_bookmark[1:], required=False)
+    parser.add_argument(job.continuation[0], choices=job.continuation[1:], required=False)
+    for option in job.job_bookmark_range:
+        if option[2:] in options:
+            raise RuntimeError("Using reserved arguments " + option)
+        parser.add_argument(option, required=False)
+    for option in job.id_params[1:]:
+        if option in options:  # compares "--JOB_ID" with bare names: only "--"-names match
+            raise RuntimeError("Using reserved arguments " + option)
+        parser.add_argument(option, required=False)
+    if job.encryption_type[0] in options:
+        raise RuntimeError("Using reserved arguments " + job.encryption_type[0])
+    parser.add_argument(job.encryption_type[0], choices=job.encryption_type[1:])
+    if job.data_lineage[0] in options:
+        raise RuntimeError("Using reserved arguments " + job.data_lineage[0])
+    parser.add_argument(job.data_lineage[0], required=False)
+    options = [opt for opt in options if opt not in {"RedshiftTempDir", "TempDir"}]
+    parser.add_argument("--RedshiftTempDir", required=False)
+    parser.add_argument("--TempDir", required=False)
+    for option in options:
+        parser.add_argument("--" + option, required=True)
+
+    parsed, _extra = parser.parse_known_args(args[1:])
+    parsed_dict = vars(parsed)
+    if "TempDir" in parsed_dict and parsed_dict["TempDir"] is not None:
+        parsed_dict["RedshiftTempDir"] = parsed_dict["TempDir"]
+    elif "RedshiftTempDir" in parsed and parsed_dict["RedshiftTempDir"] is not None:
+        parsed_dict["TempDir"] = parsed_dict["RedshiftTempDir"]
+
+    bookmark_value = parsed_dict.pop("continuation_option", None)
+    if "job_bookmark_option" not in parsed_dict or parsed_dict["job_bookmark_option"] is None:
+        if bookmark_value is None:
+            bookmark_value = job.job_bookmark[3]
+        else:
+            bookmark_value = job.job_bookmark[job.continuation.index(bookmark_value)]
+        parsed_dict["job_bookmark_option"] = bookmark_value
+    absent_range_option = []
+    for option in job.job_bookmark_range:
+        key = option[2:].replace("-", "_")
+        if key not in parsed_dict or parsed_dict[key] is None:
+            absent_range_option.append(option)
+    if parsed_dict["job_bookmark_option"] == "job-bookmark-pause":
+        if len(absent_range_option) == 1:
+            raise RuntimeError("Missing option or value for " + absent_range_option[0])
+    else:
+        if len(absent_range_option) == 0:
+            raise RuntimeError("Invalid option(s)" + " ".join(job.job_bookmark_range))
+    _GLOBAL_ARGS.update(parsed_dict)
+    return parsed_dict
+
+
+def _resolver() -> tuple[Any, type[Exception]]:
+    """Glue's own getResolvedOptions (and its error class) when awsglue is importable."""
     try:
-        parsed, _extra = parser.parse_known_args(argv[1:])
-    except SystemExit as exc:  # argparse exits; Glue raises instead
-        raise ValueError(
-            f"invalid job arguments {argv[1:]!r}: expected --{' --'.join(options)} "
-            "(each followed by a value); fix the job's DefaultArguments or run arguments"
-        ) from exc
-    return vars(parsed)
+        from awsglue.utils import GlueArgumentError as glue_error  # type: ignore[import-not-found]
+        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
+    except ImportError:
+        return _get_resolved_options, GlueArgumentError
+    return getResolvedOptions, glue_error
 
 
 def get_job_args(argv: list[str], required: list[str],
                  optional: dict[str, str | None]) -> dict[str, Any]:
-    """Resolve ``--KEY value`` job arguments with Glue's parser when available.
+    """Resolve ``--KEY value`` job arguments with Glue's getResolvedOptions (or its stand-in).
 
-    Optional keys are looked up only when present in argv (Glue's idiom), else defaulted.
+    Optional keys are asked for only when present in argv (Glue's idiom), else defaulted.
+    Never ask for JOB_ID / JOB_RUN_ID / SECURITY_CONFIGURATION / TempDir: Glue registers them
+    itself and they are in the result already (None when the run did not pass them).
     """
-    try:
-        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
-    except ImportError:
-        getResolvedOptions = _get_resolved_options
+    resolve, glue_error = _resolver()
     present = [k for k in optional
                if any(a == f"--{k}" or a.startswith(f"--{k}=") for a in argv)]
-    args = dict(getResolvedOptions(argv, list(required) + present))
+    try:
+        args = dict(resolve(argv, list(required) + present))
+    except glue_error as exc:
+        raise ValueError(
+            f"invalid job arguments: {exc}; expected --{' --'.join(required)} (each followed "
+            "by a value): fix the job's DefaultArguments or the run's Arguments") from exc
     for k, default in optional.items():
         args.setdefault(k, default)
-    if not args.get("job_bookmark_option"):
-        args["job_bookmark_option"] = "job-bookmark-disable"
     return args
 
 
@@ -1207,8 +1299,7 @@ REQUIRED_ARGS = ["JOB_NAME", "dataset", "raw_path", "processed_path", "rejected_
 
 def parse_config(argv: list[str]) -> JobConfig:
     """Resolve and validate the job arguments (raises ValueError with the fix)."""
-    args = get_job_args(argv, REQUIRED_ARGS, {"run_id": None, "lookups": None,
-                                              "JOB_RUN_ID": None})
+    args = get_job_args(argv, REQUIRED_ARGS, {"run_id": None, "lookups": None})
     dataset = args["dataset"]
     if dataset not in DATASETS + ("all",):
         raise ValueError(f"--dataset {dataset!r} is unknown: use one of "
@@ -1229,6 +1320,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     cfg = parse_config(list(sys.argv if argv is None else argv))
     spark = build_spark(f"lakekit-etl-{cfg.job_name}")
     datasets = list(DATASETS) if cfg.dataset == "all" else [cfg.dataset]
+    print(f"[etl] job {cfg.job_name} run {cfg.run_id}: datasets {','.join(datasets)}, "
+          f"{cfg.bookmark_option}", flush=True)
     results = {}
     for ds in datasets:
         results[ds] = run_dataset(spark, cfg, ds)

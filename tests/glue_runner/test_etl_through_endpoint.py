@@ -8,6 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from lakekit.glue import reset_bookmarks
+
 ROOT = Path(__file__).resolve().parents[2]
 ETL = ROOT / "lakekit" / "jobs" / "etl.py"
 SAMPLE = ROOT / "data" / "sample"
@@ -43,8 +45,10 @@ def test_etl_job_runs_through_the_endpoint_with_bookmarks(lab):
     rows = sum(pq.read_table(io.BytesIO(s3.get_object(Bucket=lab.out, Key=k)["Body"].read())).num_rows
                for k in keys)
     assert rows == acc["rows_out"]
-    bookmark = json.loads(glue.get_job_bookmark(JobName=job)["JobBookmarkEntry"]["JobBookmark"])
-    assert "flights.json" in bookmark
+    bookmark = json.loads(s3.get_object(Bucket=lab.art, Key="bookmarks/ETL/flights.json")["Body"].read())
+    assert bookmark["run_id"] == run_id and len(bookmark["files"]) == len(list((SAMPLE / "flights").glob("*.csv")))
+    entry = glue.get_job_bookmark(JobName=job)["JobBookmarkEntry"]      # Glue's own entry
+    assert (entry["Run"], entry["RunId"]) == (1, run_id)
 
     # bookmark: the second run finds nothing new and rewrites nothing
     run_id2 = glue.start_job_run(JobName=job)["JobRunId"]
@@ -55,5 +59,8 @@ def test_etl_job_runs_through_the_endpoint_with_bookmarks(lab):
     assert (acc2["rows_in"], acc2["files_processed"], acc2["mode"]) == (0, 0, "no-new-input")
     assert lab.keys(lab.out, "etl/processed/flights/") == keys
 
-    glue.reset_job_bookmark(JobName=job)
+    glue.reset_job_bookmark(JobName=job)          # AWS: Glue's bookmark only, the script's stays
+    assert "bookmarks/ETL/flights.json" in lab.keys(lab.art, "bookmarks/ETL/")
+    got = reset_bookmarks(job, glue=glue, s3=s3)
+    assert f"s3://{lab.art}/bookmarks/ETL/flights.json" in got["deleted"]
     assert lab.keys(lab.art, "bookmarks/ETL/") == []

@@ -33,8 +33,7 @@ def test_pyspark_run_succeeds_uploads_output_and_propagates_partition_overwrite(
     run, seen = lab.wait(job, run_id)
     assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
     assert "RUNNING" in seen and seen[-1] == "SUCCEEDED"
-    assert run["Arguments"] == {"--input": f"s3://{lab.raw}/toy/in/",
-                                "--output": f"s3://{lab.out}/toy/table/", "--label": "run1"}
+    assert run["Arguments"] == {"--label": "run1"}     # AWS: only the run's own arguments
     assert (run["Attempt"], run["JobName"], run["GlueVersion"], run["Timeout"]) == (0, job, "5.0", 2880)
     assert (run["WorkerType"], run["NumberOfWorkers"]) == ("G.1X", 2)
     assert run["StartedOn"] <= run["CompletedOn"] and run["ExecutionTime"] >= 0
@@ -45,9 +44,9 @@ def test_pyspark_run_succeeds_uploads_output_and_propagates_partition_overwrite(
     assert _rows_per_partition(lab, "toy/table/") == {"a": 4, "b": 3}
     assert lab.keys(lab.raw, "toy/") == ["toy/in/data.csv"]     # input not re-uploaded
 
-    out_log = lab.log_messages("/aws-glue/jobs/output", run_id)
+    out_log = lab.log_messages("/aws-glue/jobs/output", f"{run_id}-driver")
     assert f"label=run1 rows written: 7 run={run_id}" in out_log
-    err_log = lab.log_messages("/aws-glue/jobs/error", run_id)
+    err_log = lab.log_messages("/aws-glue/jobs/error", f"{run_id}-driver")
     history = [m.split()[3] for m in err_log if m.startswith("lakekit-glue: state history")]
     assert history == ["STARTING", "RUNNING", "SUCCEEDED"]
     assert any("synced output: 2 object(s) uploaded" in m for m in err_log), err_log[-5:]
@@ -60,7 +59,7 @@ def test_pyspark_run_succeeds_uploads_output_and_propagates_partition_overwrite(
     run_id2 = lab.glue.start_job_run(JobName=job)["JobRunId"]
     run2, _ = lab.wait(job, run_id2)
     assert run2["JobRunState"] == "SUCCEEDED", run2.get("ErrorMessage")
-    assert run2["Arguments"]["--label"] == "default"
+    assert "Arguments" not in run2                    # none passed (boto3 issue #3506)
     keys2 = lab.keys(lab.out, "toy/table/")
     assert not set(old_a) & set(keys2)
     assert [k for k in keys2 if "part=b/" in k] == old_b
@@ -79,9 +78,12 @@ def test_failing_script_fails_with_its_exception_and_uploads_nothing(lab):
     assert run["JobRunState"] == "FAILED"
     assert run["ErrorMessage"] == "ValueError: toy failure: bad input value 42"
     assert lab.keys(lab.out, "failing/") == []
-    assert "wrote partial output, now failing" in lab.log_messages("/aws-glue/jobs/output", run_id)
-    assert any(m.startswith("ValueError: toy failure") for m in
-               lab.log_messages("/aws-glue/jobs/error", run_id))
+    # Glue 5.0: the script's stdout and stderr (its traceback) both go to /output
+    out_log = lab.log_messages("/aws-glue/jobs/output", f"{run_id}-driver")
+    assert "wrote partial output, now failing" in out_log
+    assert any(m.startswith("ValueError: toy failure") for m in out_log), out_log[-5:]
+    assert not any(m.startswith("ValueError") for m in
+                   lab.log_messages("/aws-glue/jobs/error", f"{run_id}-driver"))
 
 
 def test_missing_script_fails_with_what_to_do(lab):
@@ -134,22 +136,32 @@ def test_max_concurrent_runs_and_batch_stop(lab):
     assert lab.keys(lab.out, "sleeping/") == ["sleeping/early.txt"]
 
 
-def test_reset_job_bookmark_deletes_the_bookmark_objects(lab):
+def test_reset_job_bookmark_resets_glues_entry_only_like_aws(lab):
+    """AWS's ResetJobBookmark never touches objects a script keeps itself; lakekit.glue.reset_bookmarks
+    resets both (Glue's entry and the script's --bookmark_path objects)."""
+    from lakekit import glue as lkglue
+
     job = lab.job("sleeper.py", {"--bookmark_path": f"s3://{lab.art}/bookmarks/BM/"})
-    doc = {"files": {"raw/flights/2013-01.csv": {"size": 10, "etag": "abc"}}}
-    lab.s3.put_object(Bucket=lab.art, Key="bookmarks/BM/flights.json", Body=json.dumps(doc).encode())
+    lab.s3.put_object(Bucket=lab.art, Key="bookmarks/BM/flights.json", Body=b'{"files": {}}')
     lab.s3.put_object(Bucket=lab.art, Key="bookmarks/BMX/other.json", Body=b"{}")
-    entry = lab.glue.get_job_bookmark(JobName=job)["JobBookmarkEntry"]
-    assert entry["JobName"] == job and json.loads(entry["JobBookmark"]) == {"flights.json": doc}
-    reset = lab.glue.reset_job_bookmark(JobName=job)["JobBookmarkEntry"]
-    assert reset["JobName"] == job and json.loads(reset["JobBookmark"]) == {}
-    assert lab.keys(lab.art, "bookmarks/") == ["bookmarks/BMX/other.json"]
-    assert json.loads(lab.glue.get_job_bookmark(JobName=job)["JobBookmarkEntry"]["JobBookmark"]) == {}
-    no_path = lab.job("sleeper.py")
     with pytest.raises(ClientError) as err:
-        lab.glue.reset_job_bookmark(JobName=no_path)
+        lab.glue.get_job_bookmark(JobName=job)
     assert err.value.response["Error"]["Code"] == "EntityNotFoundException"
-    assert "--bookmark_path" in err.value.response["Error"]["Message"]
+    assert err.value.response["Error"]["Message"] == f"Continuation for job {job} not found"
+    reset = lab.glue.reset_job_bookmark(JobName=job)["JobBookmarkEntry"]
+    assert (reset["JobName"], reset["Version"], json.loads(reset["JobBookmark"])) == (job, 1, {})
+    assert lab.keys(lab.art, "bookmarks/") == ["bookmarks/BM/flights.json", "bookmarks/BMX/other.json"]
+    assert lab.glue.get_job_bookmark(JobName=job)["JobBookmarkEntry"]["Version"] == 1
+
+    got = lkglue.reset_bookmarks(job, glue=lab.glue, s3=lab.s3)
+    assert got["glue"]["Version"] == 2
+    assert got["deleted"] == [f"s3://{lab.art}/bookmarks/BM/flights.json"]
+    assert lab.keys(lab.art, "bookmarks/") == ["bookmarks/BMX/other.json"]
+    with pytest.raises(ClientError) as err:
+        lab.glue.reset_job_bookmark(JobName="no-such-job")
+    assert err.value.response["Error"]["Code"] == "EntityNotFoundException"
+    with pytest.raises(ValueError, match="has no s3:// --bookmark_path"):
+        lkglue.reset_bookmarks(lab.job("sleeper.py"), glue=lab.glue, s3=lab.s3)
 
 
 def test_run_in_flight_fails_after_endpoint_restart(fresh_endpoint, make_lab):

@@ -17,6 +17,7 @@ Example (what :mod:`lakekit.local.services.glue_jobs` does for one run)::
 from __future__ import annotations
 
 import concurrent.futures as _futures
+import hashlib
 import logging
 import os
 import re
@@ -43,6 +44,10 @@ __all__ = [
     "run_process",
     "python_error",
     "argv_from",
+    "script_arguments",
+    "job_id",
+    "default_temp_dir",
+    "split_driver_stderr",
     "client",
     "SKIPPED_OUTPUT",
 ]
@@ -74,6 +79,79 @@ def argv_from(args: dict[str, str]) -> list[str]:
     for key, value in args.items():
         out += [key if key.startswith("--") else f"--{key}", str(value)]
     return out
+
+
+# -- what Glue 5.0 passes to the script -----------------------------------------------------
+def job_id(account: str, region: str, job_name: str, created_on: str = "") -> str:
+    """A stable ``--JOB_ID`` for a job definition: ``j_`` + 64 hex digits (Glue's shape).
+
+    >>> len(job_id("123456789012", "us-east-1", "etl")), job_id("1", "r", "j")[:2]
+    (66, 'j_')
+    """
+    digest = hashlib.sha256(f"{account}|{region}|{job_name}|{created_on}".encode()).hexdigest()
+    return "j_" + digest
+
+
+def default_temp_dir(account: str, region: str) -> str:
+    """The temporary path the Glue console gives a job: ``s3://aws-glue-assets-<acct>-<region>/temporary/``."""
+    return f"s3://aws-glue-assets-{account}-{region}/temporary/"
+
+
+def script_arguments(args: dict[str, str], *, job_name: str, job_id: str, run_id: str,
+                     temp_dir: str, security_configuration: str | None = None) -> dict[str, str]:
+    """The ``--key value`` pairs Glue 5.0 hands the script (``args`` = the merged arguments).
+
+    Glue adds ``--JOB_ID``, ``--JOB_RUN_ID``, ``--JOB_NAME`` (its own values win),
+    ``--job-bookmark-option`` (``job-bookmark-disable`` unless set), ``--TempDir`` (``temp_dir``
+    unless set) and, for a job with a security configuration, ``--SECURITY_CONFIGURATION``;
+    every other argument is passed as given.
+
+    >>> script_arguments({"--x": "1"}, job_name="j", job_id="j_1", run_id="jr_1",
+    ...                  temp_dir="s3://t/")  # doctest: +NORMALIZE_WHITESPACE
+    {'--JOB_ID': 'j_1', '--JOB_RUN_ID': 'jr_1', '--JOB_NAME': 'j',
+     '--job-bookmark-option': 'job-bookmark-disable', '--TempDir': 's3://t/', '--x': '1'}
+    """
+    given = {(k if k.startswith("--") else f"--{k}"): str(v) for k, v in args.items()}
+    out = {"--JOB_ID": job_id, "--JOB_RUN_ID": run_id, "--JOB_NAME": job_name,
+           "--job-bookmark-option": given.get("--job-bookmark-option") or "job-bookmark-disable",
+           "--TempDir": given.get("--TempDir") or temp_dir}
+    if security_configuration:
+        out["--SECURITY_CONFIGURATION"] = security_configuration
+    out.update({k: v for k, v in given.items() if k not in out and k not in _GLUE_OWNED})
+    return out
+
+
+_GLUE_OWNED = frozenset({"--JOB_ID", "--JOB_RUN_ID", "--JOB_NAME", "--SECURITY_CONFIGURATION"})
+# Spark's log4j2 default pattern: "%d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n"
+_LOG4J_LINE = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) ")
+_SPARK_BANNER = ("Setting default log level to", "To adjust logging level use sc.setLogLevel",
+                 "Using Spark's default log4j profile")
+
+
+def split_driver_stderr(lines: list[tuple[int, str]]) -> tuple[list[tuple[int, str]],
+                                                               list[tuple[int, str]]]:
+    """Split the driver's stderr the way Glue 5.0 routes it: (user stderr, Spark/system logs).
+
+    Glue 5.0 sends the script's stderr to ``/output`` and Spark's own log4j messages to
+    ``/error``. Locally both share one pipe; a log4j line (and the indented lines or
+    ``Caused by:`` lines after it: a Java stack trace) is Spark's, anything else the script's.
+
+    >>> user, spark = split_driver_stderr([(1, "25/01/02 10:00:00 WARN Utils: slow"),
+    ...     (2, "    at org.X"), (3, "Traceback (most recent call last):"), (4, "  File 'x'"),
+    ...     (5, "ValueError: bad")])
+    >>> [m for _, m in user], [m for _, m in spark]
+    (['Traceback (most recent call last):', "  File 'x'", 'ValueError: bad'], ['25/01/02 10:00:00 WARN Utils: slow', '    at org.X'])
+    """
+    user: list[tuple[int, str]] = []
+    spark: list[tuple[int, str]] = []
+    sink = user
+    for ts, line in lines:
+        if _LOG4J_LINE.match(line) or line.startswith(_SPARK_BANNER):
+            sink = spark
+        elif not (line[:1].isspace() or line.startswith("Caused by:")) or not line.strip():
+            sink = user if line.strip() else sink
+        sink.append((ts, line))
+    return user, spark
 
 
 def _skipped(rel_parts: tuple[str, ...]) -> bool:

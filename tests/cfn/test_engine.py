@@ -206,6 +206,32 @@ def test_athena_and_lakeformation_read_back(lake, endpoint):
     assert {"CREATE_TABLE", "ALTER", "DROP", "DESCRIBE"} <= {p for x in perms for p in x["Permissions"]}
 
 
+def test_api_pull_schedule_rule_disabled_by_default(lake, endpoint):
+    """The schedule notebook 02 talks about exists, DISABLED unless ApiPullSchedule=ENABLED."""
+    _, out = lake
+    events, lam = endpoint.client("events"), endpoint.client("lambda")
+    rule = events.describe_rule(Name=out["ApiPullScheduleRuleName"])
+    assert (rule["Name"], rule["ScheduleExpression"], rule["State"]) == (
+        "cfnlake-api-pull-schedule", "rate(1 hour)", "DISABLED")
+    targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    fn_arn = lam.get_function(FunctionName=out["ApiPullFunctionName"])["Configuration"]["FunctionArn"]
+    assert [(t["Id"], t["Arn"]) for t in targets] == [("api-pull", fn_arn)]
+    policy = json.loads(lam.get_policy(FunctionName=out["ApiPullFunctionName"])["Policy"])
+    assert [st["Principal"] for st in policy["Statement"]] == [{"Service": "events.amazonaws.com"}]
+    assert policy["Statement"][0]["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
+
+
+def test_uploaded_assets_use_the_lake_key(lake, endpoint):
+    """``ServerSideEncryption="aws:kms"`` alone would mean aws/s3 on AWS, not the lake's key."""
+    s, out = lake
+    s3 = endpoint.client("s3")
+    keys = deploy.upload_assets(s, bucket=out["ArtifactsBucket"])
+    for key in keys.values():
+        head = s3.head_object(Bucket=out["ArtifactsBucket"], Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms"
+        assert head["SSEKMSKeyId"] == out["DataKeyArn"], (key, head.get("SSEKMSKeyId"))
+
+
 def test_validate_template_and_summary(cf):
     body = deploy.TEMPLATE.read_text()
     v = cf.validate_template(TemplateBody=body)
@@ -465,28 +491,3 @@ def test_teardown_empties_versioned_buckets_and_leaves_nothing(lake, endpoint):
     assert deploy.remaining(s).empty
     assert deploy.teardown(s) == {"stack": "DOES_NOT_EXIST", "emptied": {}}
 
-
-def test_api_pull_schedule_rule_disabled_by_default(lake, endpoint):
-    """The schedule notebook 02 talks about exists, DISABLED unless ApiPullSchedule=ENABLED."""
-    _, out = lake
-    events, lam = endpoint.client("events"), endpoint.client("lambda")
-    rule = events.describe_rule(Name=out["ApiPullScheduleRuleName"])
-    assert (rule["Name"], rule["ScheduleExpression"], rule["State"]) == (
-        "cfnlake-api-pull-schedule", "rate(1 hour)", "DISABLED")
-    targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    fn_arn = lam.get_function(FunctionName=out["ApiPullFunctionName"])["Configuration"]["FunctionArn"]
-    assert [(t["Id"], t["Arn"]) for t in targets] == [("api-pull", fn_arn)]
-    policy = json.loads(lam.get_policy(FunctionName=out["ApiPullFunctionName"])["Policy"])
-    assert [st["Principal"] for st in policy["Statement"]] == [{"Service": "events.amazonaws.com"}]
-    assert policy["Statement"][0]["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
-
-
-def test_uploaded_assets_use_the_lake_key(lake, endpoint):
-    """``ServerSideEncryption="aws:kms"`` alone would mean aws/s3 on AWS, not the lake's key."""
-    s, out = lake
-    s3 = endpoint.client("s3")
-    keys = deploy.upload_assets(s, bucket=out["ArtifactsBucket"])
-    for key in keys.values():
-        head = s3.head_object(Bucket=out["ArtifactsBucket"], Key=key)
-        assert head["ServerSideEncryption"] == "aws:kms"
-        assert head["SSEKMSKeyId"] == out["DataKeyArn"], (key, head.get("SSEKMSKeyId"))

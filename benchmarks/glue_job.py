@@ -113,19 +113,12 @@ def through_endpoint(work: Path, url: str, tag: str) -> dict[str, float]:
     if run["JobRunState"] != "SUCCEEDED":
         raise RuntimeError(f"endpoint run {run['JobRunState']}: {run.get('ErrorMessage')}")
 
-    def messages(group: str) -> list[str]:
-        out, token = [], None
-        while True:
-            kw = {"nextToken": token} if token else {}
-            got = logs.get_log_events(logGroupName=group, logStreamName=run_id, startFromHead=True, **kw)
-            out += [e["message"] for e in got["events"]]
-            if not got["events"] or got.get("nextForwardToken") == token:
-                return out
-            token = got.get("nextForwardToken")
+    from lakekit.glue import job_logs
 
-    notes = [m for m in messages("/aws-glue/jobs/error") if m.startswith("lakekit-glue:")]
+    got = job_logs(job, run_id, glue=glue, logs=logs)  # the groups/streams Glue 5.0 writes
+    notes = [m for m in got.error if m.startswith("lakekit-glue:")]
     rss = next((int(m) for n in notes for m in re.findall(r"peak RSS of its process group (\d+) MB", n)), 0)
-    rows = _rows_in(messages("/aws-glue/jobs/output"))
+    rows = _rows_in(got.output)
     for n in notes:
         if "staged" in n or "synced" in n or "script exited" in n:
             print("   ", n)

@@ -107,7 +107,8 @@ def wait_job_run(glue: Any, job_name: str, run_id: str, *, timeout: float = 900.
         lambda run: run["JobRunState"], JOB_FINAL_STATES, timeout=timeout, interval=interval,
         progress=progress, desc=f"job {job_name}",
         hint=(f"Open the run in Glue Studio (Jobs -> {job_name} -> Runs) or its CloudWatch logs "
-              f"/aws-glue/jobs/output and /aws-glue/jobs/error (stream {run_id}); stop it with "
+              f"(<LogGroupName of the run>/output and /error, streams starting with {run_id}: "
+              f"lakekit.glue.job_logs reads them); stop it with "
               f"glue.batch_stop_job_run or wait again."))
 
 

@@ -653,8 +653,10 @@ def read_raw(spark: SparkSession, dataset: str, uris: list[str]) -> DataFrame:
     reader = spark.read.schema(schema).option("mode", "PERMISSIVE") \
         .option("columnNameOfCorruptRecord", CORRUPT)
     if isinstance(spec, list):
+        # RFC 4180 as the ingest Lambda validates it: quoted line breaks (multiLine) and
+        # doubled quotes (escape '"'); a UTF-8 byte-order mark before the header is dropped.
         df = reader.option("header", True).option("enforceSchema", False) \
-            .option("nullValue", "").csv(uris)
+            .option("nullValue", "").option("multiLine", True).option("escape", '"').csv(uris)
     else:
         df = reader.json(uris)
     fre = _FILE_RE.format(ds=re.escape(dataset))

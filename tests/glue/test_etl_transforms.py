@@ -94,6 +94,24 @@ def test_malformed_csv_row_is_rejected(spark, etl, tmp_path):
     assert str(rej[0]["ingest_date"]) == "2026-01-01"
 
 
+
+def test_valid_csv_shapes_the_ingest_lambda_accepts_read_whole(spark, etl, tmp_path):
+    """What lands in raw (a spreadsheet's BOM + CRLF, doubled quotes, a quoted line break, no
+    final newline) is read as the rows it holds: the job's count equals the Lambda's."""
+    d = tmp_path / "flights" / "ingest_date=2026-01-01"
+    d.mkdir(parents=True)
+    header = ",".join(etl.FLIGHTS_CSV)
+    row = dict(BASE)
+    quoted = {**row, "tailnum": '"N1""2"', "dest": '"IA\r\nH"'}
+    lines = [header, ",".join(row[c] for c in etl.FLIGHTS_CSV), ",".join(quoted.get(c, row[c]) for c in etl.FLIGHTS_CSV)]
+    (d / "excel.csv").write_bytes(("\ufeff" + "\r\n".join(lines)).encode("utf-8"))
+    raw = etl.read_raw(spark, "flights", [str(d / "excel.csv")])
+    valid, rejected = etl.cast_with_rejects(raw, etl.SCHEMAS["flights"])
+    assert rejected.count() == 0, [r["reject_reason"] for r in rejected.collect()]
+    got = sorted((r["tailnum"], r["dest"]) for r in valid.collect())
+    assert len(got) == 2 and ('N1"2', "IA\nH") in [(t, d.replace("\r\n", "\n")) for t, d in got]
+
+
 # ------------------------------------------------------------------ dedup (weather DST)
 def _weather_raw(tmp_path, extra: list[dict] | None = None):
     src = SAMPLE / "weather" / "weather.jsonl"

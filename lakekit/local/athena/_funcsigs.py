@@ -74,7 +74,8 @@ xxhash64 year year_of_week yow zip zip_with
 # special forms Trino's parser turns into calls, and aggregate/window names the list spells elsewhere
 _SPECIAL = """
 if coalesce nullif row array grouping json_value json_query json_exists json_object json_array json_serialize
-json current_catalog current_schema current_path localtime localtimestamp at_time_zone
+json current_catalog current_schema current_path localtime localtimestamp at_time_zone unnest exists
+set_agg set_union bitwise_xor_agg
 """
 TRINO_FUNCTIONS = frozenset((_LISTED + _SPECIAL).split()) | {
     "st_" + n for n in (

@@ -157,20 +157,23 @@ class _Checker:
             sel = scope.expression
             if not isinstance(sel, exp.Select):
                 continue
-            for e in sel.expressions:
-                self.ty(e, scope)
-            for key in ("where", "group", "having", "order", "qualify"):
-                clause = sel.args.get(key)
-                if clause is None:
-                    continue
-                for e in clause.iter_expressions():
-                    t = self.ty(e, scope)
-                    if key == "where" and t is not None and t not in (BOOLEAN, UNKNOWN):
-                        raise _error("TYPE_MISMATCH", self.pos(e), f"WHERE clause must evaluate to a boolean: actual type {t}")
+            # Trino's order: FROM (join criteria), WHERE, SELECT list, GROUP BY, HAVING, ORDER BY
             for join in sel.args.get("joins") or []:
                 on = join.args.get("on")
                 if on is not None:
                     self.ty(on, scope)
+            where = sel.args.get("where")
+            if where is not None:
+                t = self.ty(where.this, scope)
+                if t is not None and t not in (BOOLEAN, UNKNOWN):
+                    raise _error("TYPE_MISMATCH", self.pos(where.this),
+                                 f"WHERE clause must evaluate to a boolean: actual type {t}")
+            for e in sel.expressions:
+                self.ty(e, scope)
+            for key in ("group", "having", "order", "qualify"):
+                clause = sel.args.get(key)
+                for e in clause.iter_expressions() if clause is not None else []:
+                    self.ty(e, scope)
 
     # ------------------------------------------------------------------ columns
     def source_columns(self, source: Any) -> dict[str, T | None] | None:

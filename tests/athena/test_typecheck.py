@@ -272,3 +272,18 @@ def test_joda_patterns_translate():
     assert joda_to_strftime("d/M/yy", parse=True) == "%d/%m/%y"
     assert joda_to_strftime("'at' HH'h'") == "at %Hh"
     assert joda_to_strftime("G yyyy") is None  # an era letter: not translated, left to fail loudly
+
+
+def test_integer_division_by_zero_fails_like_trino(run):
+    for sql in ("SELECT 5 / 0", "SELECT 7 % 0", "SELECT max(distance / (day - day)) FROM flights WHERE month = 1",
+                "SELECT (10 / x) / 0 FROM (VALUES 1, 2) AS t(x)"):
+        err = _fails(run, sql)
+        assert (err.error_type, err.message) == ("DIVISION_BY_ZERO", "DIVISION_BY_ZERO: Division by zero"), sql
+    assert run("SELECT 10 / x, 10 % x FROM (VALUES 3, 4) AS t(x) ORDER BY 1").rows() == [["2", "2"], ["3", "1"]]
+    assert _one(run, "SELECT 5e0 / 2") == "2.5"
+
+
+def test_untypable_constructs_run_and_log_at_debug(run, caplog):
+    with caplog.at_level("DEBUG", logger="lakekit.local.athena._typecheck"):
+        assert _one(run, "SELECT (1, 'a') = (1, 'a')") == "true"
+    assert any("no type for Tuple" in r.getMessage() for r in caplog.records)

@@ -7,6 +7,9 @@
   Joda pattern to ``strptime`` unchanged). ``parse_datetime`` returns ``timestamp with time zone``.
 - ``date_diff(unit, a, b)``: Trino counts whole units elapsed (23:00 -> 01:00 next day is 0
   days); DuckDB's ``date_diff`` counts boundaries crossed (1): use DuckDB's ``date_sub``.
+- ``a / b``, ``a % b`` with integer operands and ``b = 0``: Trino fails the query with
+  ``DIVISION_BY_ZERO: Division by zero``; DuckDB answers NULL. (Decimal and double division by
+  zero still answer NULL locally: Trino fails decimals and answers Infinity/NaN for doubles.)
 - ``approx_distinct(x)`` / ``approx_percentile(x, p)``: DuckDB's HyperLogLog is off by a few
   percent already at 10^5 rows; exact answers (``count(DISTINCT x)``, ``quantile_disc``) are
   always within Trino's documented error bounds (standard error 2.3%).
@@ -22,7 +25,9 @@ import re
 
 from sqlglot import exp
 
-__all__ = ["rewrite", "joda_to_strftime"]
+__all__ = ["rewrite", "joda_to_strftime", "DIVISION_BY_ZERO"]
+
+DIVISION_BY_ZERO = "DIVISION_BY_ZERO: Division by zero"
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +82,21 @@ def _fmt_literal(node: exp.Expression | None, parse: bool) -> exp.Literal | None
     return None if conv is None else exp.Literal.string(conv)
 
 
+def _checked_division(node: exp.Div | exp.Mod) -> exp.Expression:
+    """``CASE WHEN b = 0 AND <integer result> THEN error(DIVISION_BY_ZERO) ELSE a / b END``."""
+    raw = node.copy()
+    zero = exp.EQ(this=exp.Paren(this=node.expression.copy()), expression=exp.Literal.number(0))
+    integral = exp.Not(this=exp.In(this=exp.Anonymous(this="TYPEOF", expressions=[raw.copy()]),
+                                   expressions=[exp.Literal.string("DOUBLE"), exp.Literal.string("FLOAT")]))
+    fail = exp.Anonymous(this="ERROR", expressions=[exp.Literal.string(DIVISION_BY_ZERO)])
+    return exp.Case(ifs=[exp.If(this=exp.And(this=zero, expression=integral), true=fail)], default=raw)
+
+
 def rewrite(ast: exp.Expression) -> None:
     """Replace the DuckDB namesakes that differ from Trino (see the module doc) in ``ast``."""
+    for div in reversed(list(ast.find_all(exp.Div, exp.Mod))):  # innermost first
+        if not (isinstance(div.expression, exp.Literal) and div.expression.this not in ("0", "0.0")):
+            div.replace(_checked_division(div))
     for node in list(ast.find_all(exp.Anonymous, exp.ParseDatetime, exp.DateDiff, exp.ApproxDistinct,
                                   exp.ApproxQuantile)):
         if isinstance(node, exp.Anonymous) and node.name.lower() == "format_datetime" and len(node.expressions) == 2:

@@ -504,6 +504,8 @@ class QueryEngine:
 
     def _map_duckdb_error(self, ex: duckdb.Error, sql: str) -> AthenaQueryError:
         msg = str(ex)
+        if _trinofuncs.DIVISION_BY_ZERO in msg:
+            return AthenaQueryError(USER_ERROR, "DIVISION_BY_ZERO", _trinofuncs.DIVISION_BY_ZERO)
         m = re.search(r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"', msg)
         if m:
             name = m.group(1) or m.group(2)

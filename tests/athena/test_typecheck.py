@@ -27,7 +27,8 @@ def str_lake(lake):
         parts = glue.get_partitions(DatabaseName=DB, TableName="flights")["Partitions"]
         glue.batch_create_partition(DatabaseName=DB, TableName="flights_str", PartitionInputList=[
             {"Values": p["Values"], "StorageDescriptor": p["StorageDescriptor"]} for p in parts])
-    return lake
+    yield lake
+    glue.delete_table(DatabaseName=DB, Name="flights_str")  # other modules list the database's tables
 
 
 def _fails(run, sql: str, **kw) -> AthenaQueryError:
@@ -150,7 +151,14 @@ def test_refused_inside_subqueries_ctes_and_joins(run, str_lake, sql):
         assert err.message == "TYPE_MISMATCH: line 3:13: Cannot apply operator: varchar = integer"
 
 
-def test_refused_in_ctas_insert_and_views_before_anything_is_written(run, str_lake):
+@pytest.fixture
+def scratch(run):
+    yield
+    run("DROP VIEW IF EXISTS tc_v")
+    run("DROP TABLE IF EXISTS tc_ok")
+
+
+def test_refused_in_ctas_insert_and_views_before_anything_is_written(run, str_lake, scratch):
     glue, s3 = str_lake["glue"], str_lake["s3"]
     err = _fails(run, "CREATE TABLE tc_bad WITH (format = 'PARQUET', external_location = 's3://lake/tc/bad/') "
                       "AS SELECT carrier FROM flights_str WHERE month = 1", output_location="s3://athena-results/")
@@ -166,6 +174,16 @@ def test_refused_in_ctas_insert_and_views_before_anything_is_written(run, str_la
     err = _fails(run, "INSERT INTO tc_ok SELECT carrier, month FROM flights_str WHERE day = 2")
     assert err.message == "TYPE_MISMATCH: line 1:68: Cannot apply operator: varchar = integer"
     assert _one(run, "SELECT count(*) FROM tc_ok") == before
+    # INSERT: a query column Trino cannot coerce to the table's column type (main cast 1 to '1')
+    err = _fails(run, "INSERT INTO tc_ok SELECT carrier, 1 FROM flights WHERE month = 1 AND day = 2")
+    assert err.message == ("TYPE_MISMATCH: line 1:1: Insert query has mismatched column types: "
+                           "Table: [varchar, varchar], Query: [varchar, integer]")
+    err = _fails(run, "INSERT INTO tc_ok (month, carrier) SELECT month, flight FROM flights_str WHERE day = '2'")
+    assert err.message.endswith("Table: [varchar, varchar], Query: [varchar, bigint]")
+    assert _one(run, "SELECT count(*) FROM tc_ok") == before
+    r = run("INSERT INTO tc_ok SELECT CAST(NULL AS varchar), '13' FROM flights WHERE month = 1 AND day = 1 LIMIT 2")
+    assert r.update_count == 2
+    assert _one(run, "SELECT count(*) FROM tc_ok WHERE month = '13' AND carrier IS NULL") == "2"
     # the CTAS wrote month as a string column: comparing it to an integer fails too
     assert _fails(run, "SELECT count(*) FROM tc_ok WHERE month = 1").error_type == "TYPE_MISMATCH"
 

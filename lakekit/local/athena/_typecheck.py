@@ -42,7 +42,7 @@ from ._trtypes import (
     parse_glue,
 )
 
-__all__ = ["check", "TableLookup"]
+__all__ = ["check", "check_insert", "TableLookup"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,68 @@ def _error(kind: str, pos: tuple[int, int], message: str) -> AthenaQueryError:
 
 def check(ast: exp.Expression, text: str, lookup: TableLookup, database: str) -> None:
     """Type ``ast`` (a query parsed from ``text``) like Trino's analyzer; raise on what Trino refuses."""
+    checker = _prepare(ast, text, lookup, database)
+    if checker is not None:
+        _guarded(checker.run)
+
+
+def check_insert(ast: exp.Insert, text: str, lookup: TableLookup, database: str) -> None:
+    """INSERT INTO t [(cols)] <query>: the query's checks, then Trino's column type match.
+
+    Refused like Trino: a query column whose type cannot be coerced to the table column's type
+    across families (varchar into bigint, integer into varchar, date into double...)::
+
+        TYPE_MISMATCH: line 1:1: Insert query has mismatched column types: Table: [varchar, bigint], Query: [integer, bigint]
+
+    Narrowing within a family (bigint into integer, varchar into varchar(3)) is left to run.
+    """
+    target = ast.this
+    given = None
+    if isinstance(target, exp.Schema):
+        given = [c.name.lower() for c in target.expressions]
+        target = target.this
+    if not isinstance(target, exp.Table):
+        return
+    cols = lookup((target.db or database).lower(), target.name.lower())
+    query = ast.expression
+    while isinstance(query, exp.Subquery) and not query.args.get("alias"):
+        query = query.this
+    checker = _prepare(query, text, lookup, database)
+    if cols is None or checker is None:
+        return
+    _guarded(checker.run)
+    table_types = {c.lower(): parse_glue(t) for c, t in cols}
+    names = given or [c.lower() for c, _ in cols]
+    want = [table_types.get(n) for n in names]
+    got = _guarded(lambda: checker.output_types())
+    if got is None or len(got) != len(want) or any(t is None for t in [*want, *got]):
+        return
+    if any(not _insert_coercible(q, t) for q, t in zip(got, want, strict=True) if q is not None and t is not None):
+        raise _error("TYPE_MISMATCH", checker.line_col(0),
+                     f"Insert query has mismatched column types: Table: [{', '.join(str(t) for t in want)}], "
+                     f"Query: [{', '.join(str(t) for t in got)}]")
+
+
+def _insert_coercible(query: T, table: T) -> bool:
+    """Trino refuses INSERT coercions across type families; same-family narrowing runs (lenient)."""
+    if query.name == "unknown":
+        return True
+    if query.family != table.family:
+        return False
+    return query.family not in ("array", "map", "row") or common_super(query, table) is not None
+
+
+def _guarded(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except AthenaQueryError:
+        raise
+    except Exception as ex:  # noqa: BLE001 - a construct the checker does not model: run unchecked
+        log.debug("typecheck skipped: %s: %s", type(ex).__name__, ex)
+        return None
+
+
+def _prepare(ast: exp.Expression, text: str, lookup: TableLookup, database: str) -> _Checker | None:
     tables: dict[tuple[str, str], dict[str, T | None] | None] = {}
     cte_names = {c.alias_or_name.lower() for c in ast.find_all(exp.CTE)}
     schema: dict[str, dict[str, dict[str, str]]] = {}
@@ -71,7 +133,7 @@ def check(ast: exp.Expression, text: str, lookup: TableLookup, database: str) ->
         cols = lookup(db, name)
         if cols is None:
             log.debug("typecheck skipped: table %s.%s not typed", db, name)
-            return
+            return None
         tables[(db, name)] = {c.lower(): parse_glue(typ) for c, typ in cols}
         schema.setdefault(db, {})[name] = {c.lower(): "int" for c, _ in cols}  # names only: qualify needs no types
     work = ast.copy()
@@ -81,13 +143,8 @@ def check(ast: exp.Expression, text: str, lookup: TableLookup, database: str) ->
         scopes = list(traverse_scope(work))
     except Exception as ex:  # noqa: BLE001 - anything qualify cannot handle runs unchecked
         log.debug("typecheck skipped: cannot qualify the query: %s", ex)
-        return
-    try:
-        _Checker(text, tables, scopes, database).run()
-    except AthenaQueryError:
-        raise
-    except Exception as ex:  # noqa: BLE001 - a construct the checker does not model: run unchecked
-        log.debug("typecheck skipped: %s: %s", type(ex).__name__, ex)
+        return None
+    return _Checker(text, tables, scopes, database) if scopes else None
 
 
 class _Checker:
@@ -174,6 +231,16 @@ class _Checker:
                 clause = sel.args.get(key)
                 for e in clause.iter_expressions() if clause is not None else []:
                     self.ty(e, scope)
+
+    def output_types(self) -> list[T | None] | None:
+        """Types of the statement's output columns, in order (the root scope's SELECT list)."""
+        sel = self.scopes[-1].expression
+        while isinstance(sel, exp.SetOperation):
+            sel = sel.this
+        if not isinstance(sel, exp.Select) or any(isinstance(e, exp.Star) for e in sel.expressions):
+            return None
+        scope = self.by_expr.get(id(sel), self.scopes[-1])
+        return [self.ty(e, scope) for e in sel.expressions]
 
     # ------------------------------------------------------------------ columns
     def source_columns(self, source: Any) -> dict[str, T | None] | None:

@@ -452,6 +452,7 @@ class QueryEngine:
         if isinstance(ast, exp.Create):
             return _ddl.create(self, q, ast, text, database, output_location)
         if isinstance(ast, exp.Insert):
+            _typecheck.check_insert(ast, text, lambda db, name: self._typecheck_columns(q, db, name), database)
             return _ddl.insert(self, q, ast, text, database)
         if isinstance(ast, (exp.Query,)):
             tbl = self.run_select(q, ast, database)

@@ -266,6 +266,14 @@ def test_trino_semantics_of_duckdb_namesakes(run, sql, expected):
     assert _one(run, sql) == expected
 
 
+def test_date_plus_interval_is_a_date(run):
+    r = run("SELECT DATE '2013-01-31' + INTERVAL '1' DAY AS a, DATE '2013-03-01' - INTERVAL '1' MONTH AS b, "
+            "INTERVAL '2' DAY + DATE '2013-01-01' AS c")
+    assert [c.type for c in r.columns] == ["date", "date", "date"]
+    assert r.rows() == [["2013-02-01", "2013-02-01", "2013-01-03"]]
+    assert _one(run, "SELECT min(flight_date + INTERVAL '1' DAY) FROM flights") == "2013-01-02"
+
+
 def test_parse_datetime_is_timestamp_with_time_zone(run):
     r = run("SELECT parse_datetime('2013-01-05', 'yyyy-MM-dd') AS t")
     assert [c.type for c in r.columns] == ["timestamp with time zone"]

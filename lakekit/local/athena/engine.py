@@ -855,6 +855,14 @@ class QueryEngine:
             unit = (node.text("unit") or "DAY").upper()
             if unit in ("DAY", "WEEK", "MONTH", "YEAR", "QUARTER") and is_date(node.this):
                 node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("DATE")))
+        # DATE +/- INTERVAL '1' DAY is a DATE in Trino too
+        for node in list(ast.find_all(exp.Add, exp.Sub)):
+            date_side, iv = node.this, node.expression
+            if isinstance(date_side, exp.Interval) and isinstance(node, exp.Add):
+                date_side, iv = iv, date_side
+            if isinstance(iv, exp.Interval) and (iv.text("unit") or "").upper() in (
+                    "DAY", "WEEK", "MONTH", "YEAR", "QUARTER") and is_date(date_side):
+                node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("DATE")))
 
     def _rename_output(self, original: exp.Expression, tbl: pa.Table) -> pa.Table:
         """Athena's output names: lower-cased aliases/column names, ``_colN`` for unnamed expressions."""

@@ -313,3 +313,20 @@ def test_untypable_constructs_run_and_log_at_debug(run, caplog):
     with caplog.at_level("DEBUG", logger="lakekit.local.athena._typecheck"):
         assert _one(run, "SELECT (1, 'a') = (1, 'a')") == "true"
     assert any("no type for Tuple" in r.getMessage() for r in caplog.records)
+
+
+def test_endpoint_reports_the_refusal_as_athena_does(endpoint):
+    """Through the lakekit endpoint (boto3): FAILED with Athena's StateChangeReason and AthenaError."""
+    from . import _gwlake as L
+
+    L.build(endpoint)
+    athena = endpoint.client("athena")
+    for sql, reason in [
+        ("SELECT count(*) FROM flights WHERE carrier = 1", "TYPE_MISMATCH: line 1:44: Cannot apply operator: varchar = integer"),
+        ("SELECT list_value(carrier) FROM flights", "FUNCTION_NOT_FOUND: line 1:8: Function 'list_value' not registered"),
+    ]:
+        st = L.run(athena, sql)["Status"]
+        assert (st["State"], st["StateChangeReason"]) == ("FAILED", reason)
+        assert st["AthenaError"] == {"ErrorCategory": 2, "ErrorType": 1000, "Retryable": False, "ErrorMessage": reason}
+    ok = L.run(athena, "SELECT count(*) FROM flights WHERE carrier = 'UA' AND flight = 1545")
+    assert ok["Status"]["State"] == "SUCCEEDED"

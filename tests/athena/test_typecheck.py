@@ -158,6 +158,11 @@ def scratch(run):
     run("DROP TABLE IF EXISTS tc_ok")
 
 
+def test_positions_count_leading_comment_lines_like_trino(run, str_lake):
+    err = _fails(run, "-- January only\n/* note */ SELECT count(*) FROM flights_str WHERE month = 1;")
+    assert err.message == "TYPE_MISMATCH: line 2:57: Cannot apply operator: varchar = integer"
+
+
 def test_refused_in_ctas_insert_and_views_before_anything_is_written(run, str_lake, scratch):
     glue, s3 = str_lake["glue"], str_lake["s3"]
     err = _fails(run, "CREATE TABLE tc_bad WITH (format = 'PARQUET', external_location = 's3://lake/tc/bad/') "

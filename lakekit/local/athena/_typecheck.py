@@ -57,14 +57,18 @@ def _error(kind: str, pos: tuple[int, int], message: str) -> AthenaQueryError:
     return AthenaQueryError(USER_ERROR, kind, f"{kind}: line {pos[0]}:{pos[1]}: {message}")
 
 
-def check(ast: exp.Expression, text: str, lookup: TableLookup, database: str) -> None:
-    """Type ``ast`` (a query parsed from ``text``) like Trino's analyzer; raise on what Trino refuses."""
-    checker = _prepare(ast, text, lookup, database)
+def check(ast: exp.Expression, text: str, lookup: TableLookup, database: str, source: str | None = None) -> None:
+    """Type ``ast`` (a query parsed from ``text``) like Trino's analyzer; raise on what Trino refuses.
+
+    ``source``: the statement as submitted, when ``text`` is a cleaned part of it (leading comments
+    stripped): positions in messages then count from the start of ``source``, as Trino's do."""
+    checker = _prepare(ast, text, lookup, database, source)
     if checker is not None:
         _guarded(checker.run)
 
 
-def check_insert(ast: exp.Insert, text: str, lookup: TableLookup, database: str) -> None:
+def check_insert(ast: exp.Insert, text: str, lookup: TableLookup, database: str,
+                 source: str | None = None) -> None:
     """INSERT INTO t [(cols)] <query>: the query's checks, then Trino's column type match.
 
     Refused like Trino: a query column whose type cannot be coerced to the table column's type
@@ -85,7 +89,7 @@ def check_insert(ast: exp.Insert, text: str, lookup: TableLookup, database: str)
     query = ast.expression
     while isinstance(query, exp.Subquery) and not query.args.get("alias"):
         query = query.this
-    checker = _prepare(query, text, lookup, database)
+    checker = _prepare(query, text, lookup, database, source)
     if cols is None or checker is None:
         return
     _guarded(checker.run)
@@ -120,7 +124,8 @@ def _guarded(fn: Callable[[], Any]) -> Any:
         return None
 
 
-def _prepare(ast: exp.Expression, text: str, lookup: TableLookup, database: str) -> _Checker | None:
+def _prepare(ast: exp.Expression, text: str, lookup: TableLookup, database: str,
+             source: str | None = None) -> _Checker | None:
     tables: dict[tuple[str, str], dict[str, T | None] | None] = {}
     cte_names = {c.alias_or_name.lower() for c in ast.find_all(exp.CTE)}
     schema: dict[str, dict[str, dict[str, str]]] = {}
@@ -144,12 +149,14 @@ def _prepare(ast: exp.Expression, text: str, lookup: TableLookup, database: str)
     except Exception as ex:  # noqa: BLE001 - anything qualify cannot handle runs unchecked
         log.debug("typecheck skipped: cannot qualify the query: %s", ex)
         return None
-    return _Checker(text, tables, scopes, database) if scopes else None
+    return _Checker(text, tables, scopes, database, source) if scopes else None
 
 
 class _Checker:
-    def __init__(self, text: str, tables: dict, scopes: list[Scope], database: str) -> None:
+    def __init__(self, text: str, tables: dict, scopes: list[Scope], database: str, source: str | None = None) -> None:
         self.text = text
+        base = source.find(text) if source else -1
+        self.source, self.base = (source, base) if source and base >= 0 else (text, 0)
         self.tables = tables
         self.scopes = scopes
         self.database = database
@@ -168,8 +175,10 @@ class _Checker:
         return self._tokens
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        line = self.text.count("\n", 0, offset) + 1
-        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        """(line, 1-based column) of a character offset of ``text``, counted in the submitted statement."""
+        src, off = self.source, offset + self.base
+        line = src.count("\n", 0, off) + 1
+        return line, off - (src.rfind("\n", 0, off) + 1) + 1
 
     def span(self, node: exp.Expression) -> tuple[int, int] | None:
         """(start, end) character offsets of ``node`` in the statement, from its leaves' token meta."""

@@ -317,7 +317,8 @@ class _Query:
         self.con.execute("SET integer_division = true")
         self.con.execute("SET TimeZone = 'UTC'")
         self.n = 0
-        self.text = ""  # the statement as parsed: positions in Trino-style errors refer to it
+        self.text = ""  # the statement as parsed (leading comments stripped)
+        self.source = ""  # the statement as submitted: positions in Trino-style errors count from it
         self.tables: dict[tuple[str, str], dict] = {}  # Glue tables read by this statement
         self.date_columns: set[str] = set()
         # native Parquet scans: (alias in the statement, scan, columns the caller may see or None,
@@ -444,7 +445,7 @@ class QueryEngine:
         if first is None or first.group(1).upper() not in _STARTERS:
             tok = first.group(1) if first else text.split()[0]
             raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"line 1:1: mismatched input '{tok}'. Expecting: {_EXPECTING}")
-        q.text = text
+        q.text, q.source = text, sql
         handled = _ddl.dispatch_text(self, q, text, database)
         if handled is not None:
             return handled
@@ -452,7 +453,7 @@ class QueryEngine:
         if isinstance(ast, exp.Create):
             return _ddl.create(self, q, ast, text, database, output_location)
         if isinstance(ast, exp.Insert):
-            _typecheck.check_insert(ast, text, lambda db, name: self._typecheck_columns(q, db, name), database)
+            _typecheck.check_insert(ast, text, lambda db, name: self._typecheck_columns(q, db, name), database, sql)
             return _ddl.insert(self, q, ast, text, database)
         if isinstance(ast, (exp.Query,)):
             tbl = self.run_select(q, ast, database)
@@ -596,7 +597,8 @@ class QueryEngine:
     def run_select(self, q: _Query, ast: exp.Expression, database: str) -> pa.Table:
         """Resolve the catalog tables of a query AST, run it in DuckDB, return Athena-named columns."""
         original = ast.copy()
-        _typecheck.check(original, q.text, lambda db, name: self._typecheck_columns(q, db, name), database)
+        _typecheck.check(original, q.text, lambda db, name: self._typecheck_columns(q, db, name), database,
+                         q.source)
         ast = self._resolve(q, ast, database, depth=0)
         self._fix_date_add(q, ast)
         _trinofuncs.rewrite(ast)

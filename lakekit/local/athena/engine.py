@@ -29,7 +29,7 @@ import sqlglot
 from botocore.exceptions import ClientError
 from sqlglot import exp
 
-from . import _ddl
+from . import _ddl, _trinofuncs, _typecheck
 from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
 from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
 from ._native import NativeScan, ParquetMirror, columns_read
@@ -317,6 +317,9 @@ class _Query:
         self.con.execute("SET integer_division = true")
         self.con.execute("SET TimeZone = 'UTC'")
         self.n = 0
+        self.text = ""  # the statement as parsed (leading comments stripped)
+        self.source = ""  # the statement as submitted: positions in Trino-style errors count from it
+        self.tables: dict[tuple[str, str], dict] = {}  # Glue tables read by this statement
         self.date_columns: set[str] = set()
         # native Parquet scans: (alias in the statement, scan, columns the caller may see or None,
         # columns a Lake Formation row filter reads)
@@ -442,6 +445,7 @@ class QueryEngine:
         if first is None or first.group(1).upper() not in _STARTERS:
             tok = first.group(1) if first else text.split()[0]
             raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"line 1:1: mismatched input '{tok}'. Expecting: {_EXPECTING}")
+        q.text, q.source = text, sql
         handled = _ddl.dispatch_text(self, q, text, database)
         if handled is not None:
             return handled
@@ -449,6 +453,7 @@ class QueryEngine:
         if isinstance(ast, exp.Create):
             return _ddl.create(self, q, ast, text, database, output_location)
         if isinstance(ast, exp.Insert):
+            _typecheck.check_insert(ast, text, lambda db, name: self._typecheck_columns(q, db, name), database, sql)
             return _ddl.insert(self, q, ast, text, database)
         if isinstance(ast, (exp.Query,)):
             tbl = self.run_select(q, ast, database)
@@ -501,6 +506,8 @@ class QueryEngine:
 
     def _map_duckdb_error(self, ex: duckdb.Error, sql: str) -> AthenaQueryError:
         msg = str(ex)
+        if _trinofuncs.DIVISION_BY_ZERO in msg:
+            return AthenaQueryError(USER_ERROR, "DIVISION_BY_ZERO", _trinofuncs.DIVISION_BY_ZERO)
         m = re.search(r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"', msg)
         if m:
             name = m.group(1) or m.group(2)
@@ -590,8 +597,11 @@ class QueryEngine:
     def run_select(self, q: _Query, ast: exp.Expression, database: str) -> pa.Table:
         """Resolve the catalog tables of a query AST, run it in DuckDB, return Athena-named columns."""
         original = ast.copy()
+        _typecheck.check(original, q.text, lambda db, name: self._typecheck_columns(q, db, name), database,
+                         q.source)
         ast = self._resolve(q, ast, database, depth=0)
         self._fix_date_add(q, ast)
+        _trinofuncs.rewrite(ast)
         duck_sql = ast.sql(dialect="duckdb")
         for reg, scan in q.inline.items():  # bound once, in the statement (a view would bind twice)
             duck_sql = re.sub(rf'(?<![\w"]){reg}(?![\w"])|"{reg}"', lambda _m, s=scan: f"({s.select_sql()})", duck_sql)
@@ -599,6 +609,26 @@ class QueryEngine:
         tbl = q.con.execute(duck_sql).fetch_arrow_table()
         q.counter.add(scanned)
         return self._rename_output(original, _trino_types(tbl))
+
+    def _typecheck_columns(self, q: _Query, db: str, name: str) -> list[tuple[str, str]] | None:
+        """[(column, Glue type)] of a table (data columns + partition keys) as the caller sees it,
+        for :mod:`._typecheck`; None when unknown (the resolver reports missing tables/denials)."""
+        try:
+            table = q.tables.get((db, name)) or self.glue.get_table(DatabaseName=db, Name=name)["Table"]
+        except Exception:  # noqa: BLE001 - missing table/schema: reported by _resolve
+            return None
+        q.tables[(db, name)] = table
+        sd = table.get("StorageDescriptor") or {}
+        cols = [(c["Name"], c.get("Type") or "") for c in (sd.get("Columns") or []) + (table.get("PartitionKeys") or [])]
+        if q.access is not None:
+            try:
+                ta = q.access(db, name)
+            except AccessDeniedError:
+                return None
+            if ta is not None and ta.columns is not None:
+                allowed = {c.lower() for c in ta.columns}
+                cols = [(c, t) for c, t in cols if c.lower() in allowed]
+        return cols
 
     def _native_bytes(self, q: _Query, ast: exp.Expression) -> int:
         """Bytes the native Parquet scans of ``ast`` read (footers' column chunk sizes of the
@@ -643,7 +673,7 @@ class QueryEngine:
                 raise _user_error("CATALOG_NOT_FOUND", f"line {line}:{col}: Catalog '{cat.name.lower()}' does not exist")
             db = (t.db or database).lower()
             name = t.name.lower()
-            table = self.get_table_for_query(t, db, name)
+            table = q.tables.get((db, name)) or self.get_table_for_query(t, db, name)
             alias = t.args.get("alias")
             alias_expr = alias.copy() if alias is not None else exp.TableAlias(this=exp.to_identifier(name))
             ta = self._check_access(q, db, name)
@@ -826,6 +856,14 @@ class QueryEngine:
         for node in list(ast.find_all(exp.DateAdd, exp.DateSub)):
             unit = (node.text("unit") or "DAY").upper()
             if unit in ("DAY", "WEEK", "MONTH", "YEAR", "QUARTER") and is_date(node.this):
+                node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("DATE")))
+        # DATE +/- INTERVAL '1' DAY is a DATE in Trino too
+        for node in list(ast.find_all(exp.Add, exp.Sub)):
+            date_side, iv = node.this, node.expression
+            if isinstance(date_side, exp.Interval) and isinstance(node, exp.Add):
+                date_side, iv = iv, date_side
+            if isinstance(iv, exp.Interval) and (iv.text("unit") or "").upper() in (
+                    "DAY", "WEEK", "MONTH", "YEAR", "QUARTER") and is_date(date_side):
                 node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("DATE")))
 
     def _rename_output(self, original: exp.Expression, tbl: pa.Table) -> pa.Table:

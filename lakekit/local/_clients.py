@@ -54,14 +54,24 @@ def _session() -> boto3.session.Session:
     return _shared_session()
 
 
-_creds: dict[tuple[str, str, str], dict[str, Any]] = {}
+_creds: dict[tuple[str, str, str, str | None], dict[str, Any]] = {}
 _creds_lock = threading.Lock()
 
 
-def role_credentials(sts: Any, role_arn: str, session_name: str) -> dict[str, str]:
+def role_credentials(sts: Any, role_arn: str, session_name: str, service: str | None = None
+                     ) -> dict[str, str]:
     """Environment variables with temporary credentials of ``role_arn`` (``sts:AssumeRole``),
-    cached until 5 minutes before they expire — what a Lambda or Glue job runs with on AWS."""
-    key = (str(sts.meta.endpoint_url), role_arn, session_name)
+    cached until 5 minutes before they expire — what a Lambda or Glue job runs with on AWS.
+
+    ``service`` (e.g. ``"glue.amazonaws.com"``): assume the role AS that service principal,
+    like AWS does for a job's or function's role (the role's trust policy must name it);
+    without it the caller of ``sts`` assumes the role."""
+    if service is not None:
+        from lakekit.local.iam.principals import service_key
+
+        sts = endpoint_client(str(sts.meta.endpoint_url), "sts", sts.meta.region_name,
+                              service_key(service))
+    key = (str(sts.meta.endpoint_url), role_arn, session_name, service)
     with _creds_lock:
         got = _creds.get(key)
         if got and got["expires"] - time.time() > 300:

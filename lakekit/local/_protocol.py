@@ -129,7 +129,11 @@ def rest_operation(service: str, method: str, path: str, query: dict[str, list[s
             continue
         params = {n: unquote(v) for n, v in zip(route.names, m.groups(), strict=True)}
         op = route.operation
-        if service == "s3" and "x-amz-copy-source" in headers:
-            op = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}.get(op, op)
+        if service == "s3":
+            # same URI, told apart by the x-amz-copy-source header only
+            if "x-amz-copy-source" in headers:
+                op = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}.get(op, op)
+            else:
+                op = {"CopyObject": "PutObject", "UploadPartCopy": "UploadPart"}.get(op, op)
         return RestMatch(op, params)
     return None

@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from lakekit.local import _protocol
+from lakekit.local.iam import enforce as iam_enforce
+from lakekit.local.iam import strict as iam_strict
 from lakekit.local.registry import (
     REGISTRY,
     AwsError,
@@ -107,6 +109,7 @@ class Gateway:
         self.on_mutation = on_mutation or (lambda: None)
         self.endpoint_url = endpoint_url
         self.health = health or (lambda: {"status": "ok"})
+        self.strict = iam_strict.enabled()
 
     # -- WSGI -------------------------------------------------------------
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -117,18 +120,37 @@ class Gateway:
         service = cred.service if cred else "s3"
         method = environ.get("REQUEST_METHOD", "GET")
         mutation = method not in _READ_METHODS
+        strict = self.strict
         with self.state_lock.shared():
             try:
-                if cred is None or not self._needs_classification(service):
+                if cred is None:
+                    if strict and not path.startswith("/moto-api"):
+                        return self._send(start_response, error_response(
+                            _unsigned(service), _protocol.protocol_of(service), str(uuid.uuid4())))
+                    return self._to_moto(environ, start_response, service, None, None)
+                if not strict and not self._needs_classification(service):
                     return self._to_moto(environ, start_response, service, None, None)
                 req = self._classify(environ, cred, service, method, path)
                 if req is None:
+                    if strict:
+                        log.warning("IAM: could not tell which %s operation %s %s is; refused",
+                                    service, method, path)
+                        return self._send(start_response, error_response(
+                            _unclassified(service, method, path), _protocol.protocol_of(service),
+                            str(uuid.uuid4())))
                     return self._to_moto(environ, start_response, service, None, None)
+                if strict:
+                    denied = iam_enforce.authorize(req, environ)
+                    if denied is not None:
+                        iam_enforce.clear_decider()
+                        return self._send(start_response, error_response(denied, req.protocol,
+                                                                         req.request_id))
                 executor = self.registry.executor_for(service, req.operation)
                 if executor is None:
                     return self._to_moto(environ, start_response, service, req.operation, req)
                 return self._send(start_response, self._run(executor, req))
             finally:
+                iam_enforce.clear_decider()
                 if mutation:
                     self.on_mutation()
 
@@ -153,6 +175,9 @@ class Gateway:
             target = headers.get("x-amz-target", "")
             operation = target.rpartition(".")[2]
             params = _loads(body)
+        elif protocol.startswith("smithy-rpc"):
+            operation = path.rstrip("/").rpartition("/")[2]
+            params = _cbor(body)
         elif protocol == "query":
             form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
             form.update(query)
@@ -255,6 +280,32 @@ def _not_implemented(service: str, op: str) -> AwsError:
         501,
         sender=False,
     )
+
+
+def _unsigned(service: str) -> AwsError:
+    if service == "s3":
+        return AwsError("AccessDenied", "Anonymous access is not allowed: sign the request "
+                        "(any boto3 client with credentials does).", 403)
+    return AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+
+
+def _unclassified(service: str, method: str, path: str) -> AwsError:
+    return AwsError("AccessDenied", f"The local endpoint could not tell which {service} operation "
+                    f"{method} {path} is, so it cannot authorize it; use the AWS SDK call for it, "
+                    "or run the endpoint with LAKEKIT_STRICT_IAM=0 to bypass IAM.", 403)
+
+
+def _cbor(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        from botocore.parsers import BaseCBORParser
+
+        parser = BaseCBORParser()
+        out = parser.parse_data_item(parser.get_peekable_stream_from_bytes(body))
+        return out if isinstance(out, dict) else {}
+    except Exception:
+        return {}
 
 
 def _read_body(environ: dict) -> bytes:

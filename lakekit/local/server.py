@@ -40,10 +40,11 @@ def build_app(home: Path, endpoint_url: str) -> tuple[Any, Any]:
     """(gateway WSGI app, Persistence) with state restored from ``home``."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from lakekit.local import runtime
+    from lakekit.local import iam, runtime
     from lakekit.local.gateway import Gateway, StateLock
     from lakekit.local.persistence import Persistence
 
+    iam.announce()
     lock = StateLock()
     runtime.configure(state_lock=lock, endpoint_url=endpoint_url, home=home)
     services = load_services()

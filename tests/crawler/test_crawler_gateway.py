@@ -23,6 +23,8 @@ from botocore.exceptions import ClientError
 from conftest import write_partitioned
 from pyarrow import fs as pafs
 
+from tests.iam.roles import service_role
+
 ROLE = "arn:aws:iam::123456789012:role/glue"
 
 
@@ -47,6 +49,7 @@ def _setup(ep, tag: str) -> tuple[str, str]:
     bucket, db = f"{tag}-{suffix}", f"{tag}_{suffix}".replace("-", "_")
     ep.client("s3").create_bucket(Bucket=bucket)
     ep.client("glue").create_database(DatabaseInput={"Name": db})
+    service_role(ep, ROLE, "glue.amazonaws.com", ["s3:GetObject", "s3:ListBucket", "glue:*", "logs:*"])
     return bucket, db
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.iam.roles import service_role
+
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 ROLE = "arn:aws:iam::123456789012:role/lakekit-glue-runner-tests"
 FINAL = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR"}
@@ -24,6 +26,7 @@ class GlueLab:
         self.raw, self.out, self.art = f"gr-raw-{suffix}", f"gr-out-{suffix}", f"gr-art-{suffix}"
         for bucket in (self.raw, self.out, self.art):
             self.s3.create_bucket(Bucket=bucket)
+        service_role(endpoint, ROLE, "glue.amazonaws.com", ["s3:*", "glue:*", "logs:*", "cloudwatch:PutMetricData"])
         for script in SCRIPTS.glob("*.py"):
             self.s3.put_object(Bucket=self.art, Key=f"scripts/{script.name}", Body=script.read_bytes())
 

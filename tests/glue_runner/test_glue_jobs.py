@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.glue_runner.conftest import ROLE
+
 CSV1 = "id,part,value\n1,a,1.5\n2,a,2.5\n3,a,3.5\n4,a,4.5\n5,b,5.5\n6,b,6.5\n7,b,7.5\n"
 CSV2 = "id,part,value\n10,a,10.0\n11,a,11.0\n"
 
@@ -126,7 +128,7 @@ def test_max_concurrent_runs_and_batch_stop(lab):
 
     # a slot is free again; two allowed at once with MaxConcurrentRuns=2
     lab.glue.update_job(JobName=job, JobUpdate={
-        "Role": "arn:aws:iam::123456789012:role/x", "ExecutionProperty": {"MaxConcurrentRuns": 2},
+        "Role": ROLE, "ExecutionProperty": {"MaxConcurrentRuns": 2},
         "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{lab.art}/scripts/sleeper.py"},
         "DefaultArguments": {"--output": f"s3://{lab.out}/sleeping/", "--seconds": "0.2"}})
     a = lab.glue.start_job_run(JobName=job)["JobRunId"]

@@ -35,6 +35,21 @@ SAMPLE_WEATHER = load_weather_records(SAMPLE / "weather" / "weather.jsonl")
 DEADLINE = 120.0
 
 
+def _role_policy(landing: str, raw: str, quarantine: str, state: str) -> dict:
+    arn = "arn:aws:s3:::{}".format
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"],
+         "Resource": arn(f"{landing}/*")},
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": [arn(f"{raw}/*"), arn(f"{quarantine}/*")]},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": [arn(raw), arn(quarantine), arn(state)]},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": arn(f"{landing}/weather/*")},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": arn(f"{state}/state/*")},
+        {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/e2e-*"},
+    ]}
+
+
 def _zip(folder: Path) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -73,8 +88,14 @@ class Lake:
         for bucket in (self.landing, self.raw, self.quarantine, self.state):
             self.s3.create_bucket(Bucket=bucket)
         self.s3.put_bucket_versioning(Bucket=self.raw, VersioningConfiguration={"Status": "Enabled"})
-        role = endpoint.client("iam").create_role(RoleName=f"e2e-ingest-{tag}",
-                                                  AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        iam = endpoint.client("iam")
+        role = iam.create_role(RoleName=f"e2e-ingest-{tag}", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        # the stack's IngestLambdaRole + ApiPullLambdaRole statements for these buckets (strict IAM:
+        # a role without them fails like on AWS), plus s3:DeleteObject on landing that the ingest
+        # handler needs to clear a landed file
+        iam.put_role_policy(RoleName=f"e2e-ingest-{tag}", PolicyName="ingest-and-pull",
+                            PolicyDocument=json.dumps(_role_policy(self.landing, self.raw,
+                                                                   self.quarantine, self.state)))
         self.ingest_fn = f"e2e-ingest-{tag}"
         fn = self.lam.create_function(
             FunctionName=self.ingest_fn, Runtime="python3.11", Role=role,

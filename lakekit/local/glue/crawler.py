@@ -700,6 +700,11 @@ def run_crawl(
     except CrawlerError as e:
         result.error = str(e)
     except Exception as e:  # noqa: BLE001 - reported as the crawl's ErrorMessage
+        denied = access_denied_message(e)
+        if denied is not None:
+            result.error = denied
+            result.end_time = datetime.now(UTC)
+            return result
         code = (
             getattr(e, "response", {}).get("Error", {}).get("Code")
             if hasattr(e, "response")
@@ -776,13 +781,16 @@ def _crawl(
         progress("reading", 0, total)
 
     # 2. infer (footers / samples, in parallel)
+    key_id, secret, token = _client_credentials(s3)
     fs = pafs.S3FileSystem(
         endpoint_override=endpoint.split("://", 1)[-1],
         scheme=endpoint.split("://", 1)[0] if "://" in endpoint else "http",
-        access_key="test",
-        secret_key="test",
+        access_key=key_id,
+        secret_key=secret,
+        session_token=token,
         region="us-east-1",
     )
+    denied: list[str] = []
     done = 0
     lock = threading.Lock()
 
@@ -793,6 +801,10 @@ def _crawl(
         try:
             o.schema = _infer_object(o, s3, fs)
         except Exception as e:  # noqa: BLE001 - one bad object must not fail the crawl
+            if access_denied_message(e) is not None or "ACCESS_DENIED" in str(e):
+                with lock:  # ... but a role that may not read the data fails it, as on AWS
+                    denied.append(access_denied_message(e) or _pyarrow_denied(o, e))
+                return
             o.schema = FileSchema(classification="unknown", notes=[f"unreadable: {e}"])
             with lock:
                 msgs.append(
@@ -807,6 +819,8 @@ def _crawl(
     all_objs = [o for _, objs in listed for o in objs]
     with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
         list(pool.map(infer, all_objs))
+    if denied:
+        raise CrawlerError(denied[0])
     result.files_crawled = sum(1 for o in all_objs if o.schema is not None)
     if should_stop():
         result.cancelled = True
@@ -1053,3 +1067,44 @@ def _partition_location(spec: _TableSpec, obj: _Obj) -> str:
     root_parts = len([p for p in spec.location.split("/", 3)[-1].split("/") if p])
     key_parts = obj.key.split("/")[:-1]
     return f"s3://{obj.bucket}/" + "".join(p + "/" for p in key_parts[: root_parts + depth])
+
+
+_DENIED_CODES = ("AccessDenied", "AccessDeniedException")
+_SERVICE_NAMES = {"s3": "Amazon S3", "glue": "AWSGlue", "logs": "AWSLogs"}
+
+
+def access_denied_message(e: BaseException) -> str | None:
+    """A denied call of the crawler's role, worded as Glue reports it in LastCrawl.ErrorMessage
+    (the SDK exception text: message + ``(Service: ...; Status Code: ...; Error Code: ...)``)."""
+    resp = getattr(e, "response", None)
+    if not isinstance(resp, dict):
+        return None
+    err = resp.get("Error") or {}
+    if err.get("Code") not in _DENIED_CODES:
+        return None
+    meta = resp.get("ResponseMetadata") or {}
+    op = getattr(e, "operation_name", "")
+    svc = _SERVICE_NAMES.get(_service_of(op), "AWS")
+    return (f"{err.get('Message') or 'Access Denied'} (Service: {svc}; Status Code: "
+            f"{meta.get('HTTPStatusCode', 403)}; Error Code: {err.get('Code')}; Request ID: "
+            f"{meta.get('RequestId', '')}; Proxy: null)")
+
+
+def _service_of(operation: str) -> str:
+    if operation in ("ListObjectsV2", "ListObjects", "GetObject", "HeadObject", "HeadBucket"):
+        return "s3"
+    return "glue"
+
+
+def _pyarrow_denied(o: Any, e: BaseException) -> str:
+    return (f"Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; "
+            f"Request ID: ; Proxy: null) reading s3://{o.bucket}/{o.key}: {e}")
+
+
+def _client_credentials(client: Any) -> tuple[str, str, str | None]:
+    """The (access key, secret, session token) a boto3 client signs with."""
+    creds = client._request_signer._credentials
+    if creds is None:
+        return "test", "test", None
+    frozen = creds.get_frozen_credentials()
+    return frozen.access_key, frozen.secret_key, frozen.token

@@ -291,7 +291,7 @@ def _run(spec: FunctionSpec, payload: bytes, request_id: str, invoked_arn: str, 
         return fail("Runtime.InvalidEntrypoint", str(exc))
     try:
         creds = role_credentials(endpoint_client(endpoint_url, "sts", spec.region, access_key),
-                                 spec.role, spec.name)
+                                 spec.role, spec.name, service="lambda.amazonaws.com")
     except ClientError as exc:
         return fail("Runtime.AssumeRoleFailed",
                     f"Lambda was unable to assume the execution role {spec.role}: "

@@ -62,6 +62,8 @@ from lakekit.local.athena import (
     write_results_text,
 )
 from lakekit.local.athena._inproc import MotoSource
+from lakekit.local.iam import athena as iam_athena
+from lakekit.local.iam import strict as iam_strict
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
 
@@ -372,10 +374,20 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
     hook = None
     if _access_hook is not None:
         hook = _access_hook(job["account"], job["access_key"], job["region"])
+    if iam_strict.enabled():
+        hook = iam_athena.table_hook(job["account"], job["region"], job["access_key"], hook)
     t_engine = time.time()
     try:
         res = engine.execute(job["sql"], database=job["database"], catalog=job["catalog"], access=hook,
                              output_location=job["output"], bytes_scanned_cutoff=job["cutoff"], cancel=token)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("AccessDeniedException", "AccessDenied"):
+            raise
+        msg = iam_athena.glue_denied_reason(exc.response["Error"].get("Message", ""))
+        _update(qid, lambda rec: rec["Status"]["State"] in ACTIVE_STATES and _finish(
+            rec, "FAILED", _now(), msg, {"ErrorCategory": 2, "ErrorType": 1000, "Retryable": False,
+                                         "ErrorMessage": msg}))
+        return
     except AthenaQueryError as exc:
         err = exc
         engine_ms = _ms(time.time() - t_engine)
@@ -392,6 +404,16 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
 
         _update(qid, failed)
         return
+    if iam_strict.enabled():
+        who = iam_athena.caller(job["account"], job["access_key"])
+        denied = None if who is None or who.is_admin else iam_athena.check_output(
+            who, job["region"], bucket, [f"{job['prefix']}{qid}.{'csv' if res.header_row else 'txt'}"],
+            job.get("encryption"))
+        if denied is not None:
+            _update(qid, lambda rec: rec["Status"]["State"] in ACTIVE_STATES and _finish(
+                rec, "FAILED", _now(), denied, {"ErrorCategory": 2, "ErrorType": 1000,
+                                                "Retryable": False, "ErrorMessage": denied}))
+            return
     try:
         _write_results(qid, job, s3, res, started, t_engine)
     except ClientError as exc:

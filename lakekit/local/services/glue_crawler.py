@@ -51,8 +51,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lakekit.config import LOCAL_ACCESS_KEY
 from lakekit.local import runtime
-from lakekit.local._clients import endpoint_client
+from lakekit.local._clients import endpoint_client, role_credentials
 from lakekit.local.glue.crawler import Crawl, CrawlResult
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, observer, operation
@@ -471,8 +472,12 @@ def _run(key: str, crawl_id: str, crawl: Crawl, region: str, access_key: str,
     result: CrawlResult | None = None
     out: _Log | None = None
     try:
-        out = _Log(_client(endpoint, "logs", region, access_key), name, crawl_id)
-        result = _crawl(crawl, out, region, access_key, endpoint)
+        role = _role_session(crawl.crawler, region, access_key, endpoint)
+        if isinstance(role, str):
+            result = CrawlResult(crawler_name=name, start_time=_now(), end_time=_now(), error=role)
+        else:
+            out = _Log(_role_client(endpoint, "logs", region, role), name, crawl_id)
+            result = _crawl(crawl, out, region, access_key, endpoint, role)
     except Exception as e:  # noqa: BLE001 - reported as the crawl's ErrorMessage
         log.exception("crawler %s failed", name)
         result = CrawlResult(crawler_name=name, start_time=_now(), end_time=_now(),
@@ -487,6 +492,7 @@ def _run(key: str, crawl_id: str, crawl: Crawl, region: str, access_key: str,
         out.add("BENCHMARK", "Crawler has finished running and is in state READY")
         out.flush()
     status = result.status
+    access_key = LOCAL_ACCESS_KEY  # Glue itself emits the event and fires triggers, not the caller
     _event(endpoint, region, access_key, name,
            {"SUCCEEDED": "Succeeded", "CANCELLED": "Cancelled"}.get(status, "Failed"),
            result.error or f"Crawler {status.lower()}")
@@ -496,17 +502,40 @@ def _run(key: str, crawl_id: str, crawl: Crawl, region: str, access_key: str,
         log.exception("conditional triggers after crawler %s failed", name)
 
 
-def _crawl(crawl: Crawl, out: _Log, region: str, access_key: str, endpoint: str) -> CrawlResult:
+def _role_session(crawler: dict[str, Any], region: str, access_key: str,
+                  endpoint: str) -> dict[str, str] | str:
+    """The crawler role's credentials (Glue assumes the role as glue.amazonaws.com), or the
+    crawl's ErrorMessage when it cannot."""
+    role = crawler.get("Role") or ""
+    if role and not role.startswith("arn:"):
+        from moto.iam.models import get_account_id_from
+
+        role = f"arn:aws:iam::{get_account_id_from(access_key)}:role/{role}"
+    try:
+        return role_credentials(_client(endpoint, "sts", region, access_key), role, "AWS-Crawler",
+                                service="glue.amazonaws.com")
+    except ClientError as exc:
+        return (f"Service is unable to assume provided role {role or '(none)'}. Please verify role's "
+                f"TrustPolicy ({exc.response['Error'].get('Message', exc)})")
+
+
+def _role_client(endpoint: str, service: str, region: str, creds: dict[str, str]) -> Any:
+    return endpoint_client(endpoint, service, region, creds["AWS_ACCESS_KEY_ID"],
+                           secret=creds["AWS_SECRET_ACCESS_KEY"], session_token=creds["AWS_SESSION_TOKEN"])
+
+
+def _crawl(crawl: Crawl, out: _Log, region: str, access_key: str, endpoint: str,
+           role: dict[str, str]) -> CrawlResult:
     name = crawl.crawler["Name"]
-    glue = _client(endpoint, "glue", region, access_key)
-    s3 = _client(endpoint, "s3", region, access_key)
+    glue = _role_client(endpoint, "glue", region, role)
+    s3 = _role_client(endpoint, "s3", region, role)
     out.add("BENCHMARK", f"Running Start Crawl for Crawler {name}")
     policy = crawl.crawler.get("SchemaChangePolicy") or {}
     out.add("INFO", "Crawler configured with SchemaChangePolicy "
                     f"{json.dumps(policy, sort_keys=True)}, RecrawlPolicy "
                     f"{json.dumps(crawl.crawler.get('RecrawlPolicy') or {}, sort_keys=True)}")
     out.flush()
-    _event(endpoint, region, access_key, name, "Started", "Crawler Started")
+    _event(endpoint, region, LOCAL_ACCESS_KEY, name, "Started", "Crawler Started")
     result = crawl.run(glue, s3, endpoint)
     db = crawl.crawler.get("DatabaseName", "")
     for t in result.tables_created:

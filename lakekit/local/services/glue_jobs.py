@@ -526,7 +526,8 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
     sts = jobrunner.client(endpoint, "sts", region, access_key)
     try:
         creds = role_credentials(
-            sts, spec["role"], re.sub(r"[^\w+=,.@-]", "-", f"GlueJobRunnerSession-{name}")[:64])
+            sts, spec["role"], re.sub(r"[^\w+=,.@-]", "-", f"GlueJobRunnerSession-{name}")[:64],
+            service="glue.amazonaws.com")
     except ClientError as exc:
         raise _RunFailed(f"Glue could not assume the job's Role {spec['role']!r}: "
                          f"{exc.response['Error'].get('Message', exc)}. Create the role (IAM / the "

@@ -23,6 +23,8 @@ def lake(private_endpoint):
     s = ep.settings.with_(prefix=PREFIX)
     out = deploy.deploy(s, progress=False, timeout=300)
     s3 = ep.client("s3")
+    # These probes need files to stay in landing: no ingest Lambda moving them on arrival.
+    s3.put_bucket_notification_configuration(Bucket=LANDING, NotificationConfiguration={})
     for bucket in (RAW, LANDING, PROCESSED):
         s3.put_object(Bucket=bucket, Key="flights/a.csv", Body=b"year,month\n2013,1\n")
     yield ep, out

@@ -335,3 +335,17 @@ def test_endpoint_reports_the_refusal_as_athena_does(endpoint):
         assert st["AthenaError"] == {"ErrorCategory": 2, "ErrorType": 1000, "Retryable": False, "ErrorMessage": reason}
     ok = L.run(athena, "SELECT count(*) FROM flights WHERE carrier = 'UA' AND flight = 1545")
     assert ok["Status"]["State"] == "SUCCEEDED"
+
+
+# ----------------------------------------------------------------------------- pins (docs/aws-parity.md)
+
+def test_pin_double_division_by_zero_is_null_locally(run):
+    """Trino: a double divided by zero is Infinity (NaN for 0/0), a decimal fails with
+    DIVISION_BY_ZERO. Local (DuckDB): NULL."""
+    assert _one(run, "SELECT 5e0 / 0e0") is None
+
+
+def test_pin_date_diff_month_counts_calendar_months_locally(run):
+    """Trino: date_diff('month', DATE '2013-01-31', DATE '2013-02-28') = 0 (not a whole month).
+    Local: 1."""
+    assert _one(run, "SELECT date_diff('month', DATE '2013-01-31', DATE '2013-02-28')") == "1"

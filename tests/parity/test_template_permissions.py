@@ -432,6 +432,34 @@ def case_api_pull_put(lake: Lake, denied: bool) -> None:
     assert _in(lake, ARTIFACTS, "state/") == []  # the cursor did not move
 
 
+def _run_state(glue: Any, job: str, run: str, until: Callable[[str], bool]) -> dict[str, Any]:
+    return _wait(lambda: (r := glue.get_job_run(JobName=job, RunId=run)["JobRun"]) and until(r["JobRunState"]) and r,
+                 f"run {run} of {job}")
+
+
+def case_glue_script(lake: Lake, denied: bool) -> None:
+    """The ETL job's script is downloaded with GlueRole before Spark starts (no Spark needed:
+    after the restore the run gets past the download to RUNNING and is stopped there)."""
+    glue = lake.client("glue")
+    job = lake.out["EtlJobName"]
+    run = glue.start_job_run(JobName=job)["JobRunId"]
+    if not denied:
+        assert _run_state(glue, job, run, lambda s: s != "STARTING")["JobRunState"] == "RUNNING"
+        glue.batch_stop_job_run(JobName=job, JobRunIds=[run])
+        final = _run_state(glue, job, run, lambda s: s in ("STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"))
+        assert (final["JobRunState"], final.get("ErrorMessage")) == ("STOPPED", None), final
+        return
+    final = _run_state(glue, job, run, lambda s: s not in ("STARTING", "RUNNING", "WAITING"))
+    script = glue.get_job(JobName=job)["Job"]["Command"]["ScriptLocation"]
+    assert script.startswith(f"s3://{ARTIFACTS}/scripts/"), script
+    assert final["JobRunState"] == "FAILED", final
+    assert re.fullmatch(
+        rf"the script {re.escape(script)} could not be downloaded with the job's role "
+        rf"{re.escape(lake.out['GlueRoleArn'])}: An error occurred \(AccessDenied\) when calling the GetObject "
+        "operation: " + _denied(_assumed(f"{PREFIX}-glue"), "s3:GetObject", f'"arn:aws:s3:::{script[5:]}"')
+        + r"\. Grant the role s3:GetObject on the script .*", final["ErrorMessage"]), final["ErrorMessage"]
+
+
 @dataclass(frozen=True)
 class Case:
     perm: Perm
@@ -446,6 +474,7 @@ CASES = [
     Case(Perm("DataLakeReadPolicy", None, "QueryResults", "s3:PutObject"), case_query_output),
     Case(Perm("DataLakeReadPolicy", None, "AnalystsWorkgroup", "athena:StartQueryExecution"), case_start_query),
     Case(Perm("ApiPullLambdaRole", "api-pull", "WriteLandingWeather", "s3:PutObject"), case_api_pull_put),
+    Case(Perm("GlueRole", "etl", "ReadRawAndScripts", "s3:GetObject"), case_glue_script),
 ]
 
 

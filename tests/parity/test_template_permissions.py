@@ -433,8 +433,12 @@ def case_api_pull_put(lake: Lake, denied: bool) -> None:
 
 
 def _run_state(glue: Any, job: str, run: str, until: Callable[[str], bool]) -> dict[str, Any]:
-    return _wait(lambda: (r := glue.get_job_run(JobName=job, RunId=run)["JobRun"]) and until(r["JobRunState"]) and r,
-                 f"run {run} of {job}")
+    """The job run once ``until(its state)`` holds (waited for)."""
+    def probe() -> dict[str, Any] | None:
+        got = glue.get_job_run(JobName=job, RunId=run)["JobRun"]
+        return got if until(got["JobRunState"]) else None
+
+    return _wait(probe, f"run {run} of {job}")
 
 
 def case_glue_script(lake: Lake, denied: bool) -> None:

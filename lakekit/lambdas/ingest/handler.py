@@ -288,9 +288,10 @@ def _delete_landing(s3, bucket: str, key: str, etag: str, version_id: str | None
         if not version_id and head["ETag"].strip('"') != etag:
             return "changed"
         what = f"version {version_id} of " if version_id else ""
+        said = e.response.get("Error", {}).get("Message") or ""
         raise LandingDeleteDenied(
             f"copied and recorded (manifest {manifest_key} in the raw bucket), but S3 denied deleting {what}"
-            f"s3://{bucket}/{key} ({code}): grant the ingest role s3:DeleteObject and "
+            f"s3://{bucket}/{key} ({code}{': ' + said if said else ''}): grant the ingest role s3:DeleteObject and "
             f"s3:DeleteObjectVersion on arn:aws:s3:::{bucket}/*. The original stays in landing; "
             "the retried event skips the copy (the manifest exists) and deletes it") from None
 

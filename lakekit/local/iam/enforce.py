@@ -340,7 +340,10 @@ def kms_allows(principal_arn: str, account: str, region: str, key_arn: str, acti
     For principals whose identity policies cannot grant KMS access, e.g. Lake Formation's
     service-linked role ``AWSServiceRoleForLakeFormationDataAccess``.
     """
-    ctx = {**global_context(region), **(context or {})}
+    # aws:PrincipalArn / aws:PrincipalAccount are in every request's context (for a role: the
+    # role's ARN, not the session's) - key policies narrow "Principal": "*" with them
+    ctx = {**global_context(region), "aws:PrincipalArn": principal_arn, "aws:PrincipalAccount": account,
+           **(context or {})}
     req = Request(action, key_arn, ctx, {"AWS": [principal_arn]})
     policy = _key_policy(key_arn)
     return evaluate([policy], req, resource_policy=True) == ALLOW

@@ -545,10 +545,15 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
     try:
         body = s3.get_object(Bucket=loc[0], Key=loc[1])["Body"].read()
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("NoSuchKey", "NoSuchBucket", "404"):
+        err = exc.response["Error"]
+        if err["Code"] in ("NoSuchKey", "NoSuchBucket", "404"):
             raise _RunFailed(f"ScriptLocation {script_uri} does not exist — run "
                              f"lakekit.deploy.upload_assets() first") from exc
-        raise
+        # Glue downloads the script with the job's role: a denial is the role's, not a crash
+        raise _RunFailed(f"the script {script_uri} could not be downloaded with the job's role "
+                         f"{spec['role']}: An error occurred ({err['Code']}) when calling the GetObject "
+                         f"operation: {err.get('Message', '')}. Grant the role s3:GetObject on the "
+                         f"script (and kms:Decrypt on its key when it is SSE-KMS).") from exc
     script.write_bytes(body)
     script_args = jobrunner.script_arguments(
         rec["_args"], job_name=name, job_id=rec["_job_id"], run_id=run_id,

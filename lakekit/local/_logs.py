@@ -12,14 +12,22 @@ LOG_EVENT_MAX = 256 * 1024 - 26  # CloudWatch's event size limit minus the per-e
 
 def write_logs(logs: Any, group: str, stream: str, events: list[tuple[int, str]]) -> None:
     """Create group/stream if needed and put ``(epoch ms, message)`` events in order, in batches
-    within PutLogEvents' limits (10,000 events, 1 MB)."""
+    within PutLogEvents' limits (10,000 events, 1 MB).
+
+    A denied CreateLogGroup is not fatal, as for Lambda on AWS: a role with only
+    CreateLogStream/PutLogEvents on a pre-created group still writes (a missing group then
+    fails at CreateLogStream with ResourceNotFoundException)."""
     for create, kwargs in ((logs.create_log_group, {"logGroupName": group}),
                            (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream})):
         try:
             create(**kwargs)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-                raise
+            code = exc.response["Error"]["Code"]
+            if code == "ResourceAlreadyExistsException":
+                continue
+            if create == logs.create_log_group and code in ("AccessDeniedException", "AccessDenied"):
+                continue
+            raise
     batch: list[dict[str, Any]] = []
     size = 0
     for ts, message in sorted(events, key=lambda e: e[0]):

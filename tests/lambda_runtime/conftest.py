@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+from tests.iam.roles import ACCOUNT, REGION, lambda_basic_logs, service_role
 
 # Copies the object to DEST_BUCKET, writes what it saw (event, identity, env, context) next
 # to it under _seen/, prints a JSON line. Fails on purpose for keys containing "fail".
@@ -108,8 +107,21 @@ class Lam:
         self.sqs = endpoint.client("sqs")
         self.tag = uuid.uuid4().hex[:8]
         self.role_name = f"lr-role-{self.tag}"
-        self.role_arn = self.iam.create_role(RoleName=self.role_name,
-                                             AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        self.role_arn = service_role(endpoint, f"arn:aws:iam::{ACCOUNT}:role/{self.role_name}",
+                                     "lambda.amazonaws.com", statements=self.role_statements())
+
+    def role_statements(self) -> list[dict[str, Any]]:
+        """Least privilege for this test's functions (every name carries ``self.tag``): what
+        COPIER calls (GetObject on the source buckets, PutObject on the destination buckets),
+        the function's own logs (AWSLambdaBasicExecutionRole, scoped), and SendMessage to
+        the test's on-failure / dead-letter queues - Lambda uses the execution role for all."""
+        t = self.tag
+        return [
+            {"Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::src-{t}-*/*"]},
+            {"Action": ["s3:PutObject"], "Resource": [f"arn:aws:s3:::dest-{t}-*/*"]},
+            lambda_basic_logs(f"*-{t}-*"),
+            {"Action": ["sqs:SendMessage"], "Resource": [f"arn:aws:sqs:{REGION}:{ACCOUNT}:*-{t}-*"]},
+        ]
 
     def name(self, base: str) -> str:
         return f"{base}-{self.tag}-{uuid.uuid4().hex[:4]}"

@@ -5,9 +5,9 @@ operations (ListBucket on the bucket ARN, HEAD object = s3:GetObject, CopyObject
 on the source + PutObject on the destination, DeleteObjects = DeleteObject per key), KMS
 (key ARN from KeyId / alias / ciphertext), Glue (catalog + database + table ARNs for table
 and partition operations; job / crawler / trigger ARNs), Athena (workgroup ARN), Lambda
-(function ARN), CloudWatch Logs (log-group / log-stream ARNs), Lake Formation (``*``),
-IAM, STS, CloudFormation (stack ARN), CloudWatch (``cloudwatch:namespace``), EventBridge
-(event bus ARN). An operation outside the table is ``<service>:<Operation>`` on ``*``
+(function ARN), CloudWatch Logs (log-group / log-stream ARNs), SQS (queue ARN), SNS (topic
+ARN), Lake Formation (``*``), IAM, STS, CloudFormation (stack ARN), CloudWatch
+(``cloudwatch:namespace``), EventBridge (event bus ARN). An operation outside the table is ``<service>:<Operation>`` on ``*``
 (logged once).
 """
 from __future__ import annotations
@@ -344,6 +344,34 @@ def _events_checks(req: Any) -> list[Check]:
     return [Check(f"events:{req.operation}", arn, ctx)]
 
 
+def _sqs_checks(req: Any) -> list[Check]:
+    """sqs:<Operation> on the queue ARN (from QueueUrl, or QueueName [+ QueueOwnerAWSAccountId]);
+    ListQueues on ``*``. Batch actions authorize as their single twins (SendMessageBatch =
+    sqs:SendMessage, DeleteMessageBatch = sqs:DeleteMessage, ChangeMessageVisibilityBatch =
+    sqs:ChangeMessageVisibility), as the SQS API reference documents."""
+    p, op = req.params, req.operation
+    action = f"sqs:{op.removesuffix('Batch')}"
+    url = p.get("QueueUrl")
+    parts = str(url or "").rstrip("/").split("/")
+    if len(parts) >= 5:  # <scheme>://<host>/<account>/<name>
+        account, name = parts[-2], unquote(parts[-1])
+        if name:
+            return [Check(action, f"arn:aws:sqs:{req.region}:{account or req.account_id}:{name}")]
+    if p.get("QueueName"):
+        account = p.get("QueueOwnerAWSAccountId") or req.account_id
+        return [Check(action, f"arn:aws:sqs:{req.region}:{account}:{p['QueueName']}")]
+    return [Check(action, "*")]
+
+
+def _sns_checks(req: Any) -> list[Check]:
+    """sns:<Operation> on the topic ARN (TopicArn / TargetArn, or CreateTopic's Name)."""
+    p, op = req.params, req.operation
+    arn = p.get("TopicArn") or p.get("TargetArn")
+    if not arn and op == "CreateTopic" and p.get("Name"):
+        arn = f"arn:aws:sns:{req.region}:{req.account_id}:{p['Name']}"
+    return [Check(f"sns:{op.removesuffix('Batch')}", arn or "*")]
+
+
 def _sts_checks(req: Any) -> list[Check]:
     op = req.operation
     if op == "GetCallerIdentity":
@@ -356,7 +384,7 @@ def _sts_checks(req: Any) -> list[Check]:
 _BY_SERVICE = {"s3": _s3_checks, "kms": _kms_checks, "glue": _glue_checks, "athena": _athena_checks,
                "lambda": _lambda_checks, "logs": _logs_checks, "iam": _iam_checks,
                "cloudformation": _cfn_checks, "monitoring": _cloudwatch_checks,
-               "events": _events_checks, "sts": _sts_checks}
+               "events": _events_checks, "sts": _sts_checks, "sqs": _sqs_checks, "sns": _sns_checks}
 
 
 def checks_for(req: Any) -> list[Check]:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlglot
 from botocore.exceptions import ClientError
 
-from lakekit.local.lakeformation.state import FILTERS, filter_key
+from lakekit.local.lakeformation.state import FILTERS, catalog_glue, filter_key, is_not_found
 from lakekit.local.registry import AwsError, AwsRequest, operation
 
 __all__ = ["create", "get", "list_filters", "update", "delete"]
@@ -25,8 +25,10 @@ _SERVICE = "lakeformation"
 
 def _table_columns(req: AwsRequest, database: str, table: str) -> list[str]:
     try:
-        got = req.client("glue").get_table(DatabaseName=database, Name=table)["Table"]
+        got = catalog_glue(req).get_table(DatabaseName=database, Name=table)["Table"]
     except ClientError as exc:
+        if not is_not_found(exc):
+            raise
         raise AwsError("EntityNotFoundException",
                        f"Table {database}.{table} not found in the Data Catalog: create it (crawler, "
                        f"CREATE EXTERNAL TABLE) before defining a data cells filter on it.") from exc

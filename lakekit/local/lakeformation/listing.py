@@ -16,6 +16,7 @@ from typing import Any
 from lakekit.local.lakeformation.resources import bad, normalize_resource, table_of
 from lakekit.local.lakeformation.state import (
     IAM_ALLOWED,
+    catalog_glue,
     current_table_defaults,
     grants_of,
     table_is_iam_allowed,
@@ -121,7 +122,7 @@ def get_effective_permissions_for_path(req: AwsRequest) -> dict[str, Any]:
         raise bad("ResourceArn must be an S3 ARN like arn:aws:s3:::bucket/prefix.")
     path = "s3://" + arn[len("arn:aws:s3:::"):].rstrip("/")
     catalog = req.params.get("CatalogId") or req.account_id
-    glue = req.client("glue")
+    glue = catalog_glue(req)
     tables: set[tuple[str, str]] = set()
     for db in glue.get_databases().get("DatabaseList", []):
         for t in glue.get_tables(DatabaseName=db["Name"]).get("TableList", []):

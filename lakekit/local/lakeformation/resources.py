@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakekit.local.lakeformation.state import FILTERS, filter_key
+from lakekit.local.lakeformation.state import FILTERS, catalog_glue, filter_key, is_not_found
 from lakekit.local.lakeformation.tags import tag_values
 from lakekit.local.registry import AwsError, AwsRequest
 
@@ -126,8 +126,10 @@ def entry_key(principal: str, resource: dict[str, Any]) -> str:
 
 def _glue_columns(req: AwsRequest, db: str, table: str) -> list[str]:
     try:
-        t = req.client("glue").get_table(DatabaseName=db, Name=table)["Table"]
+        t = catalog_glue(req).get_table(DatabaseName=db, Name=table)["Table"]
     except ClientError as exc:
+        if not is_not_found(exc):
+            raise
         raise AwsError("EntityNotFoundException",
                        f"Table {db}.{table} not found in the Data Catalog: create it before granting "
                        "Lake Formation permissions on it.") from exc
@@ -137,8 +139,10 @@ def _glue_columns(req: AwsRequest, db: str, table: str) -> list[str]:
 
 def _check_database(req: AwsRequest, db: str) -> None:
     try:
-        req.client("glue").get_database(Name=db)
+        catalog_glue(req).get_database(Name=db)
     except ClientError as exc:
+        if not is_not_found(exc):
+            raise
         raise AwsError("EntityNotFoundException",
                        f"Database {db} not found in the Data Catalog: create it before granting "
                        "Lake Formation permissions on it.") from exc

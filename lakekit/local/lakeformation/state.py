@@ -24,6 +24,8 @@ from typing import Any
 from lakekit.local.persistence import store
 
 __all__ = [
+    "catalog_glue",
+    "is_not_found",
     "FILTERS",
     "GRANTS",
     "IAM_ALLOWED",
@@ -137,3 +139,19 @@ def filters_for_table(catalog: str, database: str, table: str) -> list[dict[str,
     """Every filter defined on one table (copies)."""
     prefix = "|".join((catalog, database.lower(), table.lower(), ""))
     return [copy.deepcopy(v) for k, v in FILTERS.items() if k.startswith(prefix)]
+
+
+def catalog_glue(req: Any) -> Any:
+    """A Glue client for Lake Formation's own reads of the Data Catalog (does the resource
+    exist, its columns, the tables under a path or carrying LF-tags). Signed as the service,
+    not as the caller: on AWS a Lake Formation API needs only its ``lakeformation:*`` IAM action,
+    so the caller's glue permissions must not change what Lake Formation answers."""
+    from lakekit.config import LOCAL_ACCESS_KEY
+    from lakekit.local._clients import endpoint_client
+
+    return endpoint_client(req.endpoint_url, "glue", req.region, LOCAL_ACCESS_KEY)
+
+
+def is_not_found(exc: Exception) -> bool:
+    """True when a Glue ClientError says the database / table does not exist."""
+    return getattr(exc, "response", {}).get("Error", {}).get("Code") == "EntityNotFoundException"

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakekit.local.lakeformation.state import TAGS
+from lakekit.local.lakeformation.state import TAGS, catalog_glue, is_not_found
 from lakekit.local.registry import AwsError, AwsRequest, operation
 
 __all__ = ["tag_values", "effective_tags", "expression_matches", "drop_resource_tags"]
@@ -178,12 +178,14 @@ def delete_lf_tag(req: AwsRequest) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- assignments
 def _targets(req: AwsRequest, resource: dict[str, Any]) -> list[tuple[str, str]]:
     """[(level, key)] a resource designates; validates it exists in Glue."""
-    glue = req.client("glue")
+    glue = catalog_glue(req)
     if resource.get("Database"):
         name = resource["Database"]["Name"].lower()
         try:
             glue.get_database(Name=name)
         except ClientError as exc:
+            if not is_not_found(exc):
+                raise
             raise AwsError("EntityNotFoundException", f"Database {name} not found in the Data Catalog.") from exc
         return [("db", name)]
     spec = resource.get("Table") or resource.get("TableWithColumns")
@@ -198,6 +200,8 @@ def _targets(req: AwsRequest, resource: dict[str, Any]) -> list[tuple[str, str]]
     try:
         t = glue.get_table(DatabaseName=db, Name=name)["Table"]
     except ClientError as exc:
+        if not is_not_found(exc):
+            raise
         raise AwsError("EntityNotFoundException", f"Table {db}.{name} not found in the Data Catalog.") from exc
     if resource.get("Table"):
         return [("table", f"{db}|{name}")]
@@ -258,7 +262,7 @@ def remove_lf_tags_from_resource(req: AwsRequest) -> dict[str, Any]:
 
 
 def _table_columns(req: AwsRequest, db: str, name: str) -> list[str]:
-    t = req.client("glue").get_table(DatabaseName=db, Name=name)["Table"]
+    t = catalog_glue(req).get_table(DatabaseName=db, Name=name)["Table"]
     return [c["Name"].lower() for c in (t.get("StorageDescriptor") or {}).get("Columns", []) +
             (t.get("PartitionKeys") or [])]
 
@@ -301,7 +305,7 @@ def search_tables_by_lf_tags(req: AwsRequest) -> dict[str, Any]:
     catalog = _catalog(req)
     expression = req.params.get("Expression") or []
     _validate_expression(req, expression)
-    glue = req.client("glue")
+    glue = catalog_glue(req)
     found = []
     for d in glue.get_databases().get("DatabaseList", []):
         db = d["Name"].lower()
@@ -327,7 +331,7 @@ def search_databases_by_lf_tags(req: AwsRequest) -> dict[str, Any]:
     expression = req.params.get("Expression") or []
     _validate_expression(req, expression)
     found = []
-    for d in req.client("glue").get_databases().get("DatabaseList", []):
+    for d in catalog_glue(req).get_databases().get("DatabaseList", []):
         db_tags, _, _ = effective_tags(catalog, req.region, d["Name"])
         if expression_matches(db_tags, expression):
             found.append({"Database": {"CatalogId": catalog, "Name": d["Name"].lower()},

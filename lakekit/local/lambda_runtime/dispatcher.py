@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakekit.config import LOCAL_ACCESS_KEY
 from lakekit.local._clients import endpoint_client
 from lakekit.local.lambda_runtime import invoker
 
@@ -193,7 +194,7 @@ class Dispatcher:
             targets.append(dest)
         dlq = self._dead_letter(spec.arn)
         if dlq:
-            self._dead_letter_send(dlq, event, outcome)
+            self._dead_letter_send(dlq, event, spec, outcome)
             targets.append(dlq)
         if not targets:
             log.warning("lambda %s request %s failed after %d attempts (%s) and has no on-failure "
@@ -224,47 +225,50 @@ class Dispatcher:
             record["responsePayload"] = _json_or_text(outcome.response_payload)
         body = json.dumps(record)
         try:
-            self._send(arn, body, event, kind, {})
+            self._send(arn, body, event, kind, {}, spec)
         except Exception as exc:
             log.error("lambda %s: delivering request %s to %s destination %s failed: %s",
                       spec.name, event.request_id, kind, arn, exc)
 
-    def _dead_letter_send(self, arn: str, event: AsyncEvent, outcome: invoker.Outcome | None) -> None:
+    def _dead_letter_send(self, arn: str, event: AsyncEvent, spec: invoker.FunctionSpec,
+                          outcome: invoker.Outcome | None) -> None:
         attrs = {
             "RequestID": event.request_id,
             "ErrorCode": "200",
             "ErrorMessage": (_error_text(outcome) or "")[:1024] if outcome else "EventAgeExceeded",
         }
         try:
-            self._send(arn, event.payload.decode("utf-8", "replace"), event, "DLQ", attrs)
+            self._send(arn, event.payload.decode("utf-8", "replace"), event, "DLQ", attrs, spec)
         except Exception as exc:
             log.error("lambda %s: sending request %s to the dead-letter target %s failed: %s",
                       event.function, event.request_id, arn, exc)
 
-    def _send(self, arn: str, body: str, event: AsyncEvent, kind: str, attrs: dict[str, str]) -> None:
+    def _send(self, arn: str, body: str, event: AsyncEvent, kind: str, attrs: dict[str, str],
+              spec: invoker.FunctionSpec) -> None:
+        """Deliver as AWS does: with the function's execution role (sqs:SendMessage,
+        sns:Publish, lambda:InvokeFunction, events:PutEvents on the target), so a role
+        without the permission loses the record (AccessDenied, logged) like on AWS."""
         parts = arn.split(":")
         service, region, account = parts[2], parts[3] or event.region, parts[4] or event.account_id
         url = self._endpoint_url()
         if service == "sqs":
-            sqs = endpoint_client(url, "sqs", region, event.access_key)
-            queue_url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=account)["QueueUrl"]
+            # Lambda knows the queue: resolving its URL is the service's own call, not the role's
+            queue_url = endpoint_client(url, "sqs", region, LOCAL_ACCESS_KEY).get_queue_url(
+                QueueName=parts[5], QueueOwnerAWSAccountId=account)["QueueUrl"]
             msg_attrs = {k: {"DataType": "Number" if k == "ErrorCode" else "String", "StringValue": v}
                          for k, v in attrs.items()}
-            sqs.send_message(QueueUrl=queue_url, MessageBody=body,
-                             **({"MessageAttributes": msg_attrs} if msg_attrs else {}))
+            invoker.role_client(spec, url, "sqs", region, event.access_key).send_message(
+                QueueUrl=queue_url, MessageBody=body, **({"MessageAttributes": msg_attrs} if msg_attrs else {}))
         elif service == "sns":
-            sns = endpoint_client(url, "sns", region, event.access_key)
             msg_attrs = {k: {"DataType": "Number" if k == "ErrorCode" else "String", "StringValue": v}
                          for k, v in attrs.items()}
-            sns.publish(TopicArn=arn, Message=body,
-                        **({"MessageAttributes": msg_attrs} if msg_attrs else {}))
+            invoker.role_client(spec, url, "sns", region, event.access_key).publish(
+                TopicArn=arn, Message=body, **({"MessageAttributes": msg_attrs} if msg_attrs else {}))
         elif service == "lambda":
-            self.submit(AsyncEvent(function=arn, payload=body.encode(), account_id=account,
-                                   region=region, source="destination", access_key=event.access_key,
-                                   detail={"from": event.function, "kind": kind}))
+            invoker.role_client(spec, url, "lambda", region, event.access_key).invoke(
+                FunctionName=arn, InvocationType="Event", Payload=body.encode())
         elif service == "events":
-            events = endpoint_client(url, "events", region, event.access_key)
-            events.put_events(Entries=[{
+            invoker.role_client(spec, url, "events", region, event.access_key).put_events(Entries=[{
                 "Source": "lambda",
                 "DetailType": f"Lambda Function Invocation Result - {kind}",
                 "Detail": body, "EventBusName": arn}])

@@ -256,11 +256,27 @@ def invoke(spec: FunctionSpec, payload: bytes, *, request_id: str, invoked_arn: 
         shutil.rmtree(work, ignore_errors=True)
     text = "\n".join(m for _, m in events) + "\n"
     out.log_tail = text.encode()[-_TAIL_BYTES:].decode("utf-8", "ignore")
-    try:
-        write_logs(endpoint_client(endpoint_url, "logs", spec.region, access_key), group, stream, events)
+    try:  # Lambda writes the function's logs with its execution role (AWSLambdaBasicExecutionRole)
+        write_logs(role_client(spec, endpoint_url, "logs", spec.region, access_key), group, stream, events)
+    except ClientError as exc:
+        log.warning("lambda %s (%s): its logs were not written to %s: %s - give the execution role "
+                    "%s logs:CreateLogGroup/CreateLogStream/PutLogEvents on that log group (as "
+                    "AWSLambdaBasicExecutionRole does)", spec.name, request_id, group,
+                    exc.response["Error"].get("Message", exc), spec.role)
     except Exception:
         log.exception("writing CloudWatch Logs for %s (%s) failed", spec.name, request_id)
     return out
+
+
+def role_client(spec: FunctionSpec, endpoint_url: str, service: str, region: str,
+                access_key: str = "test") -> Any:
+    """A client signed with ``spec``'s execution role (assumed as lambda.amazonaws.com, cached):
+    what Lambda itself uses for the function's logs, destinations and dead-letter queue.
+    Raises ClientError when the role cannot be assumed."""
+    creds = role_credentials(endpoint_client(endpoint_url, "sts", spec.region, access_key),
+                             spec.role, spec.name, service="lambda.amazonaws.com")
+    return endpoint_client(endpoint_url, service, region, creds["AWS_ACCESS_KEY_ID"],
+                           secret=creds["AWS_SECRET_ACCESS_KEY"], session_token=creds["AWS_SESSION_TOKEN"])
 
 
 def _run(spec: FunctionSpec, payload: bytes, request_id: str, invoked_arn: str, endpoint_url: str,

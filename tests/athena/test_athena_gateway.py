@@ -123,6 +123,7 @@ def test_results_csv_and_metadata_at_the_output_location(athena, s3, lake):
     ("SELECT carrier FROM flights WHERE", "mismatched input"),
     ("SELECT * FROM no_such_table", "TABLE_NOT_FOUND"),
     ("SELECT no_such_column FROM flights", "COLUMN_NOT_FOUND"),
+    ("SELECT carrier FROM flights WHERE carrier = 1", "TYPE_MISMATCH"),
 ])
 def test_errors_fail_with_the_engine_reason_and_athena_error(athena, sql, kind):
     qe = L.run(athena, sql)
@@ -136,6 +137,8 @@ def test_errors_fail_with_the_engine_reason_and_athena_error(athena, sql, kind):
         assert "no_such_table" in st["StateChangeReason"]
     if kind == "COLUMN_NOT_FOUND":
         assert st["StateChangeReason"] == "COLUMN_NOT_FOUND: line 1:8: Column 'no_such_column' cannot be resolved"
+    if kind == "TYPE_MISMATCH":  # Trino places a comparison at its operator; Athena does not coerce varchar = integer
+        assert st["StateChangeReason"] == "TYPE_MISMATCH: line 1:43: Cannot apply operator: varchar = integer"
     with pytest.raises(ClientError) as exc:
         athena.get_query_results(QueryExecutionId=qe["QueryExecutionId"])
     code, msg = _code(exc)

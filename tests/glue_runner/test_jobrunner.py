@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import textwrap
 import threading
@@ -114,6 +116,19 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
     grandchild = int(pidfile.read_text())
     assert not Path(f"/proc/{grandchild}").exists() or \
         Path(f"/proc/{grandchild}/stat").read_text().split(")")[-1].split()[0] == "Z"
+
+
+def test_wait_group_gone_waits_for_running_members_only(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        assert jobrunner._wait_group_gone(proc.pid, deadline_seconds=0.2) is False  # still running
+        os.killpg(proc.pid, signal.SIGKILL)
+        assert jobrunner._wait_group_gone(proc.pid, deadline_seconds=10) is True  # a zombie counts as gone
+        assert [state for _, state in jobrunner._group_members(proc.pid)] in ([], [b"Z"])
+    finally:
+        proc.kill()
+        proc.wait()
+    assert jobrunner._group_members(proc.pid) == []
 
 
 def test_stop_from_another_thread(tmp_path):

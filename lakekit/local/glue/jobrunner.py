@@ -442,21 +442,50 @@ def _reader(stream: Any, sink: list[tuple[int, str]]) -> None:
     stream.close()
 
 
-def _group_rss_kb(pgid: int) -> int:
-    total = 0
+def _group_members(pgid: int) -> list[tuple[str, bytes]]:
+    """``(pid, state)`` of every process in group ``pgid`` (``/proc``; zombies included, state ``Z``)."""
+    members = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", "rb") as fh:
                 fields = fh.read().rsplit(b")", 1)[1].split()
-            if int(fields[2]) != pgid:
-                continue
-            with open(f"/proc/{entry.name}/statm", "rb") as fh:
+            if int(fields[2]) == pgid:
+                members.append((entry.name, fields[0]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return members
+
+
+def _group_rss_kb(pgid: int) -> int:
+    total = 0
+    for pid, _state in _group_members(pgid):
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as fh:
                 total += int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+# SIGKILL is asynchronous: a killed process (a JVM releasing gigabytes) exits only once it is
+# scheduled again. A run is over when no process of its group still runs (zombies count as gone).
+_GROUP_EXIT_DEADLINE_SECONDS = 10.0
+
+
+def _wait_group_gone(pgid: int, deadline_seconds: float = _GROUP_EXIT_DEADLINE_SECONDS) -> bool:
+    """Wait until every process of group ``pgid`` has exited; ``False`` if some still run at the deadline."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        alive = [pid for pid, state in _group_members(pgid) if state not in (b"Z", b"X")]
+        if not alive:
+            return True
+        if time.monotonic() >= deadline:
+            log.warning("process group %d: %s still running %.0fs after SIGKILL",
+                           pgid, ", ".join(alive), deadline_seconds)
+            return False
+        time.sleep(0.02)
 
 
 # The job dies with the endpoint: PR_SET_PDEATHSIG, set by a tiny exec wrapper in the child.
@@ -527,6 +556,7 @@ class RunningProcess:
             self.kill()
             self.proc.wait()
         self.kill()  # leftovers of the group (a JVM outliving its driver)
+        _wait_group_gone(self.proc.pid)
         self._done.set()
         for t in self._threads:
             t.join(timeout=10)

@@ -21,7 +21,10 @@ Measured in one run:
 * **latency** of 3 queries (count per origin, a filtered aggregate, ``SELECT * ... LIMIT``) as
   each role, through the endpoint (StartQueryExecution -> GetQueryExecution polled -> all
   GetQueryResults pages, as ``benchmarks/athena.py``), median of ``--repeat`` runs after one
-  warm-up; ratio filtered / admin per query and for the sum. The results are checked: the
+  warm-up; ratio filtered / admin per query and for the sum. Baseline measured alongside:
+  DuckDB in this process on the same Parquet files (2 threads like the engine) - for the
+  filtered role on the filter's cells (its columns and row predicate), so the filter's own
+  cost in DuckDB is told apart from the governed path's. The results are checked: the
   filtered role sees JFK only (the admin's JFK count) and only the filter's columns;
 * **the evaluator's own time per query**, measured directly: after the endpoint has stopped,
   a child process restores its saved state (the same home) and calls what the Athena executor
@@ -143,34 +146,69 @@ def _check(results: dict[str, dict[str, tuple[list, list]]]) -> str:
             f"{sum(int(v) for v in admin.values()):,} rows) and {len(cols)} of {len(all_cols)} columns")
 
 
-def latency(url: str, roles: dict[str, dict[str, str]], repeat: int) -> None:
+def _duckdb(local: Path) -> dict[str, Any]:
+    """Baselines in this process on the same Parquet files: the whole table (admin) and the
+    filter's cells (its columns, its row predicate) for the filtered role; 2 threads like the engine."""
+    import duckdb
+
+    scan = f"read_parquet('{(local / '**' / '*.parquet').as_posix()}', hive_partitioning = true)"
+    cons = {}
+    for name, view in (("bench-admin", f"SELECT * FROM {scan}"),
+                       ("analyst-restricted", f"SELECT {', '.join(FILTER_COLS)} FROM {scan} WHERE origin = 'JFK'")):
+        con = duckdb.connect()
+        con.execute("SET threads TO 2")
+        con.execute(f"CREATE VIEW flights AS {view}")
+        cons[name] = con
+    return cons
+
+
+def _timed_duckdb(con: Any, sql: str) -> float:
+    t0 = time.perf_counter()
+    con.execute(sql).fetchall()
+    return time.perf_counter() - t0
+
+
+def latency(url: str, roles: dict[str, dict[str, str]], repeat: int, local: Path) -> None:
     clients = {name: _athena(url, r) for name, r in roles.items()}
+    cons = _duckdb(local)
     results: dict[str, dict[str, tuple[list, list]]] = {name: {} for name in roles}
-    print(f"latency, median of {repeat} after 1 warm-up (seconds)")
-    print(f"{'query':30} {'admin':>8} {'filtered':>9} {'ratio':>6}   engine ms admin/filtered")
+    print(f"latency, median of {repeat} after 1 warm-up (seconds); duckdb = the same question on the same "
+          "files in this process (filtered: on the filter's cells)")
+    print(f"{'query':30} {'admin':>7} {'duckdb':>7} {'filtered':>9} {'duckdb':>7} {'filtered/admin':>15} "
+          f"{'engine ms a/f':>14}")
     total = {name: 0.0 for name in roles}
+    total_dd = {name: 0.0 for name in roles}
     for qname, sql in QUERIES.items():
         times: dict[str, list[float]] = {name: [] for name in roles}
+        dd: dict[str, list[float]] = {name: [] for name in roles}
         engine: dict[str, list[int]] = {name: [] for name in roles}
-        for athena in clients.values():
+        for name, athena in clients.items():
             run_endpoint(athena, sql)  # warm-up (the first one also fills the engine's mirror)
+            _timed_duckdb(cons[name], sql)
         for _ in range(repeat):  # alternate the roles so drift on a shared machine hits both
             for name, athena in clients.items():
                 secs, rows, qe = run_endpoint(athena, sql)
                 times[name].append(secs)
                 engine[name].append(qe["Statistics"]["EngineExecutionTimeInMillis"])
+                dd[name].append(_timed_duckdb(cons[name], sql))
                 cols = [c["Name"] for c in athena.get_query_results(
                     QueryExecutionId=qe["QueryExecutionId"], MaxResults=1)["ResultSet"]["ResultSetMetadata"][
                     "ColumnInfo"]] if qname.startswith("SELECT *") else []
                 results[name][qname] = (rows, cols)
         med = {name: statistics.median(t) for name, t in times.items()}
+        med_dd = {name: statistics.median(t) for name, t in dd.items()}
         for name in roles:
             total[name] += med[name]
+            total_dd[name] += med_dd[name]
         a, f = med["bench-admin"], med["analyst-restricted"]
-        print(f"{qname:30} {a:8.3f} {f:9.3f} {f / a:6.2f}   {statistics.median(engine['bench-admin']):.0f}/"
+        print(f"{qname:30} {a:7.3f} {med_dd['bench-admin']:7.3f} {f:9.3f} {med_dd['analyst-restricted']:7.3f} "
+              f"{f / a:15.2f} {statistics.median(engine['bench-admin']):8.0f}/"
               f"{statistics.median(engine['analyst-restricted']):.0f}")
     a, f = total["bench-admin"], total["analyst-restricted"]
-    print(f"{'sum':30} {a:8.3f} {f:9.3f} {f / a:6.2f}")
+    da, df = total_dd["bench-admin"], total_dd["analyst-restricted"]
+    print(f"{'sum':30} {a:7.3f} {da:7.3f} {f:9.3f} {df:7.3f} {f / a:15.2f}")
+    print(f"endpoint / duckdb: admin {a / da:.2f}, filtered {f / df:.2f} (the governed path tracks the engine "
+          f"when these two are close; duckdb filtered / admin {df / da:.2f})")
     print(_check(results))
 
 
@@ -237,7 +275,7 @@ def run_scale(scale: int, repeat: int, calls: int) -> float:
             roles = govern(ep.url)
             print(f"\n=== x{scale}: {info['rows']:,} flights, {info['partitions']:,} partitions, "
                   f"{info['parquet_bytes'] / 1e6:.1f} MB Parquet; built in {info['seconds']:.1f} s")
-            latency(ep.url, roles, repeat)
+            latency(ep.url, roles, repeat, info["local"])
         t = evaluator_times(ep.home, ep.url, roles, calls)
         print(f"\nevaluator per query (hook made + asked twice), in-process on the restored state "
               f"(restore {t['restore_s']:.1f} s), median of {calls}, ms")

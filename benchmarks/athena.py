@@ -70,8 +70,9 @@ def main() -> None:
     import duckdb
 
     root = Path(tempfile.mkdtemp(prefix="lakekit-athena-bench-"))
+    ep = LakekitEndpoint()
     try:
-        with LakekitEndpoint() as ep:
+        with ep:
             info = build(ep.url, args.scale, root)
             print(f"data: {info['rows']:,} flights (x{args.scale}), {info['partitions']:,} partitions, "
                   f"{info['files']:,} Parquet files, {info['parquet_bytes'] / 1e6:.1f} MB Parquet; "
@@ -128,6 +129,8 @@ def main() -> None:
             _spark(info["local"], results)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        if getattr(ep, "home", None):  # the endpoint's temp home (~330 MB at --scale 10)
+            shutil.rmtree(ep.home, ignore_errors=True)
 
 
 def _spark(local: Path, expected: dict[str, list[tuple]]) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import os
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +14,7 @@ import sqlglot
 from lakekit.local.athena import QueryEngine, TableAccess
 from lakekit.local.athena._native import ParquetMirror, columns_read
 
+from . import _gwlake as L
 from .conftest import BUCKET, DB, PARQUET_SD, REGION
 
 QUERIES = [
@@ -150,3 +153,173 @@ def test_mirror_evicts_least_recently_used_copies(tmp_path):
 ])
 def test_columns_read(sql, expected):
     assert columns_read(sqlglot.parse_one(sql, read="trino"), expected.keys()) == expected
+
+
+# ----------------------------------------------------------------------------- hard links to persistence blobs
+def _parquet_body(values: list[int]) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"v": values}), buf)
+    return buf.getvalue()
+
+
+def _blob_mirror(tmp_path: Path) -> tuple[ParquetMirror, Path]:
+    blobs = tmp_path / "state" / "blobs"
+    blobs.mkdir(parents=True)
+    return ParquetMirror(tmp_path / "mirror", blobs), blobs
+
+
+def _no_fetch(path: str) -> bytes:
+    raise AssertionError(f"{path} was fetched although its blob exists")
+
+
+def test_mirror_links_a_blob_with_the_same_etag_and_size_instead_of_copying(tmp_path):
+    from lakekit.local.persistence import blob_name
+
+    mirror, blobs = _blob_mirror(tmp_path)
+    body = _parquet_body([1, 2, 3])
+    (blobs / blob_name('"abc123"', len(body))).write_bytes(body)
+    blob = mirror.blob_for('"abc123"', len(body))
+    assert blob == str(blobs / f"etag-abc123-{len(body)}")
+    local = mirror.local_path("t", "", "b/k", '"abc123"')
+    [meta] = mirror.ensure([("b/k", local, (blob, len(body)))], _no_fetch)
+    assert os.stat(local).st_ino == os.stat(blob).st_ino and os.stat(blob).st_nlink == 2
+    assert (mirror.linked, mirror.copied) == (1, 0)
+    assert meta.schema.names == ["v"] and meta.size == len(body)
+
+
+def test_mirror_copies_when_the_blob_is_missing_or_has_another_size(tmp_path):
+    from lakekit.local.persistence import blob_name
+
+    mirror, blobs = _blob_mirror(tmp_path)
+    body = _parquet_body([7])
+    truncated = blobs / blob_name('"e1"', len(body))
+    truncated.write_bytes(body[:-5])  # a blob of another size is not this body
+    wanted = [("b/k1", mirror.local_path("t", "", "b/k1", '"e1"'), (str(truncated), len(body))),
+              ("b/k2", mirror.local_path("t", "", "b/k2", '"e2"'), (mirror.blob_for('"e2"', len(body)), len(body)))]
+    mirror.ensure(wanted, {"b/k1": body, "b/k2": body}.__getitem__)
+    assert (mirror.linked, mirror.copied) == (0, 2)
+    for _, local, _ in wanted:
+        assert os.stat(local).st_nlink == 1 and Path(local).read_bytes() == body
+    assert truncated.read_bytes() == body[:-5]
+
+
+def test_mirror_copies_when_hard_links_fail(tmp_path, monkeypatch):
+    from lakekit.local.persistence import blob_name
+
+    mirror, blobs = _blob_mirror(tmp_path)
+    body = _parquet_body([5])
+    (blobs / blob_name('"e"', len(body))).write_bytes(body)
+
+    def cross_device(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cross_device)
+    local = mirror.local_path("t", "", "b/k", '"e"')
+    mirror.ensure([("b/k", local, (mirror.blob_for('"e"', len(body)), len(body)))], {"b/k": body}.__getitem__)
+    assert (mirror.linked, mirror.copied) == (0, 1)
+    assert os.stat(local).st_ino != os.stat(blobs / blob_name('"e"', len(body))).st_ino
+    assert Path(local).read_bytes() == body
+
+
+def test_eviction_unlinks_the_mirror_name_and_leaves_the_blob_intact(tmp_path):
+    from lakekit.local.persistence import blob_name
+
+    mirror, blobs = _blob_mirror(tmp_path)
+    mirror.BUDGET, mirror.IDLE = 1, 0.0
+    body = _parquet_body([1, 2])
+    blob = blobs / blob_name('"ee"', len(body))
+    blob.write_bytes(body)
+    local = mirror.local_path("t", "", "b/k", '"ee"')
+    mirror.ensure([("b/k", local, (str(blob), len(body)))], _no_fetch)
+    assert mirror.linked == 1 and not os.path.exists(local)  # idle and over budget: evicted at once
+    assert os.stat(blob).st_nlink == 1 and blob.read_bytes() == body
+    assert pq.read_table(blob).column("v").to_pylist() == [1, 2]
+
+
+def test_a_replaced_mirror_file_never_writes_into_the_linked_blob(tmp_path):
+    """A copy over an existing (linked) name goes to a new inode: the blob keeps its bytes."""
+    from lakekit.local.athena._native import _write_new
+    from lakekit.local.persistence import blob_name
+
+    mirror, blobs = _blob_mirror(tmp_path)
+    body = _parquet_body([1])
+    blob = blobs / blob_name('"x"', len(body))
+    blob.write_bytes(body)
+    local = mirror.local_path("t", "", "b/k", '"x"')
+    mirror.ensure([("b/k", local, (str(blob), len(body)))], _no_fetch)
+    _write_new(local, b"other bytes")
+    assert Path(local).read_bytes() == b"other bytes" and blob.read_bytes() == body
+    assert os.stat(blob).st_nlink == 1
+
+
+def test_mirror_start_empties_the_folder_without_touching_blobs(tmp_path):
+    from lakekit.local.persistence import blob_name
+
+    blobs = tmp_path / "state" / "blobs"
+    blobs.mkdir(parents=True)
+    body = _parquet_body([4])
+    blob = blobs / blob_name('"w"', len(body))
+    blob.write_bytes(body)
+    root = tmp_path / "work" / "athena-mirror"
+    (root / "t").mkdir(parents=True)
+    os.link(blob, root / "t" / "old-w.parquet")  # left by the previous process
+    (root / "t" / "stale.parquet").write_bytes(b"a copy the previous process wrote")
+    mirror = ParquetMirror.for_root(root, blobs)
+    try:
+        assert list(root.iterdir()) == []
+        for t in [t for t in threading.enumerate() if t.name == "lakekit-mirror-wipe"]:
+            t.join(timeout=30)
+        assert list(root.parent.iterdir()) == [root]  # the renamed-aside folder is gone too
+        assert blob.read_bytes() == body and os.stat(blob).st_nlink == 1
+        assert mirror.blob_for('"w"', len(body)) == str(blob)
+    finally:
+        ParquetMirror._mirrors.pop(str(root), None)
+
+
+def _alnum(etag: str) -> str:  # how mirror file names spell an ETag ("<md5>-<parts>" for multipart)
+    return "".join(c for c in etag if c.isalnum())
+
+
+def _endpoint_query(athena, sql: str) -> list[list[str | None]]:
+    qe = L.run(athena, sql)
+    assert qe["Status"]["State"] == "SUCCEEDED", qe["Status"]
+    return L.results(athena, qe["QueryExecutionId"])[1]
+
+
+def test_first_query_after_restart_links_the_persistence_blobs(fresh_endpoint):
+    ep = fresh_endpoint
+    L.build(ep)
+    sql = "SELECT carrier, count(*) AS n, sum(distance) AS d FROM flights GROUP BY carrier ORDER BY carrier"
+    before = _endpoint_query(ep.client("athena"), sql)
+    assert len(before) > 10
+    ep.stop()  # snapshots: every object body is a blob now
+    ep.start()
+    mirror, blobs = ep.home / "work" / "athena-mirror", ep.home / "state" / "blobs"
+    assert len(list(mirror.rglob("*.parquet"))) == 21  # the previous process's copies...
+    (mirror / "left-by-the-old-process").write_bytes(b"x")
+    athena = ep.client("athena")
+    assert _endpoint_query(athena, sql) == before
+    assert not (mirror / "left-by-the-old-process").exists()  # ...were dropped at first use
+    blob_inodes = {p.stat().st_ino: p for p in blobs.iterdir()}
+    copies = sorted(mirror.rglob("*.parquet"))
+    assert len(copies) == 21
+    assert all(p.stat().st_ino in blob_inodes and p.stat().st_nlink >= 2 for p in copies)
+
+    # an object overwritten after the snapshot: a fresh copy (or its new blob), never the stale blob
+    s3 = ep.client("s3")
+    key = "processed/flights/year=2013/month=1/day=1/part-0.parquet"
+    old_tag = _alnum(s3.head_object(Bucket=L.BUCKET, Key=key)["ETag"])
+    [old_copy] = [p for p in copies if p.name.endswith(f"-{old_tag}.parquet")]
+    old_ino = old_copy.stat().st_ino
+    tbl = pq.read_table(io.BytesIO(s3.get_object(Bucket=L.BUCKET, Key=key)["Body"].read())).slice(0, 5)
+    buf = io.BytesIO()
+    pq.write_table(tbl, buf)
+    body = buf.getvalue()
+    s3.put_object(Bucket=L.BUCKET, Key=key, Body=body)
+    new_tag = _alnum(s3.head_object(Bucket=L.BUCKET, Key=key)["ETag"])
+    assert new_tag != old_tag
+    rows = _endpoint_query(athena, "SELECT count(*) AS n FROM flights WHERE year = 2013 AND month = 1 AND day = 1")
+    assert rows == [["n"], ["5"]]
+    [fresh] = [p for p in mirror.rglob("*.parquet") if p.name.endswith(f"-{new_tag}.parquet")]
+    assert fresh.stat().st_ino != old_ino and fresh.read_bytes() == body
+    assert old_copy.read_bytes() != body  # the old linked copy (and its blob) kept the old bytes

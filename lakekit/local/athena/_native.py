@@ -7,7 +7,10 @@ projects, from the files' footers - so the engine can let DuckDB read natively:
 
 1. each S3 object is copied once into a local mirror folder, laid out in Hive ``key=value``
    folders built from the *Glue* partition values, named by the object's ETag (an overwritten
-   object gets a new copy; the footer of a copy never changes, so it is parsed once);
+   object gets a new copy; the footer of a copy never changes, so it is parsed once). When the
+   endpoint's persistence already holds the body (a blob named by the same ETag and size, see
+   :func:`lakekit.local.persistence.blob_name`) the copy is a hard link to that blob instead:
+   the first query after a restart then costs a link + a footer read per object, not a copy;
 2. DuckDB scans the copies with ``read_parquet([...], hive_partitioning = true)``;
 3. ``DataScannedInBytes`` = the footers' compressed sizes of the columns the statement
    references (:func:`columns_read`), summed over the files after partition pruning.
@@ -24,7 +27,9 @@ Example::
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -42,6 +47,8 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 __all__ = ["FileMeta", "ParquetMirror", "NativeScan", "columns_read"]
+
+log = logging.getLogger(__name__)
 
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9_.+-]+")
 
@@ -81,9 +88,16 @@ class FileMeta:
 class ParquetMirror:
     """Local copies of S3 Parquet objects (one folder per process, least recently used evicted).
 
-    ``for_root(root)`` returns the process-wide mirror of ``root`` (wiped when first used, so a
-    restarted endpoint never trusts copies it did not write); ``for_root(None)`` a temporary
-    folder removed at exit.
+    ``for_root(root)`` returns the process-wide mirror of ``root`` (emptied when first used, so a
+    restarted endpoint never trusts copies it did not write: the old folder is renamed aside and
+    removed by a background thread); ``for_root(None)`` a temporary folder removed at exit.
+
+    ``blobs``: the persistence blob folder (``<home>/state/blobs``). A wanted object whose body
+    is a blob there (same ETag and size) is hard-linked instead of copied (a copy when linking
+    fails: another filesystem, no permission). Blobs are immutable and so are mirror files:
+    the mirror only creates files it writes under fresh temporary names (``O_EXCL``), renames
+    them into place, and unlinks; nothing ever opens a mirror file for writing, so a linked
+    blob's bytes never change through it (eviction and the start-up wipe only unlink names).
     """
 
     BUDGET = 4 << 30  # bytes kept before least recently used copies are removed...
@@ -91,9 +105,12 @@ class ParquetMirror:
     _mirrors: dict[str, ParquetMirror] = {}
     _mirrors_lock = threading.Lock()
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, blobs: Path | None = None) -> None:
         self.root = root
         self._root = str(root)
+        self._blobs = str(blobs) if blobs is not None else None
+        self.linked = 0  # objects hard-linked from persistence blobs (since start)
+        self.copied = 0  # objects fetched and written
         self._lock = threading.Lock()
         self._known: dict[str, tuple[FileMeta, float]] = {}  # local path -> (footer, last used)
         self._bytes = 0
@@ -101,7 +118,7 @@ class ParquetMirror:
         self._names: dict[str, str] = {}  # s3 path -> file name stem (sha1)
 
     @classmethod
-    def for_root(cls, root: Path | None) -> ParquetMirror:
+    def for_root(cls, root: Path | None, blobs: Path | None = None) -> ParquetMirror:
         key = str(root) if root is not None else ""
         with cls._mirrors_lock:
             mirror = cls._mirrors.get(key)
@@ -110,11 +127,18 @@ class ParquetMirror:
                     path = Path(tempfile.mkdtemp(prefix="lakekit-athena-mirror-"))
                     atexit.register(shutil.rmtree, path, True)
                 else:
-                    shutil.rmtree(root, ignore_errors=True)
-                    root.mkdir(parents=True, exist_ok=True)
+                    _empty(root)
                     path = root
-                mirror = cls._mirrors[key] = cls(path)
+                mirror = cls._mirrors[key] = cls(path, blobs)
             return mirror
+
+    def blob_for(self, etag: str, size: int) -> str | None:
+        """Path of the persistence blob that would hold this object's body (it may not exist)."""
+        if self._blobs is None or size <= 0 or not etag:
+            return None
+        from lakekit.local.persistence import blob_name
+
+        return f"{self._blobs}/{blob_name(etag, size)}"
 
     def local_path(self, table_key: str, hive: str, s3_path: str, etag: str) -> str:
         """``<root>/<table_key>/<k=v/...>/<sha1(s3 path)>-<etag>.parquet`` (string ops: 1,000s per query)."""
@@ -129,14 +153,17 @@ class ParquetMirror:
         folder = f"{self._root}/{table_key}/{hive}" if hive else f"{self._root}/{table_key}"
         return f"{folder}/{name}-{tag}.parquet"
 
-    def ensure(self, wanted: list[tuple[str, str]], fetch: Callable[[str], bytes]) -> list[FileMeta]:
-        """``wanted``: [(s3 bucket/key, local path)]. Copies what is missing (8 at a time) and
+    def ensure(self, wanted: list[tuple[str, str]] | list[tuple[str, str, tuple[str, int] | None]],
+               fetch: Callable[[str], bytes]) -> list[FileMeta]:
+        """``wanted``: [(s3 bucket/key, local path[, (blob path, size) or None])]. Links (from
+        the blob, when given and its size matches) or copies what is missing (8 at a time) and
         returns each file's footer, in order."""
         now = time.monotonic()
         metas: list[FileMeta | None] = []
         missing: list[int] = []
         with self._lock:
-            for i, (_, local) in enumerate(wanted):
+            for i, w in enumerate(wanted):
+                local = w[1]
                 known = self._known.get(local)
                 if known is None:
                     metas.append(None)
@@ -145,16 +172,18 @@ class ParquetMirror:
                     self._known[local] = (known[0], now)
                     metas.append(known[0])
 
-        def copy(i: int) -> FileMeta:
-            s3_path, local = wanted[i]
+        def copy(i: int) -> tuple[FileMeta, int]:  # (footer, 1 if linked / 2 if copied / 0 if present)
+            s3_path, local = wanted[i][0], wanted[i][1]
+            blob = wanted[i][2] if len(wanted[i]) > 2 else None  # type: ignore[misc]
+            how = 0
             if not os.path.exists(local):
                 os.makedirs(os.path.dirname(local), exist_ok=True)
-                tmp = f"{local}.{threading.get_ident()}.tmp"
-                with open(tmp, "wb") as f:
-                    f.write(fetch(s3_path))
-                os.replace(tmp, local)
+                how = 1
+                if not (blob is not None and self._link(blob[0], blob[1], local)):
+                    _write_new(local, fetch(s3_path))
+                    how = 2
             try:
-                return FileMeta.read(local, self._schemas)
+                return FileMeta.read(local, self._schemas), how
             except (pa.ArrowException, OSError) as ex:
                 raise pa.ArrowInvalid(f"s3://{s3_path} is not a readable Parquet file ({ex}); remove it from the "
                                       "table's location or declare the table's real format") from None
@@ -163,13 +192,30 @@ class ParquetMirror:
             with ThreadPoolExecutor(8) as pool:
                 fresh = list(pool.map(copy, missing))
             with self._lock:
-                for i, meta in zip(missing, fresh, strict=True):
+                self.linked += sum(1 for _, how in fresh if how == 1)
+                self.copied += sum(1 for _, how in fresh if how == 2)
+                for i, (meta, _) in zip(missing, fresh, strict=True):
                     metas[i] = meta
                     if wanted[i][1] not in self._known:
                         self._bytes += meta.size
                     self._known[wanted[i][1]] = (meta, now)
                 self._evict(now)
         return metas  # type: ignore[return-value]
+
+    def _link(self, blob: str, size: int, local: str) -> bool:
+        """Hard-link ``blob`` as ``local``; False (copy instead) when it is missing, has another
+        size (not the same body) or cannot be linked (EXDEV, EPERM...)."""
+        try:
+            if os.stat(blob).st_size != size:
+                return False
+            os.link(blob, local)
+        except FileExistsError:  # another query materialised it meanwhile (links and renames are atomic)
+            return True
+        except OSError as ex:
+            if not isinstance(ex, FileNotFoundError):
+                log.debug("cannot hard-link %s as %s (%s): copying", blob, local, ex)
+            return False
+        return True
 
     def _evict(self, now: float) -> None:
         if self._bytes <= self.BUDGET:
@@ -183,6 +229,36 @@ class ParquetMirror:
                 os.unlink(local)
             except FileNotFoundError:
                 pass
+
+
+def _write_new(local: str, data: bytes) -> None:
+    """Write ``data`` to a new inode and rename it to ``local``: an existing file (maybe a hard
+    link to a persistence blob) is replaced, never written into."""
+    tmp = f"{local}.{threading.get_ident()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)  # left by a failed attempt
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, local)
+
+
+def _empty(root: Path) -> None:
+    """Make ``root`` an empty folder fast: the old one is renamed aside and removed by a daemon
+    thread (leftovers of an interrupted removal are removed by the next start)."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    stale = list(root.parent.glob(f".{root.name}.old-*"))
+    if root.exists():
+        aside = root.parent / f".{root.name}.old-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            os.rename(root, aside)
+            stale.append(aside)
+        except OSError:
+            shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    if stale:
+        threading.Thread(target=lambda: [shutil.rmtree(p, ignore_errors=True) for p in stale],
+                         name="lakekit-mirror-wipe", daemon=True).start()
 
 
 def _sql_str(s: str) -> str:
@@ -207,8 +283,8 @@ class NativeScan:
     def build(cls, mirror: ParquetMirror, fetch: Callable[[str], bytes], table_key: str,
               files: list[tuple[str, str, dict[str, Any], list[str]]], data_schema: pa.Schema,
               keys: list[tuple[str, pa.DataType]]) -> NativeScan | None:
-        """``files``: [(bucket/key, etag, {key: value}, [raw Glue value strings])]. None when the
-        table needs the pyarrow path (see the module docstring)."""
+        """``files``: [(bucket/key, etag, {key: value}, [raw Glue value strings], size)]. None
+        when the table needs the pyarrow path (see the module docstring)."""
         if "=" in str(mirror.root) or not files:
             return None
         key_types = {}
@@ -218,7 +294,7 @@ class NativeScan:
             key_types[k] = _DUCK_KEY_TYPES[t]
         wanted = []
         safe: set[str] = set()  # partition values already checked (few distinct ones)
-        for s3_path, etag, _, raw in files:
+        for s3_path, etag, _, raw, size in files:
             if len(raw) != len(keys):
                 return None
             for v in raw:
@@ -227,7 +303,9 @@ class NativeScan:
                         return None  # NULL (__HIVE_DEFAULT_PARTITION__) or characters DuckDB would decode
                     safe.add(v)
             hive = "/".join(f"{k}={v}" for (k, _), v in zip(keys, raw, strict=True))
-            wanted.append((s3_path, mirror.local_path(table_key, hive, s3_path, etag)))
+            blob = mirror.blob_for(etag, size)
+            wanted.append((s3_path, mirror.local_path(table_key, hive, s3_path, etag),
+                           (blob, size) if blob is not None else None))
         metas = mirror.ensure(wanted, fetch)
         first = metas[0].schema
         if any(m.schema is not first for m in metas):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -323,3 +324,51 @@ def test_first_query_after_restart_links_the_persistence_blobs(fresh_endpoint):
     [fresh] = [p for p in mirror.rglob("*.parquet") if p.name.endswith(f"-{new_tag}.parquet")]
     assert fresh.stat().st_ino != old_ino and fresh.read_bytes() == body
     assert old_copy.read_bytes() != body  # the old linked copy (and its blob) kept the old bytes
+
+
+def test_footers_of_blob_backed_objects_are_reused_after_a_restart(tmp_path, monkeypatch):
+    from lakekit.local.athena import _native
+    from lakekit.local.persistence import blob_name
+
+    mirror, blobs = _blob_mirror(tmp_path)
+    bodies = [_parquet_body([i, i + 1]) for i in range(3)]
+    wanted = []
+    for i, body in enumerate(bodies):
+        (blobs / blob_name(f'"t{i}"', len(body))).write_bytes(body)
+        wanted.append((f"b/k{i}", mirror.local_path("t", "", f"b/k{i}", f'"t{i}"'),
+                       (mirror.blob_for(f'"t{i}"', len(body)), len(body))))
+    first = mirror.ensure(wanted, _no_fetch)
+    assert mirror.footers_read == 3 and (tmp_path / "mirror.footers.pkl").exists()
+
+    def no_footer_read(*a, **k):
+        raise AssertionError("a footer was parsed although the index has it")
+
+    monkeypatch.setattr(_native.FileMeta, "read", no_footer_read)
+    shutil.rmtree(tmp_path / "mirror")  # a new process: the mirror emptied, nothing in memory
+    restarted = ParquetMirror(tmp_path / "mirror", blobs)
+    again = restarted.ensure(wanted, _no_fetch)
+    assert (restarted.linked, restarted.copied, restarted.footers_read) == (3, 0, 0)
+    assert [(m.schema, m.column_bytes, m.size) for m in again] == [(m.schema, m.column_bytes, m.size) for m in first]
+    assert all(m.schema is again[0].schema for m in again)  # shared: the native path compares with `is`
+
+
+def test_a_footer_index_entry_of_another_size_or_a_torn_index_is_not_trusted(tmp_path):
+    from lakekit.local.persistence import blob_name
+
+    mirror, blobs = _blob_mirror(tmp_path)
+    body = _parquet_body([1, 2, 3])
+    (blobs / blob_name('"s"', len(body))).write_bytes(body)
+    blob = mirror.blob_for('"s"', len(body))
+    mirror.ensure([("b/k", mirror.local_path("t", "", "b/k", '"s"'), (blob, len(body)))], _no_fetch)
+    restarted = ParquetMirror(tmp_path / "mirror", blobs)
+    assert restarted._footers.get(os.path.basename(blob), len(body) + 1) is None
+    assert restarted._footers.get(os.path.basename(blob), len(body)).size == len(body)
+    (tmp_path / "mirror.footers.pkl").write_bytes(b"torn")
+    torn = ParquetMirror(tmp_path / "mirror2", blobs)
+    assert torn._footers.get(os.path.basename(blob), len(body)) is None  # other root: no index yet
+    torn = ParquetMirror(tmp_path / "mirror", blobs)
+    assert torn._footers.get(os.path.basename(blob), len(body)) is None
+    local = torn.local_path("t", "", "b/k", '"s"')
+    os.unlink(local)
+    [meta] = torn.ensure([("b/k", local, (blob, len(body)))], _no_fetch)
+    assert torn.footers_read == 1 and torn.linked == 1 and meta.size == len(body)

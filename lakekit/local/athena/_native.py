@@ -10,7 +10,8 @@ projects, from the files' footers - so the engine can let DuckDB read natively:
    object gets a new copy; the footer of a copy never changes, so it is parsed once). When the
    endpoint's persistence already holds the body (a blob named by the same ETag and size, see
    :func:`lakekit.local.persistence.blob_name`) the copy is a hard link to that blob instead:
-   the first query after a restart then costs a link + a footer read per object, not a copy;
+   the first query after a restart then costs a link per object, not a copy, and no footer read
+   either: footers of blob-backed objects are kept by blob name in ``<mirror>.footers.pkl``;
 2. DuckDB scans the copies with ``read_parquet([...], hive_partitioning = true)``;
 3. ``DataScannedInBytes`` = the footers' compressed sizes of the columns the statement
    references (:func:`columns_read`), summed over the files after partition pruning.
@@ -31,6 +32,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -98,6 +100,7 @@ class ParquetMirror:
     the mirror only creates files it writes under fresh temporary names (``O_EXCL``), renames
     them into place, and unlinks; nothing ever opens a mirror file for writing, so a linked
     blob's bytes never change through it (eviction and the start-up wipe only unlink names).
+    With ``blobs``, footers are also remembered by blob name across restarts (:class:`_FooterIndex`).
     """
 
     BUDGET = 4 << 30  # bytes kept before least recently used copies are removed...
@@ -111,11 +114,14 @@ class ParquetMirror:
         self._blobs = str(blobs) if blobs is not None else None
         self.linked = 0  # objects hard-linked from persistence blobs (since start)
         self.copied = 0  # objects fetched and written
+        self.footers_read = 0  # footers parsed (the others came from the footer index)
         self._lock = threading.Lock()
         self._known: dict[str, tuple[FileMeta, float]] = {}  # local path -> (footer, last used)
         self._bytes = 0
         self._schemas: dict[str, pa.Schema] = {}
         self._names: dict[str, str] = {}  # s3 path -> file name stem (sha1)
+        self._footers = _FooterIndex(root.parent / f"{root.name}.footers.pkl" if blobs is not None else None,
+                                     self._schemas)
 
     @classmethod
     def for_root(cls, root: Path | None, blobs: Path | None = None) -> ParquetMirror:
@@ -175,6 +181,7 @@ class ParquetMirror:
         def copy(i: int) -> tuple[FileMeta, int]:  # (footer, 1 if linked / 2 if copied / 0 if present)
             s3_path, local = wanted[i][0], wanted[i][1]
             blob = wanted[i][2] if len(wanted[i]) > 2 else None  # type: ignore[misc]
+            meta = self._footers.get(os.path.basename(blob[0]), blob[1]) if blob is not None else None
             how = 0
             if not os.path.exists(local):
                 os.makedirs(os.path.dirname(local), exist_ok=True)
@@ -182,8 +189,13 @@ class ParquetMirror:
                 if not (blob is not None and self._link(blob[0], blob[1], local)):
                     _write_new(local, fetch(s3_path))
                     how = 2
+            if meta is not None:
+                return meta, how
             try:
-                return FileMeta.read(local, self._schemas), how
+                meta = FileMeta.read(local, self._schemas)
+                if blob is not None:
+                    self._footers.put(os.path.basename(blob[0]), meta)
+                return meta, how + 4
             except (pa.ArrowException, OSError) as ex:
                 raise pa.ArrowInvalid(f"s3://{s3_path} is not a readable Parquet file ({ex}); remove it from the "
                                       "table's location or declare the table's real format") from None
@@ -192,14 +204,16 @@ class ParquetMirror:
             with ThreadPoolExecutor(8) as pool:
                 fresh = list(pool.map(copy, missing))
             with self._lock:
-                self.linked += sum(1 for _, how in fresh if how == 1)
-                self.copied += sum(1 for _, how in fresh if how == 2)
+                self.linked += sum(1 for _, how in fresh if how & 3 == 1)
+                self.copied += sum(1 for _, how in fresh if how & 3 == 2)
+                self.footers_read += sum(1 for _, how in fresh if how & 4)
                 for i, (meta, _) in zip(missing, fresh, strict=True):
                     metas[i] = meta
                     if wanted[i][1] not in self._known:
                         self._bytes += meta.size
                     self._known[wanted[i][1]] = (meta, now)
                 self._evict(now)
+            self._footers.save(self._blobs)
         return metas  # type: ignore[return-value]
 
     def _link(self, blob: str, size: int, local: str) -> bool:
@@ -229,6 +243,76 @@ class ParquetMirror:
                 os.unlink(local)
             except FileNotFoundError:
                 pass
+
+
+class _FooterIndex:
+    """Footers of blob-backed objects by blob name (ETag + size: the bytes' identity), saved in
+    ``path`` so a restarted endpoint does not parse again footers it read before. A footer
+    depends on the bytes only, so an entry never goes stale; entries whose blob is gone are
+    dropped when saving. A missing or unreadable file is an empty index. ``path`` None: off."""
+
+    _VERSION = 1
+
+    def __init__(self, path: Path | None, schemas: dict[str, pa.Schema]) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._entries: dict[str, FileMeta] = {}
+        self._used: set[str] = set()
+        self._dirty = False
+        if path is not None and path.exists():
+            try:
+                with open(path, "rb") as f:
+                    saved = pickle.load(f)
+                if saved.get("version") == self._VERSION:
+                    shared = [schemas.setdefault(s.to_string(), s) for s in saved["schemas"]]
+                    self._entries = {name: FileMeta(shared[i], cols, size)
+                                     for name, (i, cols, size) in saved["entries"].items()}
+            except Exception as ex:  # a torn or foreign file: read the footers again
+                log.warning("ignoring the Athena mirror's footer index %s (%s); footers are read again", path, ex)
+
+    def get(self, name: str, size: int) -> FileMeta | None:
+        if self.path is None:
+            return None
+        with self._lock:
+            meta = self._entries.get(name)
+            if meta is None or meta.size != size:
+                return None
+            self._used.add(name)
+            return meta
+
+    def put(self, name: str, meta: FileMeta) -> None:
+        if self.path is not None:
+            with self._lock:
+                self._entries[name] = meta
+                self._used.add(name)
+                self._dirty = True
+
+    def save(self, blobs: str | None) -> None:
+        """Write the index if it changed (atomically: temporary file + rename)."""
+        if self.path is None or not self._dirty:
+            return
+        with self._lock:
+            self._dirty = False
+            keep = {n: m for n, m in self._entries.items()
+                    if n in self._used or (blobs is not None and os.path.exists(f"{blobs}/{n}"))}
+            self._entries = keep
+        index: dict[int, int] = {}
+        schemas: list[pa.Schema] = []
+        entries = {}
+        for name, meta in keep.items():
+            i = index.get(id(meta.schema))
+            if i is None:
+                i = index[id(meta.schema)] = len(schemas)
+                schemas.append(meta.schema)
+            entries[name] = (i, meta.column_bytes, meta.size)
+        tmp = f"{self.path}.{threading.get_ident()}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                pickle.dump({"version": self._VERSION, "schemas": schemas, "entries": entries}, f,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError as ex:
+            log.warning("cannot save the Athena mirror's footer index %s (%s)", self.path, ex)
 
 
 def _write_new(local: str, data: bytes) -> None:

@@ -120,6 +120,7 @@ class ParquetMirror:
         self._bytes = 0
         self._schemas: dict[str, pa.Schema] = {}
         self._names: dict[str, str] = {}  # s3 path -> file name stem (sha1)
+        self._folders: set[str] = set()  # folders this mirror created
         self._footers = _FooterIndex(root.parent / f"{root.name}.footers.pkl" if blobs is not None else None,
                                      self._schemas)
 
@@ -182,13 +183,12 @@ class ParquetMirror:
             s3_path, local = wanted[i][0], wanted[i][1]
             blob = wanted[i][2] if len(wanted[i]) > 2 else None  # type: ignore[misc]
             meta = self._footers.get(os.path.basename(blob[0]), blob[1]) if blob is not None else None
-            how = 0
-            if not os.path.exists(local):
+            linked = self._link(blob[0], blob[1], local) if blob is not None else None
+            how = 1 if linked else 0
+            if linked is None and not os.path.exists(local):
                 os.makedirs(os.path.dirname(local), exist_ok=True)
-                how = 1
-                if not (blob is not None and self._link(blob[0], blob[1], local)):
-                    _write_new(local, fetch(s3_path))
-                    how = 2
+                _write_new(local, fetch(s3_path))
+                how = 2
             if meta is not None:
                 return meta, how
             try:
@@ -201,6 +201,12 @@ class ParquetMirror:
                                       "table's location or declare the table's real format") from None
 
         if missing:
+            folders = {os.path.dirname(wanted[i][1]) for i in missing} - self._folders
+            for folder in sorted(folders):  # once each, here: 8 threads in mkdir contend in the kernel
+                os.makedirs(folder, exist_ok=True)
+            if len(self._folders) > 200_000:
+                self._folders.clear()
+            self._folders |= folders
             with ThreadPoolExecutor(8) as pool:
                 fresh = list(pool.map(copy, missing))
             with self._lock:
@@ -216,19 +222,21 @@ class ParquetMirror:
             self._footers.save(self._blobs)
         return metas  # type: ignore[return-value]
 
-    def _link(self, blob: str, size: int, local: str) -> bool:
-        """Hard-link ``blob`` as ``local``; False (copy instead) when it is missing, has another
-        size (not the same body) or cannot be linked (EXDEV, EPERM...)."""
+    def _link(self, blob: str, size: int, local: str) -> bool | None:
+        """Hard-link ``blob`` as ``local``: True when linked, False when ``local`` exists already
+        (another query materialised it: links and renames are atomic), None (copy instead) when
+        the blob is missing, has another size (not the same body) or cannot be linked (EXDEV,
+        EPERM, the folder was removed...)."""
         try:
             if os.stat(blob).st_size != size:
-                return False
+                return None
             os.link(blob, local)
-        except FileExistsError:  # another query materialised it meanwhile (links and renames are atomic)
-            return True
+        except FileExistsError:
+            return False
         except OSError as ex:
             if not isinstance(ex, FileNotFoundError):
                 log.debug("cannot hard-link %s as %s (%s): copying", blob, local, ex)
-            return False
+            return None
         return True
 
     def _evict(self, now: float) -> None:

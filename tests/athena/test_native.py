@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -253,26 +252,37 @@ def test_a_replaced_mirror_file_never_writes_into_the_linked_blob(tmp_path):
     assert os.stat(blob).st_nlink == 1
 
 
-def test_mirror_start_empties_the_folder_without_touching_blobs(tmp_path):
+def test_a_restarted_mirror_keeps_valid_files_and_remakes_the_others(tmp_path):
     from lakekit.local.persistence import blob_name
 
     blobs = tmp_path / "state" / "blobs"
     blobs.mkdir(parents=True)
-    body = _parquet_body([4])
-    blob = blobs / blob_name('"w"', len(body))
-    blob.write_bytes(body)
     root = tmp_path / "work" / "athena-mirror"
-    (root / "t").mkdir(parents=True)
-    os.link(blob, root / "t" / "old-w.parquet")  # left by the previous process
-    (root / "t" / "stale.parquet").write_bytes(b"a copy the previous process wrote")
-    mirror = ParquetMirror.for_root(root, blobs)
+    old = ParquetMirror(root, blobs)
+    bodies = {f"b/k{i}": _parquet_body(list(range(i + 1))) for i in range(3)}
+    wanted = []
+    for i, (path, body) in enumerate(bodies.items()):
+        (blobs / blob_name(f'"r{i}"', len(body))).write_bytes(body)
+        wanted.append((path, old.local_path("t", "", path, f'"r{i}"'), (old.blob_for(f'"r{i}"', len(body)), len(body))))
+    old.ensure(wanted, _no_fetch)
+    torn, leftover_tmp, orphan = wanted[1][1], wanted[1][1] + ".123-456.tmp", root / "t" / "gone-object.parquet"
+    os.unlink(torn)
+    Path(torn).write_bytes(b"torn")  # a copy of another size under the right name
+    Path(leftover_tmp).write_bytes(b"half")
+    orphan.write_bytes(b"an object nobody reads any more")
+    inodes = [os.stat(w[1]).st_ino for w in wanted]
+    mirror = ParquetMirror.for_root(root, blobs)  # a new process
     try:
-        assert list(root.iterdir()) == []
-        for t in [t for t in threading.enumerate() if t.name == "lakekit-mirror-wipe"]:
-            t.join(timeout=30)
-        assert list(root.parent.iterdir()) == [root]  # the renamed-aside folder is gone too
-        assert blob.read_bytes() == body and os.stat(blob).st_nlink == 1
-        assert mirror.blob_for('"w"', len(body)) == str(blob)
+        assert not os.path.exists(leftover_tmp) and orphan.exists()  # kept until the budget needs room
+        metas = mirror.ensure(wanted, _no_fetch)
+        assert [m.size for m in metas] == [len(b) for b in bodies.values()]
+        assert (mirror.linked, mirror.copied) == (1, 0)  # only the torn one was made again
+        assert os.stat(wanted[0][1]).st_ino == inodes[0] and os.stat(wanted[2][1]).st_ino == inodes[2]
+        assert Path(torn).read_bytes() == bodies["b/k1"] and os.stat(torn).st_nlink == 2
+        mirror.BUDGET, mirror.IDLE = 1, 3600.0
+        mirror._evict(0.0)  # over budget: the unclaimed file goes first, claimed ones stay
+        assert not orphan.exists() and all(os.path.exists(w[1]) for w in wanted)
+        assert all(blob.read_bytes() for blob in blobs.iterdir())
     finally:
         ParquetMirror._mirrors.pop(str(root), None)
 
@@ -296,15 +306,15 @@ def test_first_query_after_restart_links_the_persistence_blobs(fresh_endpoint):
     ep.stop()  # snapshots: every object body is a blob now
     ep.start()
     mirror, blobs = ep.home / "work" / "athena-mirror", ep.home / "state" / "blobs"
-    assert len(list(mirror.rglob("*.parquet"))) == 21  # the previous process's copies...
-    (mirror / "left-by-the-old-process").write_bytes(b"x")
+    assert len(list(mirror.rglob("*.parquet"))) == 21
+    shutil.rmtree(mirror)  # as if never queried before the snapshot: the first query must link
     athena = ep.client("athena")
     assert _endpoint_query(athena, sql) == before
-    assert not (mirror / "left-by-the-old-process").exists()  # ...were dropped at first use
     blob_inodes = {p.stat().st_ino: p for p in blobs.iterdir()}
     copies = sorted(mirror.rglob("*.parquet"))
     assert len(copies) == 21
     assert all(p.stat().st_ino in blob_inodes and p.stat().st_nlink >= 2 for p in copies)
+    assert all(blob_inodes[p.stat().st_ino].read_bytes() == p.read_bytes() for p in copies)
 
     # an object overwritten after the snapshot: a fresh copy (or its new blob), never the stale blob
     s3 = ep.client("s3")

@@ -7,7 +7,8 @@ projects, from the files' footers - so the engine can let DuckDB read natively:
 
 1. each S3 object is copied once into a local mirror folder, laid out in Hive ``key=value``
    folders built from the *Glue* partition values, named by the object's ETag (an overwritten
-   object gets a new copy; the footer of a copy never changes, so it is parsed once). When the
+   object gets a new copy; the footer of a copy never changes, so it is parsed once; copies
+   are kept across restarts, see :class:`ParquetMirror`). When the
    endpoint's persistence already holds the body (a blob named by the same ETag and size, see
    :func:`lakekit.local.persistence.blob_name`) the copy is a hard link to that blob instead:
    the first query after a restart then costs a link per object, not a copy, and no footer read
@@ -90,16 +91,18 @@ class FileMeta:
 class ParquetMirror:
     """Local copies of S3 Parquet objects (one folder per process, least recently used evicted).
 
-    ``for_root(root)`` returns the process-wide mirror of ``root`` (emptied when first used, so a
-    restarted endpoint never trusts copies it did not write: the old folder is renamed aside and
-    removed by a background thread); ``for_root(None)`` a temporary folder removed at exit.
+    ``for_root(root)`` returns the process-wide mirror of ``root``; the files a previous process
+    left there are kept (scanned once, when first used): a file's name says which object version
+    it holds (``<sha1(s3 path)>-<ETag>``) and it is only used again when its size is the
+    object's (anything else is removed and made again); files no query claims count in the
+    budget and are evicted first. ``for_root(None)``: a temporary folder removed at exit.
 
     ``blobs``: the persistence blob folder (``<home>/state/blobs``). A wanted object whose body
     is a blob there (same ETag and size) is hard-linked instead of copied (a copy when linking
     fails: another filesystem, no permission). Blobs are immutable and so are mirror files:
     the mirror only creates files it writes under fresh temporary names (``O_EXCL``), renames
     them into place, and unlinks; nothing ever opens a mirror file for writing, so a linked
-    blob's bytes never change through it (eviction and the start-up wipe only unlink names).
+    blob's bytes never change through it (eviction and the start-up scan only unlink names).
     With ``blobs``, footers are also remembered by blob name across restarts (:class:`_FooterIndex`).
     """
 
@@ -121,6 +124,7 @@ class ParquetMirror:
         self._schemas: dict[str, pa.Schema] = {}
         self._names: dict[str, str] = {}  # s3 path -> file name stem (sha1)
         self._folders: set[str] = set()  # folders this mirror created
+        self._unclaimed: dict[str, int] = {}  # files a previous process left -> size (in _bytes)
         self._footers = _FooterIndex(root.parent / f"{root.name}.footers.pkl" if blobs is not None else None,
                                      self._schemas)
 
@@ -134,10 +138,30 @@ class ParquetMirror:
                     path = Path(tempfile.mkdtemp(prefix="lakekit-athena-mirror-"))
                     atexit.register(shutil.rmtree, path, True)
                 else:
-                    _empty(root)
+                    root.mkdir(parents=True, exist_ok=True)
                     path = root
                 mirror = cls._mirrors[key] = cls(path, blobs)
+                if root is not None:
+                    mirror._scan()
             return mirror
+
+    def _scan(self) -> None:
+        """Take stock of the files a previous process left (before any query runs): temporary
+        files are removed, the others wait for a query to claim them."""
+        for folder, _, names in os.walk(self._root):
+            for name in names:
+                path = f"{folder}/{name}"
+                try:
+                    if name.endswith(".tmp"):
+                        os.unlink(path)
+                    else:
+                        self._unclaimed[path] = os.stat(path).st_size
+                except OSError:
+                    pass
+            if names:
+                self._folders.add(folder)
+        self._bytes += sum(self._unclaimed.values())
+        self._evict(time.monotonic())
 
     def blob_for(self, etag: str, size: int) -> str | None:
         """Path of the persistence blob that would hold this object's body (it may not exist)."""
@@ -160,14 +184,15 @@ class ParquetMirror:
         folder = f"{self._root}/{table_key}/{hive}" if hive else f"{self._root}/{table_key}"
         return f"{folder}/{name}-{tag}.parquet"
 
-    def ensure(self, wanted: list[tuple[str, str]] | list[tuple[str, str, tuple[str, int] | None]],
+    def ensure(self, wanted: list[tuple[str, str]] | list[tuple[str, str, tuple[str | None, int]]],
                fetch: Callable[[str], bytes]) -> list[FileMeta]:
-        """``wanted``: [(s3 bucket/key, local path[, (blob path, size) or None])]. Links (from
-        the blob, when given and its size matches) or copies what is missing (8 at a time) and
-        returns each file's footer, in order."""
+        """``wanted``: [(s3 bucket/key, local path[, (blob path or None, size or -1)])]. Links
+        (from the blob, when given and its size matches) or copies what is missing (8 at a
+        time) and returns each file's footer, in order."""
         now = time.monotonic()
         metas: list[FileMeta | None] = []
         missing: list[int] = []
+        claimed: dict[str, int] = {}  # left by a previous process -> its size (checked below)
         with self._lock:
             for i, w in enumerate(wanted):
                 local = w[1]
@@ -175,13 +200,20 @@ class ParquetMirror:
                 if known is None:
                     metas.append(None)
                     missing.append(i)
+                    size = self._unclaimed.pop(local, None)
+                    if size is not None:  # this query's now: eviction no longer sees it
+                        self._bytes -= size
+                        claimed[local] = size
                 else:
                     self._known[local] = (known[0], now)
                     metas.append(known[0])
 
         def copy(i: int) -> tuple[FileMeta, int]:  # (footer, 1 if linked / 2 if copied / 0 if present)
             s3_path, local = wanted[i][0], wanted[i][1]
-            blob = wanted[i][2] if len(wanted[i]) > 2 else None  # type: ignore[misc]
+            blob_path, size = wanted[i][2] if len(wanted[i]) > 2 else (None, -1)  # type: ignore[misc]
+            blob = (blob_path, size) if blob_path is not None else None
+            if local in claimed and (size < 0 or claimed[local] != size):
+                os.unlink(local)  # not the object's size (a torn copy?) or unknown: made again
             meta = self._footers.get(os.path.basename(blob[0]), blob[1]) if blob is not None else None
             linked = self._link(blob[0], blob[1], local) if blob is not None else None
             how = 1 if linked else 0
@@ -242,6 +274,11 @@ class ParquetMirror:
     def _evict(self, now: float) -> None:
         if self._bytes <= self.BUDGET:
             return
+        while self._unclaimed and self._bytes > self.BUDGET:  # left by a previous process: first
+            local, size = self._unclaimed.popitem()
+            self._bytes -= size
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(local)
         for local, (meta, used) in sorted(self._known.items(), key=lambda kv: kv[1][1]):
             if self._bytes <= self.BUDGET or now - used < self.IDLE:
                 break
@@ -326,31 +363,13 @@ class _FooterIndex:
 def _write_new(local: str, data: bytes) -> None:
     """Write ``data`` to a new inode and rename it to ``local``: an existing file (maybe a hard
     link to a persistence blob) is replaced, never written into."""
-    tmp = f"{local}.{threading.get_ident()}.tmp"
+    tmp = f"{local}.{os.getpid()}-{threading.get_ident()}.tmp"
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)  # left by a failed attempt
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.replace(tmp, local)
-
-
-def _empty(root: Path) -> None:
-    """Make ``root`` an empty folder fast: the old one is renamed aside and removed by a daemon
-    thread (leftovers of an interrupted removal are removed by the next start)."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    stale = list(root.parent.glob(f".{root.name}.old-*"))
-    if root.exists():
-        aside = root.parent / f".{root.name}.old-{os.getpid()}-{time.monotonic_ns()}"
-        try:
-            os.rename(root, aside)
-            stale.append(aside)
-        except OSError:
-            shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
-    if stale:
-        threading.Thread(target=lambda: [shutil.rmtree(p, ignore_errors=True) for p in stale],
-                         name="lakekit-mirror-wipe", daemon=True).start()
 
 
 def _sql_str(s: str) -> str:
@@ -395,9 +414,8 @@ class NativeScan:
                         return None  # NULL (__HIVE_DEFAULT_PARTITION__) or characters DuckDB would decode
                     safe.add(v)
             hive = "/".join(f"{k}={v}" for (k, _), v in zip(keys, raw, strict=True))
-            blob = mirror.blob_for(etag, size)
             wanted.append((s3_path, mirror.local_path(table_key, hive, s3_path, etag),
-                           (blob, size) if blob is not None else None))
+                           (mirror.blob_for(etag, size), size)))
         metas = mirror.ensure(wanted, fetch)
         first = metas[0].schema
         if any(m.schema is not first for m in metas):

@@ -348,7 +348,7 @@ class QueryEngine:
     from moto's backends directly; writes and catalog changes still go through ``s3``/``glue``.
 
     ``mirror_dir``: where Parquet objects are copied for DuckDB's native reader (see
-    :mod:`~lakekit.local.athena._native`; wiped when first used by this process); None = a
+    :mod:`~lakekit.local.athena._native`; kept across restarts, checked by name and size); None = a
     temporary folder; ``mirror_blobs``: the endpoint's persistence blob folder, whose files the
     mirror hard-links instead of copying the same bodies; ``native_parquet=False`` reads
     Parquet with pyarrow only.

@@ -32,7 +32,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-__all__ = ["store", "Persistence", "SNAPSHOT_NAME"]
+__all__ = ["store", "Persistence", "SNAPSHOT_NAME", "blob_name", "blobs_dir"]
 
 log = logging.getLogger("lakekit.local.persistence")
 
@@ -47,6 +47,21 @@ _STORES: dict[str, dict[str, Any]] = {}
 _LOCK_FACTORIES: dict[type, Any] = {type(threading.Lock()): threading.Lock,
                                     type(threading.RLock()): threading.RLock}
 _LOCK_TYPES = (*_LOCK_FACTORIES, threading.Condition, threading.Event)
+
+
+def blobs_dir(home: Path) -> Path:
+    """Where the S3 object bodies of ``home``'s snapshots are kept."""
+    return Path(home) / "state" / "blobs"
+
+
+def blob_name(etag: str, size: int) -> str:
+    """File name (in :func:`blobs_dir`) of a non-empty object body with this ETag and size.
+
+    Blobs are immutable: written once to a temporary file then renamed into place, never
+    opened for writing again (only unlinked when no snapshot references them), so other
+    local caches of the same bytes (the Athena mirror) may hard-link them.
+    """
+    return f"etag-{str(etag).strip(chr(34))}-{size}"
 
 
 def store(name: str) -> dict[str, Any]:
@@ -156,7 +171,7 @@ class Persistence:
                  manage_gc: bool = False):
         """``manage_gc``: freeze long-lived objects after each snapshot (the endpoint process)."""
         self.dir = Path(home) / "state"
-        self.blobs = self.dir / "blobs"
+        self.blobs = blobs_dir(home)
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.state_lock = state_lock
         self.quiet, self.max_delay = quiet, max_delay
@@ -203,7 +218,7 @@ class Persistence:
         except ValueError:  # a disposed multipart part: moto itself pickles it as empty
             value = b""
         # moto already computed the MD5-based ETag: name the blob by it instead of hashing again
-        name = f"etag-{str(key.etag).strip(chr(34))}-{len(value)}" if value else None
+        name = blob_name(key.etag, len(value)) if value else None
         digest = self._write_blob(value, name)
         self._key_digests[key] = (stamp, digest)
         return digest

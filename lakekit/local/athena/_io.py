@@ -447,6 +447,7 @@ class _File:
     etag: str
     values: dict[str, Any]  # partition key -> typed value
     raw: list[str]  # Glue's partition value strings, in key order
+    size: int = -1  # bytes, from the listing (-1: unknown)
 
 
 class TableReader:
@@ -481,7 +482,7 @@ class TableReader:
                     located.append((loc, vals, list(p["Values"])))
             files = self._partition_files(root, located)
         elif root:
-            files = [_File(path, etag, {}, []) for path, _, etag in self.list_files(root)]
+            files = [_File(path, etag, {}, [], size) for path, size, etag in self.list_files(root)]
         if fmt.kind == "parquet":
             if not files:
                 return full.empty_table()
@@ -490,7 +491,8 @@ class TableReader:
 
                 table_key = hashlib.sha1(f"{root}|{','.join(k for k, _ in keys)}".encode()).hexdigest()[:16]
                 native = NativeScan.build(self.mirror, self.fetch, table_key,
-                                          [(f.path, f.etag, f.values, f.raw) for f in files], data_schema, keys)
+                                          [(f.path, f.etag, f.values, f.raw, f.size) for f in files],
+                                          data_schema, keys)
                 if native is not None:
                     return native
             return self._arrow_parquet(files, data_schema, keys)
@@ -548,23 +550,23 @@ class TableReader:
                 by_dir, base = {}, ""
             if by_dir and all(d.startswith(base) for d in by_dir):
                 out = []
-                for path, _, etag in self.list_files(root):
+                for path, size, etag in self.list_files(root):
                     d = path.rsplit("/", 1)[0] + "/"
                     while d.startswith(base):
                         if d in by_dir:
-                            out.append(_File(path, etag, *by_dir[d]))
+                            out.append(_File(path, etag, *by_dir[d], size))
                             break
                         d = d[:-1].rsplit("/", 1)[0] + "/"
                 return out
         if len(located) == 1:
             loc, vals, raw = located[0]
-            return [_File(path, etag, vals, raw) for path, _, etag in self.list_files(loc)]
+            return [_File(path, etag, vals, raw, size) for path, size, etag in self.list_files(loc)]
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(8) as pool:
             listed = list(pool.map(lambda lv: self.list_files(lv[0]), located))
-        return [_File(path, etag, vals, raw) for (_, vals, raw), paths in zip(located, listed, strict=True)
-                for path, _, etag in paths]
+        return [_File(path, etag, vals, raw, size) for (_, vals, raw), paths in zip(located, listed, strict=True)
+                for path, size, etag in paths]
 
     def _physical_schema(self, path: str, glue: pa.Schema) -> pa.Schema:
         """Glue's column order and names, the first file's physical types (Glue type if the file lacks a column)."""

@@ -348,18 +348,21 @@ class QueryEngine:
     from moto's backends directly; writes and catalog changes still go through ``s3``/``glue``.
 
     ``mirror_dir``: where Parquet objects are copied for DuckDB's native reader (see
-    :mod:`~lakekit.local.athena._native`; wiped when first used by this process); None = a
-    temporary folder; ``native_parquet=False`` reads Parquet with pyarrow only.
+    :mod:`~lakekit.local.athena._native`; kept across restarts, checked by name and size); None = a
+    temporary folder; ``mirror_blobs``: the endpoint's persistence blob folder, whose files the
+    mirror hard-links instead of copying the same bodies; ``native_parquet=False`` reads
+    Parquet with pyarrow only.
     """
 
     def __init__(self, glue: Any, s3: Any, s3_endpoint_url: str | None, region: str,
                  access_key: str = "test", secret_key: str = "test", inproc: Any = None,
-                 mirror_dir: Path | None = None, native_parquet: bool = True) -> None:
+                 mirror_dir: Path | None = None, native_parquet: bool = True,
+                 mirror_blobs: Path | None = None) -> None:
         self.glue = glue
         self.s3 = s3
         self.region = region
         self.inproc = inproc
-        self.mirror = ParquetMirror.for_root(mirror_dir) if native_parquet else None
+        self.mirror = ParquetMirror.for_root(mirror_dir, mirror_blobs) if native_parquet else None
         self._db = duckdb.connect(":memory:")  # each statement runs on a cursor (connection) of it
         self._db.execute("SET threads TO 2")
         kw: dict[str, Any] = {"region": region, "access_key": access_key, "secret_key": secret_key}

@@ -64,7 +64,7 @@ from lakekit.local.athena import (
 from lakekit.local.athena._inproc import MotoSource
 from lakekit.local.iam import athena as iam_athena
 from lakekit.local.iam import strict as iam_strict
-from lakekit.local.persistence import store
+from lakekit.local.persistence import blobs_dir, store
 from lakekit.local.registry import AwsError, AwsRequest, operation
 
 try:
@@ -291,7 +291,8 @@ def _engine(region: str, access_key: str, url: str) -> QueryEngine:
                             lock=lambda: runtime.state_lock().shared())
         with _CLIENT_LOCK:
             eng = cache[key] = QueryEngine(glue, s3, url, region, ADMIN_KEY, "test", inproc=inproc,
-                                           mirror_dir=runtime.home() / "work" / "athena-mirror")
+                                           mirror_dir=runtime.home() / "work" / "athena-mirror",
+                                           mirror_blobs=blobs_dir(runtime.home()))
     return eng
 
 

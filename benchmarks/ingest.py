@@ -7,8 +7,9 @@ For each scale of flights (``data/generate.py --scale``; 1x = 12 monthly CSVs, 3
    ``--threads`` at a time (default 4 = the local Lambda concurrency);
 3. **end to end**: ``copy_object`` staging -> landing (each copy is an ``ObjectCreated:Copy``
    event) and the clock runs until every file is in ``raw/flights/ingest_date=.../`` with its
-   manifest and landing is empty — i.e. event delivery, a cold Lambda subprocess per file,
+   manifest and landing is empty — i.e. event delivery, the Lambda handler per file,
    full validation (sha256, UTF-8, header, every row), copy, manifest, delete;
+   (Lambda execution environments are warm after their first invocation, as on AWS);
 4. the baseline copy is timed again after the end-to-end run; the ratio uses their mean.
 
 Prints files/s and MB/s of both paths and the ratio end-to-end / plain copy, plus the
@@ -90,6 +91,22 @@ def _reports(logs, fn: str) -> tuple[float, float, int]:
             statistics.mean(inits) if inits else 0.0, len(durations))
 
 
+# The template's IngestLambdaRole (cloudformation/datalake.yaml), for the bench-* buckets and
+# the function's logs: the local endpoint enforces IAM, the handler runs with this role.
+INGEST_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject",
+                                   "s3:DeleteObjectVersion"],
+     "Resource": "arn:aws:s3:::bench-landing-*/*"},
+    {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+     "Resource": ["arn:aws:s3:::bench-raw-*/*", "arn:aws:s3:::bench-quarantine-*/*"]},
+    {"Effect": "Allow", "Action": "s3:ListBucket",
+     "Resource": ["arn:aws:s3:::bench-raw-*", "arn:aws:s3:::bench-quarantine-*"]},
+    {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+     "Resource": ["arn:aws:logs:*:*:log-group:/aws/lambda/bench-ingest-*",
+                  "arn:aws:logs:*:*:log-group:/aws/lambda/bench-ingest-*:*"]},
+]}
+
+
 def run_scale(url: str, role: str, scale: int, files: dict[str, Path], threads: int,
               timeout: float) -> dict:
     s3, lam, logs = client(url, "s3"), client(url, "lambda"), client(url, "logs")
@@ -153,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     ep = LakekitEndpoint()
     try:
         with ep:
-            role = client(ep.url, "iam").create_role(RoleName="bench-ingest",
-                                                     AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+            iam = client(ep.url, "iam")
+            role = iam.create_role(RoleName="bench-ingest", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+            iam.put_role_policy(RoleName="bench-ingest", PolicyName="ingest",
+                                PolicyDocument=json.dumps(INGEST_POLICY))
             for scale in args.scales:
                 out = work / f"x{scale}"
                 t = time.perf_counter()

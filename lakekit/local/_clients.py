@@ -60,12 +60,19 @@ _creds_lock = threading.Lock()
 
 def role_credentials(sts: Any, role_arn: str, session_name: str, service: str | None = None
                      ) -> dict[str, str]:
+    """See :func:`role_credentials_until` (without the expiry)."""
+    return role_credentials_until(sts, role_arn, session_name, service)[0]
+
+
+def role_credentials_until(sts: Any, role_arn: str, session_name: str, service: str | None = None
+                           ) -> tuple[dict[str, str], float]:
     """Environment variables with temporary credentials of ``role_arn`` (``sts:AssumeRole``),
     cached until 5 minutes before they expire — what a Lambda or Glue job runs with on AWS.
 
     ``service`` (e.g. ``"glue.amazonaws.com"``): assume the role AS that service principal,
     like AWS does for a job's or function's role (the role's trust policy must name it);
-    without it the caller of ``sts`` assumes the role."""
+    without it the caller of ``sts`` assumes the role. Returns the variables and their expiry
+    (epoch seconds)."""
     if service is not None:
         from lakekit.local.iam.principals import service_key
 
@@ -75,7 +82,7 @@ def role_credentials(sts: Any, role_arn: str, session_name: str, service: str | 
     with _creds_lock:
         got = _creds.get(key)
         if got and got["expires"] - time.time() > 300:
-            return got["creds"]
+            return got["creds"], got["expires"]
     out = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64],
                           DurationSeconds=3600)["Credentials"]
     creds = {"AWS_ACCESS_KEY_ID": out["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": out["SecretAccessKey"],
@@ -84,4 +91,4 @@ def role_credentials(sts: Any, role_arn: str, session_name: str, service: str | 
     expires_ts = expires.timestamp() if hasattr(expires, "timestamp") else time.time() + 3600
     with _creds_lock:
         _creds[key] = {"creds": creds, "expires": expires_ts}
-    return creds
+    return creds, expires_ts

@@ -10,22 +10,25 @@ __all__ = ["write_logs", "LOG_EVENT_MAX"]
 LOG_EVENT_MAX = 256 * 1024 - 26  # CloudWatch's event size limit minus the per-event overhead
 
 
-def write_logs(logs: Any, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+def write_logs(logs: Any, group: str, stream: str, events: list[tuple[int, str]],
+               create: bool = True) -> None:
     """Create group/stream if needed and put ``(epoch ms, message)`` events in order, in batches
     within PutLogEvents' limits (10,000 events, 1 MB).
 
     A denied CreateLogGroup is not fatal, as for Lambda on AWS: a role with only
     CreateLogStream/PutLogEvents on a pre-created group still writes (a missing group then
-    fails at CreateLogStream with ResourceNotFoundException)."""
-    for create, kwargs in ((logs.create_log_group, {"logGroupName": group}),
-                           (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream})):
+    fails at CreateLogStream with ResourceNotFoundException). ``create=False``: the caller
+    knows group and stream exist (a warm Lambda environment's stream)."""
+    creates = ((logs.create_log_group, {"logGroupName": group}),
+               (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}))
+    for make, kwargs in creates if create else ():
         try:
-            create(**kwargs)
+            make(**kwargs)
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code == "ResourceAlreadyExistsException":
                 continue
-            if create == logs.create_log_group and code in ("AccessDeniedException", "AccessDenied"):
+            if make == logs.create_log_group and code in ("AccessDeniedException", "AccessDenied"):
                 continue
             raise
     batch: list[dict[str, Any]] = []

@@ -1,4 +1,4 @@
-"""The process one local Lambda invocation runs in (``python -u bootstrap.py``).
+"""The process of one local Lambda execution environment (``python -u bootstrap.py``).
 
 Mirrors the AWS Python runtime closely enough for handler code to behave the same:
 ``LAMBDA_TASK_ROOT`` first on ``sys.path`` and the working directory, ``_HANDLER`` =
@@ -6,16 +6,24 @@ Mirrors the AWS Python runtime closely enough for handler code to behave the sam
 with ``get_remaining_time_in_millis()``, the root logger writing AWS-formatted lines, and
 the error document ``{"errorMessage", "errorType", "requestId", "stackTrace"}``.
 
-Inputs (environment, set by the invoker): ``_LAKEKIT_EVENT_FILE`` (the payload bytes),
-``_LAKEKIT_RESULT_FILE`` (where the outcome JSON goes), ``_LAKEKIT_TIMEOUT_MS`` (the
-function's Timeout), ``_LAKEKIT_REQUEST_ID``, ``_LAKEKIT_FUNCTION_ARN``,
-``_LAKEKIT_CLIENT_CONTEXT`` (JSON). stdout/stderr are the function's log; once the handler
-module is imported (the init phase) one line ``START_MARK <deadline epoch ms>`` tells the
-invoker that the handler starts now, so Timeout counts from there as on AWS. This file runs
-in a bare interpreter: stdlib only, nothing from lakekit is imported.
+One process is one warm execution environment (see :mod:`.environments`): the handler
+module is imported once (the init phase), then invocations are served one at a time, so
+module globals survive between them as on AWS. Protocol (set up by the invoker):
+
+- ``_LAKEKIT_CTL_FD``: requests, one JSON line each: ``rid``, ``payload`` (base64 of the
+  event bytes), ``timeout_ms``, ``arn`` (invoked ARN), ``client_context`` (JSON text or "").
+  End of file = the environment is shut down: the process exits.
+- ``_LAKEKIT_RES_FD``: outcomes, one JSON line each: ``rid`` (``"-"`` for the init phase),
+  ``ok``, ``payload`` / ``error``, ``duration_ms``, ``init_ms``, ``max_rss_kb``.
+- stdout/stderr are the function's log. Control lines ``MARK init -``, ``MARK start <rid>
+  <deadline epoch ms>`` and ``MARK end <rid>`` delimit the init phase and each invocation,
+  so the invoker attributes log lines and counts Timeout from the handler's start (AWS).
+
+This file runs in a bare interpreter: stdlib only, nothing from lakekit is imported.
 """
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import logging
@@ -27,7 +35,8 @@ import traceback
 from typing import Any
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-START_MARK = "\x1e\x1elakekit-handler-start"
+MARK = "\x1e\x1elakekit"
+INIT_ID = "-"  # the request id of the init phase's messages
 
 
 class LambdaContext:
@@ -70,15 +79,17 @@ class _LambdaLogHandler(logging.StreamHandler):
         return super().format(record).replace("\n", "\r")
 
 
-def _setup_logging(request_id: str) -> None:
+def _setup_logging() -> _RequestIdFilter:
+    request_filter = _RequestIdFilter(INIT_ID)
     handler = _LambdaLogHandler(sys.stdout)
     handler.setFormatter(logging.Formatter(
         "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
         "%Y-%m-%dT%H:%M:%S"))
     handler.formatter.converter = time.gmtime  # type: ignore[union-attr]
-    handler.addFilter(_RequestIdFilter(request_id))
+    handler.addFilter(request_filter)
     root = logging.getLogger()
     root.handlers = [handler]
+    return request_filter
 
 
 def _error(exc: BaseException, error_type: str | None, request_id: str,
@@ -120,61 +131,75 @@ def _load_handler(spec: str, request_id: str) -> tuple[Any, dict[str, Any] | Non
     return func, None
 
 
-def _write(path: str, outcome: dict[str, Any]) -> None:
-    outcome["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(outcome, fh)
-    os.replace(tmp, path)
+def _send(res: Any, message: dict[str, Any]) -> None:
+    """One JSON line on the result pipe (the invoker's reader thread drains it)."""
+    message["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    res.write(json.dumps(message).encode() + b"\n")
+    res.flush()
+
+
+def _mark(kind: str, request_id: str, extra: str = "") -> None:
+    """A control line on stdout: everything the code printed before it is in the log already."""
+    sys.stderr.flush()
+    sys.stdout.write(f"\n{MARK} {kind} {request_id} {extra}\n")
+    sys.stdout.flush()
+
+
+def _invoke(func: Any, request: dict[str, Any]) -> dict[str, Any]:
+    request_id = request["rid"]
+    raw = base64.b64decode(request.get("payload") or "")
+    event = json.loads(raw) if raw.strip() else {}
+    deadline_ms = int(time.time() * 1000) + int(request["timeout_ms"])
+    _mark("start", request_id, str(deadline_ms))
+    context = LambdaContext(request_id, deadline_ms, request.get("arn", ""),
+                            json.loads(request.get("client_context") or "null"))
+    started = time.perf_counter()
+    try:
+        value = func(event, context)
+    except Exception as exc:
+        return {"ok": False, "error": _error(exc, None, request_id),
+                "duration_ms": (time.perf_counter() - started) * 1000}
+    duration = (time.perf_counter() - started) * 1000
+    try:
+        payload = json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        return {"ok": False, "duration_ms": duration,
+                "error": {"errorMessage": f"Unable to marshal response: {exc}",
+                          "errorType": "Runtime.MarshalError", "requestId": request_id,
+                          "stackTrace": []}}
+    return {"ok": True, "payload": payload, "duration_ms": duration}
 
 
 def main() -> int:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     sys.path[:] = [task_root] + [p for p in sys.path if p and os.path.abspath(p) != _HERE]
     os.chdir(task_root)
-    request_id = os.environ["_LAKEKIT_REQUEST_ID"]
-    result_path = os.environ["_LAKEKIT_RESULT_FILE"]
-    timeout_ms = int(os.environ["_LAKEKIT_TIMEOUT_MS"])
-    arn = os.environ.get("_LAKEKIT_FUNCTION_ARN", "")
-    client_context = json.loads(os.environ.get("_LAKEKIT_CLIENT_CONTEXT") or "null")
-    with open(os.environ["_LAKEKIT_EVENT_FILE"], "rb") as fh:
-        raw = fh.read()
+    ctl_fd, res_fd = int(os.environ["_LAKEKIT_CTL_FD"]), int(os.environ["_LAKEKIT_RES_FD"])
+    for fd in (ctl_fd, res_fd):  # the handler's own subprocesses must not hold the pipes
+        os.set_inheritable(fd, False)
+    ctl, res = os.fdopen(ctl_fd, "rb"), os.fdopen(res_fd, "wb")
     for name in [k for k in os.environ if k.startswith("_LAKEKIT_")]:
         del os.environ[name]
-    _setup_logging(request_id)
+    request_filter = _setup_logging()
 
     init_started = time.perf_counter()
-    func, err = _load_handler(os.environ.get("_HANDLER", ""), request_id)
+    func, err = _load_handler(os.environ.get("_HANDLER", ""), INIT_ID)
     init_ms = (time.perf_counter() - init_started) * 1000
-    if err is not None:
-        _write(result_path, {"ok": False, "error": err, "init_ms": init_ms, "duration_ms": 0.0})
+    _mark("init", INIT_ID)
+    if err is not None:  # the environment is unusable: the invoker discards it
+        _send(res, {"rid": INIT_ID, "ok": False, "error": err, "init_ms": init_ms, "duration_ms": 0.0})
         return 0
-    event = json.loads(raw) if raw.strip() else {}
-    deadline_ms = int(time.time() * 1000) + timeout_ms
-    sys.stderr.flush()
-    sys.stdout.write(f"\n{START_MARK} {deadline_ms}\n")
-    sys.stdout.flush()
-    context = LambdaContext(request_id, deadline_ms, arn, client_context)
-    started = time.perf_counter()
-    try:
-        value = func(event, context)
-    except Exception as exc:
-        duration = (time.perf_counter() - started) * 1000
-        _write(result_path, {"ok": False, "error": _error(exc, None, request_id),
-                             "init_ms": init_ms, "duration_ms": duration})
-        return 0
-    duration = (time.perf_counter() - started) * 1000
-    try:
-        payload = json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        _write(result_path, {"ok": False, "init_ms": init_ms, "duration_ms": duration,
-                             "error": {"errorMessage": f"Unable to marshal response: {exc}",
-                                       "errorType": "Runtime.MarshalError",
-                                       "requestId": request_id, "stackTrace": []}})
-        return 0
-    _write(result_path, {"ok": True, "payload": payload, "init_ms": init_ms,
-                         "duration_ms": duration})
-    return 0
+    _send(res, {"rid": INIT_ID, "ok": True, "init_ms": init_ms})
+    while True:  # one invocation at a time, module globals kept (a warm environment)
+        line = ctl.readline()
+        if not line:  # the endpoint closed the pipe (reaped, or gone)
+            return 0
+        request = json.loads(line)
+        request_filter.request_id = request["rid"]
+        outcome = _invoke(func, request)
+        outcome["rid"] = request["rid"]
+        _mark("end", request["rid"])
+        _send(res, outcome)
 
 
 if __name__ == "__main__":

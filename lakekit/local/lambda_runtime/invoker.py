@@ -1,16 +1,20 @@
-"""Run one Lambda invocation in a subprocess of the kit's Python and log it like AWS.
+"""Run Lambda invocations in warm execution environments and log them like AWS.
 
 :func:`resolve` reads the function from moto's in-process backend (configuration and zip
 bytes); :func:`invoke` extracts the code once per content hash under
 ``<home>/work/lambda/<sha256>/``, gets credentials of the function's execution role
-(``sts:AssumeRole`` through the endpoint, cached until 5 min before expiry), starts
-``python -u bootstrap.py`` with the function's environment, enforces ``Timeout`` (counted
-from the end of the init phase, like AWS) by killing the process group, and writes
-``START`` / output / ``END`` / ``REPORT`` lines to the CloudWatch Logs group
-``/aws/lambda/<name>``, stream ``YYYY/MM/DD/[$LATEST]<32 hex>``.
+(``sts:AssumeRole`` through the endpoint, cached until 5 min before expiry), takes an
+execution environment from :mod:`.environments` (a long-lived ``python -u bootstrap.py``
+with the function's environment; a new one runs the init phase first — a cold start),
+enforces ``Timeout`` (counted from the handler's start, like AWS) by killing the
+environment, and writes ``START`` / output / ``END`` / ``REPORT`` lines to the CloudWatch Logs
+group ``/aws/lambda/<name>``, stream ``YYYY/MM/DD/[$LATEST]<32 hex>`` — one stream per
+environment, as on AWS.
 
-Each invocation is a cold start (fresh interpreter): no state leaks between invocations,
-and ``REPORT`` always carries ``Init Duration``.
+Module globals and ``/tmp`` survive between invocations of one environment; ``REPORT``
+carries ``Init Duration`` only on a cold start. The first invocation's log has the init
+phase's output before its ``START`` line. ``LAKEKIT_LAMBDA_CONCURRENCY`` and
+``LAKEKIT_LAMBDA_IDLE_S``: see :mod:`.environments`.
 """
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ import math
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -34,15 +37,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakekit.local._clients import endpoint_client, role_credentials
+from lakekit.local._clients import endpoint_client, role_credentials, role_credentials_until
 from lakekit.local._logs import write_logs
+from lakekit.local.lambda_runtime import environments
 
 __all__ = ["FunctionSpec", "Outcome", "FunctionNotFound", "resolve", "invoke", "INIT_LIMIT_SECONDS"]
 
 log = logging.getLogger("lakekit.local.lambda")
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
-START_MARK = "\x1e\x1elakekit-handler-start"
 INIT_LIMIT_SECONDS = 10.0
 """AWS gives the init phase (interpreter + handler module import) 10 s."""
 _TAIL_BYTES = 4096
@@ -170,9 +173,6 @@ def code_dir(home: Path, code: bytes) -> Path:
     return target
 
 
-# -- credentials --------------------------------------------------------------------------
-
-
 # -- logs ---------------------------------------------------------------------------------
 def _iso(ts: float) -> str:
     d = _dt.datetime.fromtimestamp(ts, _dt.UTC)
@@ -180,91 +180,35 @@ def _iso(ts: float) -> str:
 
 
 # -- the invocation -----------------------------------------------------------------------
-def _peak_rss_mb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-class _Reader(threading.Thread):
-    """Collects the child's output lines with timestamps; spots the handler-start mark."""
-
-    def __init__(self, proc: subprocess.Popen) -> None:
-        super().__init__(daemon=True)
-        self.proc = proc
-        self.lines: list[tuple[int, str]] = []
-        self.cond = threading.Condition()
-        self.started_at: float | None = None
-        self.deadline: float | None = None
-        self.init_lines = 0
-        self.eof = False
-
-    def run(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            now = time.time()
-            if START_MARK in line:
-                head, _, rest = line.partition(START_MARK)
-                if head:
-                    self.lines.append((int(now * 1000), head))
-                elif self.lines and self.lines[-1][1] == "":
-                    self.lines.pop()  # the newline the mark is prefixed with
-                with self.cond:
-                    self.started_at = now
-                    try:
-                        self.deadline = int(rest.strip()) / 1000
-                    except ValueError:
-                        self.deadline = None
-                    self.init_lines = len(self.lines)
-                    self.cond.notify_all()
-                continue
-            self.lines.append((int(now * 1000), line))
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass
-
-
 def invoke(spec: FunctionSpec, payload: bytes, *, request_id: str, invoked_arn: str,
            endpoint_url: str, home: Path, access_key: str = "test",
            client_context: str | None = None) -> Outcome:
     """Run the handler once and return its :class:`Outcome` (never raises for handler errors)."""
-    stream = f"{_dt.datetime.now(_dt.UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
     group = f"/aws/lambda/{spec.name}"
-    out = Outcome(request_id=request_id, function=spec.name, status="error", log_stream=stream,
+    out = Outcome(request_id=request_id, function=spec.name, status="error",
+                  log_stream=f"{_dt.datetime.now(_dt.UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}",
                   executed_version=spec.version)
     events: list[tuple[int, str]] = []
-    work = home / "work" / "lambda" / "_invocations" / f"{request_id}-{uuid.uuid4().hex[:8]}"
+    env = _run(spec, payload, request_id, invoked_arn, endpoint_url, home, access_key,
+               client_context, group, out, events)
     try:
-        out = _run(spec, payload, request_id, invoked_arn, endpoint_url, home, access_key,
-                   client_context, stream, group, work, out, events)
+        text = "\n".join(m for _, m in events) + "\n"
+        out.log_tail = text.encode()[-_TAIL_BYTES:].decode("utf-8", "ignore")
+        try:  # Lambda writes the function's logs with its execution role (AWSLambdaBasicExecutionRole)
+            write_logs(role_client(spec, endpoint_url, "logs", spec.region, access_key), group,
+                       out.log_stream, events, create=not (env and env.logs_ready))
+            if env is not None:
+                env.logs_ready = True
+        except ClientError as exc:
+            log.warning("lambda %s (%s): its logs were not written to %s: %s - give the execution role "
+                        "%s logs:CreateLogGroup/CreateLogStream/PutLogEvents on that log group (as "
+                        "AWSLambdaBasicExecutionRole does)", spec.name, request_id, group,
+                        exc.response["Error"].get("Message", exc), spec.role)
+        except Exception:
+            log.exception("writing CloudWatch Logs for %s (%s) failed", spec.name, request_id)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    text = "\n".join(m for _, m in events) + "\n"
-    out.log_tail = text.encode()[-_TAIL_BYTES:].decode("utf-8", "ignore")
-    try:  # Lambda writes the function's logs with its execution role (AWSLambdaBasicExecutionRole)
-        write_logs(role_client(spec, endpoint_url, "logs", spec.region, access_key), group, stream, events)
-    except ClientError as exc:
-        log.warning("lambda %s (%s): its logs were not written to %s: %s - give the execution role "
-                    "%s logs:CreateLogGroup/CreateLogStream/PutLogEvents on that log group (as "
-                    "AWSLambdaBasicExecutionRole does)", spec.name, request_id, group,
-                    exc.response["Error"].get("Message", exc), spec.role)
-    except Exception:
-        log.exception("writing CloudWatch Logs for %s (%s) failed", spec.name, request_id)
+        if env is not None:
+            environments.POOL.release(env)
     return out
 
 
@@ -280,12 +224,14 @@ def role_client(spec: FunctionSpec, endpoint_url: str, service: str, region: str
 
 
 def _run(spec: FunctionSpec, payload: bytes, request_id: str, invoked_arn: str, endpoint_url: str,
-         home: Path, access_key: str, client_context: str | None, stream: str, group: str,
-         work: Path, out: Outcome, events: list[tuple[int, str]]) -> Outcome:
+         home: Path, access_key: str, client_context: str | None, group: str, out: Outcome,
+         events: list[tuple[int, str]]) -> environments.Environment | None:
+    """Run the invocation in a warm environment (or a new one); fills ``out`` and ``events``
+    and returns the environment used (still busy: the caller releases it)."""
     def now_ms() -> int:
         return int(time.time() * 1000)
 
-    def fail(error_type: str, message: str) -> Outcome:
+    def fail(error_type: str, message: str) -> None:
         out.status = "error"
         out.error = {"errorMessage": message, "errorType": error_type, "requestId": request_id,
                      "stackTrace": []}
@@ -295,109 +241,63 @@ def _run(spec: FunctionSpec, payload: bytes, request_id: str, invoked_arn: str, 
         events.append((now_ms(), f"REPORT RequestId: {request_id}\tDuration: 0.00 ms\t"
                                  f"Billed Duration: 0 ms\tMemory Size: {spec.memory_size} MB\t"
                                  f"Max Memory Used: 0 MB"))
-        return out
 
     if not spec.runtime.startswith("python"):
-        return fail("Runtime.InvalidRuntime",
-                    f"The local Lambda runtime only runs Python functions; {spec.name} has "
-                    f"Runtime {spec.runtime or '(none)'}. Use a python3.x runtime or run it on AWS.")
+        fail("Runtime.InvalidRuntime",
+             f"The local Lambda runtime only runs Python functions; {spec.name} has "
+             f"Runtime {spec.runtime or '(none)'}. Use a python3.x runtime or run it on AWS.")
+        return None
     try:
         task_root = code_dir(home, spec.code)
     except ValueError as exc:
-        return fail("Runtime.InvalidEntrypoint", str(exc))
+        fail("Runtime.InvalidEntrypoint", str(exc))
+        return None
     try:
-        creds = role_credentials(endpoint_client(endpoint_url, "sts", spec.region, access_key),
-                                 spec.role, spec.name, service="lambda.amazonaws.com")
+        creds, expires = role_credentials_until(
+            endpoint_client(endpoint_url, "sts", spec.region, access_key), spec.role, spec.name,
+            service="lambda.amazonaws.com")
     except ClientError as exc:
-        return fail("Runtime.AssumeRoleFailed",
-                    f"Lambda was unable to assume the execution role {spec.role}: "
-                    f"{exc.response['Error'].get('Message', exc)}. Create the role (IAM) first.")
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "tmp").mkdir()
-    event_file, result_file = work / "event.json", work / "result.json"
-    event_file.write_bytes(payload)
-    env = {
-        **{str(k): str(v) for k, v in spec.environment.items()},
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "LANG": "en_US.UTF-8",
-        "TZ": ":UTC",
-        "PYTHONUNBUFFERED": "1",
-        "TMPDIR": str(work / "tmp"),
-        "AWS_CONFIG_FILE": str(work / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(work / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_REGION": spec.region,
-        "AWS_DEFAULT_REGION": spec.region,
-        **creds,
-        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-        "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
-        "AWS_LAMBDA_LOG_GROUP_NAME": group,
-        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-        "_HANDLER": spec.handler,
-        "LAMBDA_TASK_ROOT": str(task_root),
-        "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
-        "_LAKEKIT_EVENT_FILE": str(event_file),
-        "_LAKEKIT_RESULT_FILE": str(result_file),
-        "_LAKEKIT_TIMEOUT_MS": str(spec.timeout * 1000),
-        "_LAKEKIT_REQUEST_ID": request_id,
-        "_LAKEKIT_FUNCTION_ARN": invoked_arn,
-        "_LAKEKIT_CLIENT_CONTEXT": client_context or "",
-    }
-    spawned = time.time()
-    out.spawned_at = spawned
-    proc = subprocess.Popen([sys.executable, "-u", str(BOOTSTRAP)], cwd=str(task_root), env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    reader = _Reader(proc)
-    reader.start()
-    timed_out = False
-    with reader.cond:
-        reader.cond.wait_for(lambda: reader.started_at is not None or reader.eof,
-                             timeout=max(INIT_LIMIT_SECONDS, float(spec.timeout)))
-        started_at, deadline = reader.started_at, reader.deadline
-    peak = 0
-    if started_at is None and not reader.eof:
-        timed_out = True  # init phase never finished
-    else:
-        limit = (deadline or (time.time() + spec.timeout)) - time.time() + 0.02
-        try:
-            proc.wait(timeout=max(limit, 0.0) if started_at is not None else 5.0)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-    if timed_out:
-        peak = _peak_rss_mb(proc.pid)
-        _kill(proc)
-    proc.wait()
-    ended = time.time()
-    reader.join(timeout=5)
-    start_ts = started_at or ended
+        fail("Runtime.AssumeRoleFailed",
+             f"Lambda was unable to assume the execution role {spec.role}: "
+             f"{exc.response['Error'].get('Message', exc)}. Create the role (IAM) first.")
+        return None
+    key = (spec.handler, spec.runtime, spec.role, spec.timeout, spec.memory_size,
+           tuple(sorted(spec.environment.items())), task_root.name, endpoint_url)
+
+    def new_environment() -> environments.Environment:
+        stream = f"{_dt.datetime.now(_dt.UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
+        work = home / "work" / "lambda" / "_environments" / uuid.uuid4().hex
+        # AWS refreshes an environment's role credentials; here it is replaced before they expire
+        return environments.Environment(key, (spec.arn, spec.version), stream, work,
+                                        usable_until=expires - environments.CREDENTIALS_MARGIN_S)
+
+    env, cold = environments.POOL.acquire((spec.arn, spec.version), key, new_environment)
+    out.log_stream = env.stream
+    init_limit = max(INIT_LIMIT_SECONDS, float(spec.timeout))
+    if cold:
+        init_status, init_result = _launch(env, spec, creds, task_root, endpoint_url, group, init_limit)
+        out.spawned_at = env.spawned_at
+        out.init_ms = (env.init_done_at - env.spawned_at) * 1000
+        if init_status != "ok":
+            _init_failed(env, spec, request_id, init_status, init_result, out, events)
+            return env
+    inv = env.invoke(request_id, payload, spec.timeout, invoked_arn, client_context, init_limit)
+    start_ts = inv.started_at or inv.ended
     out.started_at = start_ts
-    out.init_ms = ((started_at or ended) - spawned) * 1000
-    result: dict[str, Any] = {}
-    if not timed_out and result_file.exists():
-        result = json.loads(result_file.read_text(encoding="utf-8"))
-    lines = list(reader.lines)
-    init_part, handler_part = lines[:reader.init_lines], lines[reader.init_lines:]
-    if started_at is None:
-        init_part, handler_part = lines, []
-    events.extend(init_part)
+    events.extend(inv.before)
     events.append((int(start_ts * 1000), f"START RequestId: {request_id} Version: {spec.version}"))
-    events.extend(handler_part)
-    status_note = ""
-    if timed_out:
+    events.extend(inv.lines)
+    ended, result, status_note = inv.ended, inv.result, ""
+    if inv.status == "timeout":
         out.status = "timeout"
-        out.duration_ms = spec.timeout * 1000.0 if started_at else (ended - spawned) * 1000
-        out.max_memory_mb = peak
+        out.duration_ms = spec.timeout * 1000.0 if inv.started_at else (ended - start_ts) * 1000
+        out.max_memory_mb = inv.peak_mb
         msg = f"Task timed out after {spec.timeout:.2f} seconds"
         out.error = {"errorMessage": f"RequestId: {request_id} Error: {msg}",
                      "errorType": "Sandbox.Timedout"}
         events.append((int(ended * 1000), f"{_iso(ended)} {request_id} {msg}"))
         status_note = "\tStatus: timeout"
-    elif result:
+    elif inv.status == "done":
         out.duration_ms = float(result.get("duration_ms") or (ended - start_ts) * 1000)
         out.max_memory_mb = int(result.get("max_rss_kb", 0)) // 1024
         if result.get("ok"):
@@ -412,24 +312,107 @@ def _run(spec: FunctionSpec, payload: bytes, request_id: str, invoked_arn: str, 
         else:
             out.status = "error"
             out.error = result.get("error") or {}
-            trace = "".join(out.error.get("stackTrace") or [])
-            text = f"[ERROR] {out.error.get('errorType')}: {out.error.get('errorMessage')}"
-            if trace:
-                text += "\nTraceback (most recent call last):\n" + trace.rstrip("\n")
-            events.append((int(ended * 1000), text))
+            events.append((int(ended * 1000), _error_line(out.error)))
     else:
         out.status = "crash"
-        rc = proc.returncode
-        why = f"signal: {signal.Signals(-rc).name.lower()}" if rc < 0 else f"exit status {rc}"
         out.duration_ms = (ended - start_ts) * 1000
-        out.error = {"errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {why}",
+        out.error = {"errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                                     f"{_exit_reason(inv.returncode)}",
                      "errorType": "Runtime.ExitError"}
         events.append((int(ended * 1000), out.error["errorMessage"]))
         events.append((int(ended * 1000), "Runtime.ExitError"))
     events.append((int(ended * 1000), f"END RequestId: {request_id}"))
-    events.append((int(ended * 1000),
-                   f"REPORT RequestId: {request_id}\tDuration: {out.duration_ms:.2f} ms\t"
-                   f"Billed Duration: {max(1, math.ceil(out.duration_ms))} ms\t"
-                   f"Memory Size: {spec.memory_size} MB\tMax Memory Used: {out.max_memory_mb} MB\t"
-                   f"Init Duration: {out.init_ms:.2f} ms{status_note}"))
-    return out
+    events.append((int(ended * 1000), _report(request_id, spec, out, cold, status_note)))
+    return env
+
+
+def _launch(env: environments.Environment, spec: FunctionSpec, creds: dict[str, str],
+            task_root: Path, endpoint_url: str, group: str, limit: float
+            ) -> tuple[str, dict[str, Any]]:
+    """Start the environment's process (AWS's environment variables) and run its init phase."""
+    (env.work / "tmp").mkdir(parents=True, exist_ok=True)
+    variables = {
+        **{str(k): str(v) for k, v in spec.environment.items()},
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PYTHONUNBUFFERED": "1",
+        "TMPDIR": str(env.work / "tmp"),
+        "AWS_CONFIG_FILE": str(env.work / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(env.work / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        **creds,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_LOG_GROUP_NAME": group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": env.stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "_HANDLER": spec.handler,
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+    }
+    env.launch([sys.executable, "-u", str(BOOTSTRAP)], variables, task_root)
+    return env.wait_init(limit)
+
+
+def _init_failed(env: environments.Environment, spec: FunctionSpec, request_id: str, status: str,
+                 result: dict[str, Any], out: Outcome, events: list[tuple[int, str]]) -> None:
+    """The init phase failed, timed out or the process exited: the environment is discarded."""
+    if status == "eof":
+        env.exited(grace=5.0)
+    env.kill()
+    returncode = env.proc.returncode if env.proc else None
+    ended = time.time()
+    out.started_at = ended
+    out.init_ms = (ended - env.spawned_at) * 1000
+    events.extend(env.take_lines())
+    events.append((int(ended * 1000), f"START RequestId: {request_id} Version: {spec.version}"))
+    note = ""
+    if status == "timeout":
+        out.status = "timeout"
+        out.duration_ms = out.init_ms
+        msg = f"Task timed out after {spec.timeout:.2f} seconds"
+        out.error = {"errorMessage": f"RequestId: {request_id} Error: {msg}",
+                     "errorType": "Sandbox.Timedout"}
+        events.append((int(ended * 1000), f"{_iso(ended)} {request_id} {msg}"))
+        note = "\tStatus: timeout"
+    elif status == "error":
+        out.status = "error"
+        out.error = {**(result.get("error") or {}), "requestId": request_id}
+        events.append((int(ended * 1000), _error_line(out.error)))
+    else:
+        out.status = "crash"
+        out.error = {"errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                                     f"{_exit_reason(returncode)}",
+                     "errorType": "Runtime.ExitError"}
+        events.append((int(ended * 1000), out.error["errorMessage"]))
+        events.append((int(ended * 1000), "Runtime.ExitError"))
+    events.append((int(ended * 1000), f"END RequestId: {request_id}"))
+    events.append((int(ended * 1000), _report(request_id, spec, out, True, note)))
+
+
+def _error_line(error: dict[str, Any]) -> str:
+    trace = "".join(error.get("stackTrace") or [])
+    text = f"[ERROR] {error.get('errorType')}: {error.get('errorMessage')}"
+    if trace:
+        text += "\nTraceback (most recent call last):\n" + trace.rstrip("\n")
+    return text
+
+
+def _exit_reason(rc: int | None) -> str:
+    if rc is None:
+        return "exit status unknown"
+    return f"signal: {signal.Signals(-rc).name.lower()}" if rc < 0 else f"exit status {rc}"
+
+
+def _report(request_id: str, spec: FunctionSpec, out: Outcome, cold: bool, note: str) -> str:
+    """AWS's REPORT line; ``Init Duration`` only on a cold start."""
+    init = f"\tInit Duration: {out.init_ms:.2f} ms" if cold else ""
+    return (f"REPORT RequestId: {request_id}\tDuration: {out.duration_ms:.2f} ms\t"
+            f"Billed Duration: {max(1, math.ceil(out.duration_ms))} ms\t"
+            f"Memory Size: {spec.memory_size} MB\tMax Memory Used: {out.max_memory_mb} MB{init}{note}")

@@ -16,8 +16,10 @@
   ``LAKEKIT_LAMBDA_RETRY_DELAYS``; AWS waits ~1 and ~2 min), then the ``OnFailure`` destination
   of ``PutFunctionEventInvokeConfig`` and/or the ``DeadLetterConfig`` target, else logged.
   ``LAKEKIT_LAMBDA_CONCURRENCY`` (default 4) bounds the handlers running at once.
-- **Execution**: see :mod:`lakekit.local.lambda_runtime.invoker` — a subprocess of the kit's
-  Python per invocation, with the function's environment, ``AWS_ENDPOINT_URL`` back to this
+- **Execution**: see :mod:`lakekit.local.lambda_runtime.invoker` — warm execution
+  environments (:mod:`lakekit.local.lambda_runtime.environments`: a long-lived process of the
+  kit's Python per environment, init once, module globals kept, at most
+  ``LAKEKIT_LAMBDA_CONCURRENCY`` per function, reaped after ``LAKEKIT_LAMBDA_IDLE_S``), with the function's environment, ``AWS_ENDPOINT_URL`` back to this
   endpoint, the execution role's credentials, Timeout enforced, logs in CloudWatch Logs
   ``/aws/lambda/<name>`` (``START``/``END``/``REPORT`` lines, as on AWS).
 

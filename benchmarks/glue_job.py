@@ -85,6 +85,26 @@ def bare(work: Path) -> dict[str, float]:
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mb": res.peak_rss_mb}
 
 
+def _job_role(iam, buckets: dict[str, str]) -> None:
+    """The job's role, trusted by Glue, allowed what the template's GlueRole allows on these
+    buckets (the endpoint authorizes the job's calls as this role, like AWS)."""
+    name = ROLE.rsplit("/", 1)[1]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    try:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    arns = [f"arn:aws:s3:::{b}" for b in buckets.values()]
+    iam.put_role_policy(RoleName=name, PolicyName="etl", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+             "Resource": [f"{a}/*" for a in arns]},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": arns},
+            {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": "arn:aws:logs:*:*:log-group:/aws-glue/*"}]}))
+
+
 def through_endpoint(work: Path, url: str, tag: str) -> dict[str, float]:
     s3, glue, logs = client(url, "s3"), client(url, "glue"), client(url, "logs")
     buckets = {k: f"bench-{k}-{tag}" for k in ("raw", "processed", "quarantine", "artifacts")}
@@ -94,6 +114,7 @@ def through_endpoint(work: Path, url: str, tag: str) -> dict[str, float]:
         if path.is_file():
             s3.upload_file(str(path), buckets["raw"], path.relative_to(work / "raw").as_posix())
     s3.upload_file(str(ETL), buckets["artifacts"], "scripts/etl.py")
+    _job_role(client(url, "iam"), buckets)
     job = f"bench-etl-{tag}"
     glue.create_job(Name=job, Role=ROLE, GlueVersion="5.0",
                     Command={"Name": "glueetl", "ScriptLocation": f"s3://{buckets['artifacts']}/scripts/etl.py"},

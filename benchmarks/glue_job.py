@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _servers import LakekitEndpoint, client  # noqa: E402
+from _servers import LakekitEndpoint, client, service_role  # noqa: E402
 
 from lakekit.local.glue import jobrunner  # noqa: E402
 
@@ -85,24 +85,14 @@ def bare(work: Path) -> dict[str, float]:
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mb": res.peak_rss_mb}
 
 
-def _job_role(iam, buckets: dict[str, str]) -> None:
-    """The job's role, trusted by Glue, allowed what the template's GlueRole allows on these
-    buckets (the endpoint authorizes the job's calls as this role, like AWS)."""
-    name = ROLE.rsplit("/", 1)[1]
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    try:
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
+def _job_role(url: str, buckets: dict[str, str]) -> None:
+    """The job's role, allowed what the template's GlueRole allows on these buckets."""
     arns = [f"arn:aws:s3:::{b}" for b in buckets.values()]
-    iam.put_role_policy(RoleName=name, PolicyName="etl", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-             "Resource": [f"{a}/*" for a in arns]},
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": arns},
-            {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": "arn:aws:logs:*:*:log-group:/aws-glue/*"}]}))
+    service_role(url, ROLE.rsplit("/", 1)[1], "glue.amazonaws.com", [
+        {"Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": [f"{a}/*" for a in arns]},
+        {"Action": "s3:ListBucket", "Resource": arns},
+        {"Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": "arn:aws:logs:*:*:log-group:/aws-glue/*"}])
 
 
 def through_endpoint(work: Path, url: str, tag: str) -> dict[str, float]:
@@ -114,7 +104,7 @@ def through_endpoint(work: Path, url: str, tag: str) -> dict[str, float]:
         if path.is_file():
             s3.upload_file(str(path), buckets["raw"], path.relative_to(work / "raw").as_posix())
     s3.upload_file(str(ETL), buckets["artifacts"], "scripts/etl.py")
-    _job_role(client(url, "iam"), buckets)
+    _job_role(url, buckets)
     job = f"bench-etl-{tag}"
     glue.create_job(Name=job, Role=ROLE, GlueVersion="5.0",
                     Command={"Name": "glueetl", "ScriptLocation": f"s3://{buckets['artifacts']}/scripts/etl.py"},

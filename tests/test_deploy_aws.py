@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
 import pytest
+from _stubs import Stubs
 from botocore.stub import ANY, Stubber
 
 from lakekit import deploy
@@ -21,30 +21,6 @@ ACCOUNT = "111122223333"
 SSO_ROLE = "AWSReservedSSO_DataEngineer_0123456789abcdef"
 SSO_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/{SSO_ROLE}"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
-
-
-class Stubs:
-    """One stubbed boto3 client per service; ``deploy._client`` is pointed at them."""
-
-    def __init__(self) -> None:
-        self.clients: dict[str, object] = {}
-        self.stubbers: dict[str, Stubber] = {}
-
-    def __call__(self, service: str, s: object = None):
-        return self.clients[service]
-
-    def stub(self, service: str) -> Stubber:
-        if service not in self.stubbers:
-            client = boto3.client(service, region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
-                                  aws_secret_access_key="secret")
-            self.clients[service] = client
-            self.stubbers[service] = Stubber(client)
-            self.stubbers[service].activate()
-        return self.stubbers[service]
-
-    def assert_done(self) -> None:
-        for st in self.stubbers.values():
-            st.assert_no_pending_responses()
 
 
 @pytest.fixture

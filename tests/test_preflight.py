@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from botocore.stub import Stubber
+from _stubs import Stubs
 
 from lakekit import cli, preflight
 from lakekit.config import Settings
@@ -19,23 +18,6 @@ ALLOWED_DEFAULTS = [{"Principal": {"DataLakePrincipalIdentifier": "IAM_ALLOWED_P
                      "Permissions": ["ALL"]}]
 
 
-class Stubs:
-    def __init__(self) -> None:
-        self.clients: dict[str, object] = {}
-        self.stubbers: dict[str, Stubber] = {}
-
-    def __call__(self, service: str, s: object = None):
-        return self.clients[service]
-
-    def stub(self, service: str) -> Stubber:
-        if service not in self.stubbers:
-            c = boto3.client(service, region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
-                             aws_secret_access_key="secret")
-            self.clients[service], self.stubbers[service] = c, Stubber(c)
-            self.stubbers[service].activate()
-        return self.stubbers[service]
-
-
 @pytest.fixture
 def stubs(monkeypatch):
     st = Stubs()
@@ -43,8 +25,7 @@ def stubs(monkeypatch):
     for service in ("sts", "iam", "lakeformation"):
         st.stub(service)
     yield st
-    for s in st.stubbers.values():
-        s.assert_no_pending_responses()
+    st.assert_done()
 
 
 def _caller(stubs: Stubs) -> None:

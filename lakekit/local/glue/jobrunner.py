@@ -442,6 +442,18 @@ def _reader(stream: Any, sink: list[tuple[int, str]]) -> None:
     stream.close()
 
 
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL ``proc``'s process group (it leads one: ``start_new_session``), or ``proc`` alone
+    when the group is gone or not ours; a process that already exited is no error."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+
+
 def _group_members(pgid: int) -> list[tuple[str, bytes]]:
     """``(pid, state)`` of every process in group ``pgid`` (``/proc``; zombies included, state ``Z``)."""
     members = []
@@ -534,13 +546,7 @@ class RunningProcess:
                 return
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            try:
-                self.proc.kill()
-            except ProcessLookupError:
-                pass
+        kill_group(self.proc)
 
     def stop(self) -> None:
         """Kill the script and everything it started (the JVM); the run becomes STOPPED."""

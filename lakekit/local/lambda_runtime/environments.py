@@ -36,7 +36,6 @@ import logging
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -44,7 +43,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-from lakekit.local.glue.jobrunner import _with_deathsig
+from lakekit.local.glue.jobrunner import _with_deathsig, kill_group
 
 __all__ = ["Environment", "Invocation", "POOL", "Pool", "concurrency_limit", "idle_seconds"]
 
@@ -283,13 +282,7 @@ class Environment:
         """Kill the process group, wait for it, collect the remaining output, remove /tmp."""
         self.dead = True
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                try:
-                    self.proc.kill()
-                except ProcessLookupError:
-                    pass
+            kill_group(self.proc)
             self.proc.wait()
             for t in self._threads:
                 t.join(timeout=5)

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from _waits import crawler_ready
 from botocore.exceptions import ClientError
 from conftest import write_partitioned
 from pyarrow import fs as pafs
@@ -31,17 +32,6 @@ ROLE = "arn:aws:iam::123456789012:role/glue"
 def _fs(ep) -> pafs.S3FileSystem:
     return pafs.S3FileSystem(endpoint_override=ep.url.split("://")[1], scheme="http",
                              access_key="test", secret_key="test", region="us-east-1")
-
-
-def _wait_ready(glue, name: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        c = glue.get_crawler(Name=name)["Crawler"]
-        if c["State"] == "READY" and "LastCrawl" in c:
-            return c
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"crawler {name} still {c['State']} after {timeout}s")
-        time.sleep(0.2)
 
 
 def _setup(ep, tag: str) -> tuple[str, str]:
@@ -79,7 +69,7 @@ def crawled(endpoint, small):
     glue = endpoint.client("glue")
     name = _crawler(glue, db, f"s3://{bucket}/flights/")
     glue.start_crawler(Name=name)
-    crawler = _wait_ready(glue, name)
+    crawler = crawler_ready(glue, name)
     return {"bucket": bucket, "db": db, "name": name, "crawler": crawler}
 
 
@@ -156,7 +146,7 @@ def test_recrawl_without_change_adds_no_version_and_lists_crawls(endpoint, crawl
     glue, db, name = endpoint.client("glue"), crawled["db"], crawled["name"]
     before = glue.get_table_versions(DatabaseName=db, TableName="flights")["TableVersions"]
     glue.start_crawler(Name=name)
-    c = _wait_ready(glue, name)
+    c = crawler_ready(glue, name)
     assert c["LastCrawl"]["Status"] == "SUCCEEDED"
     assert c["LastCrawl"]["MessagePrefix"] != crawled["crawler"]["LastCrawl"]["MessagePrefix"]
     after = glue.get_table_versions(DatabaseName=db, TableName="flights")["TableVersions"]
@@ -220,7 +210,7 @@ def test_start_while_running_then_stop_is_cancelled(endpoint, many):
     assert m["TablesCreated"] == 0  # nothing finished yet
     glue.stop_crawler(Name=name)
     assert glue.get_crawler(Name=name)["Crawler"]["State"] in ("STOPPING", "READY")
-    c = _wait_ready(glue, name)
+    c = crawler_ready(glue, name)
     assert c["LastCrawl"]["Status"] == "CANCELLED"
     assert glue.get_tables(DatabaseName=db)["TableList"] == []
     crawls = glue.list_crawls(CrawlerName=name)["Crawls"]
@@ -235,7 +225,7 @@ def test_failed_crawl_reports_error(endpoint):
     glue = endpoint.client("glue")
     name = _crawler(glue, "no_such_db", f"s3://{bucket}/x/")
     glue.start_crawler(Name=name)
-    c = _wait_ready(glue, name)
+    c = crawler_ready(glue, name)
     assert c["LastCrawl"]["Status"] == "FAILED"
     assert "database no_such_db not found" in c["LastCrawl"]["ErrorMessage"]
     crawls = glue.list_crawls(CrawlerName=name)["Crawls"]
@@ -268,7 +258,7 @@ def test_conditional_trigger_on_job_success_starts_crawler(endpoint, small):
 
     started = on_glue_job_state(job, "SUCCEEDED", "jr_1", endpoint_url=endpoint.url)
     assert started == [f"crawler:{active}"]
-    c = _wait_ready(glue, active)
+    c = crawler_ready(glue, active)
     assert c["LastCrawl"]["Status"] == "SUCCEEDED"
     assert [t["Name"] for t in glue.get_tables(DatabaseName=db)["TableList"]] == ["flights"]
     other = glue.get_crawler(Name=inactive)["Crawler"]
@@ -319,7 +309,7 @@ def test_crawl_interrupted_by_restart_comes_back_failed(fresh_endpoint, small, m
     assert "interrupted by endpoint restart" in c["LastCrawl"]["ErrorMessage"]
     assert glue.list_crawls(CrawlerName=name)["Crawls"][0]["State"] == "FAILED"
     glue.start_crawler(Name=name)  # and it can run again
-    c = _wait_ready(glue, name, timeout=180)
+    c = crawler_ready(glue, name, timeout=180)
     assert c["LastCrawl"]["Status"] == "SUCCEEDED"
     assert glue.get_table(DatabaseName=db, Name="flights")["Table"]["Parameters"][
         "objectCount"] == "400"

@@ -11,15 +11,13 @@ import datetime as dt
 import hashlib
 import io
 import json
-import time
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _waits import wait_until
 from ingest_helpers import REPO, SAMPLE
 from test_ingest_handler import BAD_FILES
 
@@ -57,18 +55,6 @@ def _zip(folder: Path) -> bytes:
             if "__pycache__" not in path.parts:
                 zf.writestr(path.relative_to(folder).as_posix(), path.read_bytes())
     return buf.getvalue()
-
-
-def _wait(probe: Callable[[], Any], what: str, timeout: float = DEADLINE, interval: float = 0.25) -> Any:
-    """Poll ``probe`` until truthy; fail naming ``what`` and the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; last probe: {got!r}")
-        time.sleep(interval)
 
 
 def _today() -> str:
@@ -224,7 +210,7 @@ def test_structured_log_lines_in_cloudwatch(lake, batch):
         recs = [r for r in lake.log_records(lake.ingest_fn) if r.get("message") in ("landed", "quarantined")]
         return recs if len(recs) >= len(batch) else None
 
-    recs = _wait(landed_lines, "a landed/quarantined log line per object")
+    recs = wait_until(landed_lines, "a landed/quarantined log line per object", DEADLINE)
     by_key = {r["key"]: r for r in recs}
     jan = by_key["flights/2013-01.csv"]
     assert jan["level"] == "INFO" and jan["dataset"] == "flights" and jan["rows"] == 25
@@ -259,10 +245,10 @@ def test_same_object_put_twice_lands_once(lake, batch):
     key, body = "flights/dup-2013-05.csv", MONTHS["flights/2013-05.csv"].read_bytes()
     raw_key = f"flights/ingest_date={_today()}/dup-2013-05.csv"
     lake.s3.put_object(Bucket=lake.landing, Key=key, Body=body)
-    _wait(lambda: "landed" in lake.decisions(key), "the first delivery to land")
+    wait_until(lambda: "landed" in lake.decisions(key), "the first delivery to land", DEADLINE)
     lake.s3.put_object(Bucket=lake.landing, Key=key, Body=body)  # same bytes -> same eTag
-    _wait(lambda: "skipped_duplicate" in lake.decisions(key), "the second delivery to be skipped")
-    _wait(lambda: not lake.keys(lake.landing), "landing to drain")
+    wait_until(lambda: "skipped_duplicate" in lake.decisions(key), "the second delivery to be skipped", DEADLINE)
+    wait_until(lambda: not lake.keys(lake.landing), "landing to drain", DEADLINE)
     assert Counter(lake.decisions(key)) == Counter({"landed": 1, "skipped_duplicate": 1})
     versions = lake.s3.list_object_versions(Bucket=lake.raw, Prefix=raw_key).get("Versions", [])
     assert [v["Key"] for v in versions] == [raw_key]
@@ -302,9 +288,9 @@ def test_api_pull_invoke_flaky_api_lands_every_record_once(lake, batch):
     day = _today()
     expected = sorted(f"weather/ingest_date={day}/weather-api-{c}.jsonl"
                       for c in ("start", "00000040", "00000080", "00000120", "00000160", "00000200"))
-    _wait(lambda: lake.keys(lake.raw, "weather/") == expected or None,
-          "the 6 weather pages to be ingested into raw")
-    _wait(lambda: not lake.keys(lake.landing), "landing to drain")
+    wait_until(lambda: lake.keys(lake.raw, "weather/") == expected or None,
+          "the 6 weather pages to be ingested into raw", DEADLINE)
+    wait_until(lambda: not lake.keys(lake.landing), "landing to drain", DEADLINE)
     records = [json.loads(line) for k in expected for line in lake.read(lake.raw, k).splitlines()]
     assert len(records) == 211
     canon = Counter(json.dumps(r, sort_keys=True) for r in records)

@@ -6,9 +6,8 @@ but no data access without a grant. Creators: ALL with grant option on what they
 """
 from __future__ import annotations
 
-import time
-
 import pytest
+from _waits import crawler_ready
 from botocore.exceptions import ClientError
 
 from lakekit.local.athena import AthenaQueryError
@@ -106,17 +105,6 @@ def test_a_non_admin_cannot_grant_but_the_creator_can(gov, etl_table):
     assert _err(exc)[0] == "AccessDeniedException"
 
 
-def _wait_ready(glue, name: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        c = glue.get_crawler(Name=name)["Crawler"]
-        if c["State"] == "READY" and "LastCrawl" in c:
-            return c
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"crawler {name} still {c['State']} after {timeout}s")
-        time.sleep(0.2)
-
-
 def test_a_crawled_table_belongs_to_the_crawler_role(gov):
     glue, lf = gov.client("glue"), gov.client("lakeformation")
     db = "lf_crawled"
@@ -126,7 +114,7 @@ def test_a_crawled_table_belongs_to_the_crawler_role(gov):
         glue.create_crawler(Name="lf-crawler", Role=role, DatabaseName=db,
                             Targets={"S3Targets": [{"Path": f"s3://{BUCKET}/airlines/"}]})
         glue.start_crawler(Name="lf-crawler")  # started by the deployer, runs as its role
-        assert _wait_ready(glue, "lf-crawler")["LastCrawl"]["Status"] == "SUCCEEDED"
+        assert crawler_ready(glue, "lf-crawler")["LastCrawl"]["Status"] == "SUCCEEDED"
         assert [t["Name"] for t in glue.get_tables(DatabaseName=db)["TableList"]] == ["airlines"]
         airlines = {"Table": {"DatabaseName": db, "Name": "airlines"}}
         listed = lf.list_permissions(Resource=airlines)["PrincipalResourcePermissions"]

@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _waits import wait_until
 from botocore.exceptions import ClientError
 
 from lakekit import deploy
@@ -66,17 +67,6 @@ def _denied(principal: str, action: str, resource: str) -> str:
 
 def _assumed(role: str) -> str:
     return f"arn:aws:sts::{ACCOUNT}:assumed-role/{re.escape(role)}/{SESSION}"
-
-
-def _wait(probe: Callable[[], Any], what: str, timeout: float = DEADLINE, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; last probe: {got!r}")
-        time.sleep(interval)
 
 
 # ------------------------------------------------------------------------------ the template
@@ -252,7 +242,7 @@ def _decision(lake: Lake, function: str, key: str, since_ms: int) -> dict[str, A
                     return rec
         return None
 
-    return _wait(probe, f"the ingest Lambda's log line for {key}")
+    return wait_until(probe, f"the ingest Lambda's log line for {key}", DEADLINE)
 
 
 def _in(lake: Lake, bucket: str, prefix: str) -> list[str]:
@@ -376,7 +366,7 @@ def _query(lake: Lake) -> tuple[str, dict[str, Any]]:
         q = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
         return q if q["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED") else None
 
-    return qid, _wait(final, f"query {qid}")
+    return qid, wait_until(final, f"query {qid}", DEADLINE)
 
 
 def _assert_query_ok(lake: Lake, qid: str, q: dict[str, Any]) -> None:
@@ -438,7 +428,7 @@ def _run_state(glue: Any, job: str, run: str, until: Callable[[str], bool]) -> d
         got = glue.get_job_run(JobName=job, RunId=run)["JobRun"]
         return got if until(got["JobRunState"]) else None
 
-    return _wait(probe, f"run {run} of {job}")
+    return wait_until(probe, f"run {run} of {job}", DEADLINE)
 
 
 def case_glue_script(lake: Lake, denied: bool) -> None:

@@ -11,9 +11,6 @@ Example::
 """
 from __future__ import annotations
 
-import datetime as _dt
-import decimal
-import io
 import re
 import threading
 import time
@@ -33,6 +30,8 @@ from . import _ddl, _trinofuncs, _typecheck
 from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
 from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
 from ._native import NativeScan, ParquetMirror, columns_read
+from ._pushdown import glue_expression as _glue_expression
+from ._results import format_value, write_results_csv, write_results_text
 from ._types import arrow_to_athena, athena_precision_scale
 
 __all__ = [
@@ -182,86 +181,6 @@ class Cancellation:
         """Raise the CANCELLED error if the query was cancelled."""
         if self.cancelled:
             raise AthenaQueryError(USER_ERROR, "USER_CANCELLED", CANCELLED_MESSAGE, state="CANCELLED")
-
-
-# ----------------------------------------------------------------------------- value formatting
-
-
-def _java_double(x: float) -> str:
-    if x != x:
-        return "NaN"
-    if x in (float("inf"), float("-inf")):
-        return "Infinity" if x > 0 else "-Infinity"
-    if x == 0:
-        return "0.0"
-    ax = abs(x)
-    if 1e-3 <= ax < 1e7:
-        s = repr(x)
-        return s if ("." in s or "e" in s) else s + ".0"
-    mant, _, expo = f"{x:.16E}".partition("E")
-    mant = mant.rstrip("0")
-    if mant.endswith("."):
-        mant += "0"
-    # shortest repr mantissa
-    r = repr(x)
-    if "e" in r:
-        m, _, e = r.partition("e")
-        if "." not in m:
-            m += ".0"
-        return f"{m}E{int(e)}"
-    digits = r.replace("-", "").replace(".", "").lstrip("0").rstrip("0") or "0"
-    e = int(expo)
-    m = digits[0] + "." + (digits[1:] or "0")
-    return f"{'-' if x < 0 else ''}{m}E{e}"
-
-
-def format_value(v: Any) -> str | None:
-    """A Python value -> Athena's text form (VarCharValue / CSV cell); None stays None."""
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return _java_double(v)
-    if isinstance(v, _dt.datetime):
-        return v.strftime("%Y-%m-%d %H:%M:%S.") + f"{v.microsecond // 1000:03d}" + (
-            f" {v.tzname()}" if v.tzinfo is not None else ""
-        )
-    if isinstance(v, _dt.date):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal):
-        return str(v)
-    if isinstance(v, bytes):
-        return " ".join(f"{b:02x}" for b in v)
-    if isinstance(v, list):
-        if v and all(isinstance(i, tuple) and len(i) == 2 for i in v):  # map from arrow
-            return "{" + ", ".join(f"{format_value(k)}={_inner(val)}" for k, val in v) + "}"
-        return "[" + ", ".join(_inner(i) for i in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}={_inner(val)}" for k, val in v.items()) + "}"
-    return str(v)
-
-
-def _inner(v: Any) -> str:
-    s = format_value(v)
-    return "null" if s is None else s
-
-
-def write_results_csv(result: QueryResult, rows: list[list[str | None]] | None = None) -> bytes:
-    """Athena's ``<qid>.csv``: header row, every value double-quoted, NULL as an empty unquoted field.
-
-    ``rows``: ``result.rows()`` when the caller already has them."""
-    out = io.StringIO()
-    names = [c.name for c in result.columns]
-    out.write(",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n")
-    for row in result.rows() if rows is None else rows:
-        out.write(",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n")
-    return out.getvalue().encode("utf-8")
-
-
-def write_results_text(result: QueryResult) -> bytes:
-    """Athena's ``<qid>.txt`` for DDL/UTILITY results: one line per row, columns tab-separated, no header."""
-    return "".join("\t".join("" if v is None else v for v in row) + "\n" for row in result.rows()).encode()
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -891,82 +810,6 @@ class QueryEngine:
             else:
                 names.append(f"_col{i}")
         return tbl.rename_columns(names)
-
-
-_GLUE_INT = {"tinyint", "smallint", "int", "integer", "bigint"}
-_GLUE_STR = {"string", "varchar", "char"}
-_GLUE_OPS = {exp.EQ: "=", exp.NEQ: "<>", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
-_GLUE_FLIP = {"=": "=", "<>": "<>", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
-
-
-def _glue_expression(conjuncts: list[exp.Expression], partition_keys: list[dict]) -> str | None:
-    """Glue GetPartitions ``Expression`` for the conjuncts it can evaluate exactly (None if none).
-
-    Only integer keys compared with integer literals and string keys with string literals, via
-    =, <>, <, <=, >, >=, IN, BETWEEN, AND, OR: Glue then returns a superset of the partitions the
-    conjuncts keep (NULL partitions may come back; local pruning removes them). Example::
-
-        _glue_expression([parse_one("year = 2014 AND month IN (1, 2)")], [{"Name": "year", "Type": "int"}, ...])
-        -> "(year = 2014) AND (month IN (1, 2))"
-    """
-    keys = {k["Name"].lower(): (k["Name"], (k.get("Type") or "").lower()) for k in partition_keys}
-
-    def literal(node: exp.Expression, typ: str) -> str | None:
-        neg = False
-        if isinstance(node, exp.Neg):
-            node, neg = node.this, True
-        if not isinstance(node, exp.Literal):
-            return None
-        if typ in _GLUE_INT and node.is_number and re.fullmatch(r"\d+", node.this):
-            return ("-" if neg else "") + str(int(node.this))
-        if typ in _GLUE_STR and node.is_string and not neg:
-            return "'" + node.this.replace("'", "''") + "'"
-        return None
-
-    def key(node: exp.Expression) -> tuple[str, str] | None:
-        if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier):
-            k = keys.get(node.name.lower())
-            if k is not None and re.fullmatch(r"[A-Za-z0-9._]+", k[0]):
-                return k
-        return None
-
-    def tr(node: exp.Expression) -> str | None:
-        if isinstance(node, exp.Paren):
-            return tr(node.this)
-        if isinstance(node, (exp.And, exp.Or)):
-            left, right = tr(node.left), tr(node.right)
-            if isinstance(node, exp.And) and (left is None or right is None):
-                return left or right  # dropping one side of an AND keeps a superset
-            if left is None or right is None:
-                return None
-            return f"({left}) {'AND' if isinstance(node, exp.And) else 'OR'} ({right})"
-        op = _GLUE_OPS.get(type(node))
-        if op is not None:
-            k, other = key(node.left), node.right
-            if k is None:
-                k, other, op = key(node.right), node.left, _GLUE_FLIP[op]
-            if k is None:
-                return None
-            lit = literal(other, k[1])
-            return None if lit is None else f"{k[0]} {op} {lit}"
-        if isinstance(node, exp.In) and not node.args.get("query") and not node.args.get("unnest"):
-            k = key(node.this)
-            lits = [literal(e, k[1]) for e in node.expressions] if k else []
-            if not k or not lits or any(v is None for v in lits):
-                return None
-            return f"{k[0]} IN ({', '.join(lits)})"  # type: ignore[arg-type]
-        if isinstance(node, exp.Between):
-            k = key(node.this)
-            if k is None:
-                return None
-            low, high = literal(node.args["low"], k[1]), literal(node.args["high"], k[1])
-            return None if low is None or high is None else f"{k[0]} BETWEEN {low} AND {high}"
-        return None
-
-    parts = [t for t in (tr(c) for c in conjuncts) if t]
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else " AND ".join(f"({t})" for t in parts)
 
 
 def _trino_types(tbl: pa.Table) -> pa.Table:

@@ -1,0 +1,125 @@
+"""What the local Athena's DDL and write statements share: errors, empty results, Glue storage descriptors."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from lakekit.local.glue.schema import FORMATS, hive_format
+
+from ._errors import USER_ERROR, AthenaQueryError
+
+if TYPE_CHECKING:
+    from .engine import QueryEngine, QueryResult
+
+__all__ = ["LAZY_SERDE", "ID", "NAME", "err", "split_name", "lines_result", "empty", "require_table", "like",
+           "storage", "classification", "prop_value", "add_partitions"]
+
+LAZY_SERDE = FORMATS["csv"]["SerializationLibrary"]
+
+ID = r'(?:`[^`]+`|"[^"]+"|[\w-]+)'
+NAME = rf"({ID}(?:\s*\.\s*{ID}){{0,2}})"
+
+
+def err(kind: str, msg: str) -> AthenaQueryError:
+    return AthenaQueryError(USER_ERROR, kind, f"{kind}: {msg}")
+
+
+def split_name(raw: str, database: str) -> tuple[str, str]:
+    parts = [p.strip().strip('`"').lower() for p in re.findall(ID, raw)]
+    if len(parts) == 3:
+        if parts[0] != "awsdatacatalog":
+            raise err("CATALOG_NOT_FOUND", f"Catalog '{parts[0]}' does not exist")
+        parts = parts[1:]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return database.lower(), parts[0]
+
+
+def lines_result(engine: QueryEngine, st: str, sub: str, column: str, lines: list[str]) -> QueryResult:
+    return engine._result(st, sub, pa.table({column: pa.array(lines, pa.string())}), header=False)
+
+
+def empty(engine: QueryEngine, sub: str) -> QueryResult:
+    return engine._result("DDL", sub, pa.table({}), header=False)
+
+
+def require_table(engine: QueryEngine, db: str, name: str) -> dict:
+    table = engine.get_table(db, name)
+    if table is None:
+        raise err("TABLE_NOT_FOUND", f"line 1:1: Table '{'awsdatacatalog'}.{db}.{name}' does not exist")
+    return table
+
+
+def like(pattern: str | None, name: str) -> bool:
+    if not pattern:
+        return True
+    alts = pattern.split("|")
+    return any(re.fullmatch(a.strip().replace("*", ".*"), name, re.IGNORECASE) for a in alts)
+
+
+def storage(fmt: str, location: str, columns: list[dict], serde: str | None = None,
+             serde_params: dict[str, str] | None = None, input_format: str | None = None,
+             output_format: str | None = None) -> dict:
+    fmt = fmt.upper()
+    if fmt == "PARQUET":
+        sd = hive_format("parquet", {"serialization.format": "1"})
+    elif fmt == "JSON":
+        sd = hive_format("json")
+    else:
+        sd = hive_format("csv", {"field.delim": ",", "serialization.format": ","})
+    if serde:
+        sd["SerdeInfo"] = {"SerializationLibrary": serde, "Parameters": {}}
+    if serde_params:
+        sd["SerdeInfo"]["Parameters"] = {**sd["SerdeInfo"].get("Parameters", {}), **serde_params}
+    if input_format:
+        sd["InputFormat"] = input_format
+    if output_format:
+        sd["OutputFormat"] = output_format
+    sd.update({"Location": location, "Columns": columns, "Compressed": False, "NumberOfBuckets": -1,
+               "StoredAsSubDirectories": False, "BucketColumns": [], "SortColumns": []})
+    return sd
+
+
+def classification(sd: dict) -> str:
+    lib = sd["SerdeInfo"].get("SerializationLibrary", "").lower()
+    if "parquet" in lib or "parquet" in sd.get("InputFormat", "").lower():
+        return "parquet"
+    if "json" in lib:
+        return "json"
+    return "csv"
+
+
+def prop_value(p: exp.Expression) -> Any:
+    v = p.args.get("value")
+    if v is None:
+        v = p.this
+    if isinstance(v, exp.Array):
+        return [x.name for x in v.expressions]
+    if isinstance(v, exp.Literal):
+        return v.name
+    if isinstance(v, (exp.Var, exp.Identifier)):
+        return v.name
+    return v.sql()
+
+
+def add_partitions(engine: QueryEngine, db: str, name: str, sd: dict, keys: list[dict],
+                    parts: list[dict[str, str]], location: str) -> int:
+    """Create missing Glue partitions for written key=value folders; returns how many were added."""
+    if not keys or not parts:
+        return 0
+    existing = {tuple(p["Values"]) for p in engine.get_partitions(db, name)}
+    inputs = []
+    for vals in parts:
+        values = [vals[k["Name"]] for k in keys]
+        if tuple(values) in existing:
+            continue
+        existing.add(tuple(values))
+        rel = "/".join(f"{k['Name']}={v}" for k, v in zip(keys, values))
+        psd = {**sd, "Location": f"{location.rstrip('/')}/{rel}/"}
+        inputs.append({"Values": values, "StorageDescriptor": psd})
+    for i in range(0, len(inputs), 100):
+        engine.glue.batch_create_partition(DatabaseName=db, TableName=name, PartitionInputList=inputs[i:i + 100])
+    return len(inputs)

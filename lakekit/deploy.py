@@ -304,7 +304,7 @@ def wait_for_stack(s: Settings | None = None, timeout: float = _DEFAULT_TIMEOUT,
 
 
 def expected_resources(phase_compute: bool, governance: bool = False) -> int:
-    """How many resources the template defines for a phase (e.g. 42 for compute, more with governance)."""
+    """How many resources the template defines for a phase (e.g. 43 for compute, more with governance)."""
     from cfnlint.decode import decode_str
 
     template, _ = decode_str(TEMPLATE.read_text())

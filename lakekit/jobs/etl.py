@@ -23,6 +23,9 @@ Glue 5.0 also passes ``--JOB_ID``, ``--JOB_RUN_ID``, ``--TempDir`` (and
 ``--SECURITY_CONFIGURATION`` for a job with one); ``getResolvedOptions`` registers those
 itself, so the job reads them from its result and never asks for them (asking for
 ``JOB_RUN_ID`` crashes Glue's parser).
+    --token_secret_id optional; Secrets Manager secret whose value keys ``tailnum_token`` =
+                      HMAC-SHA256(tailnum) on flights and planes (the raw ``tailnum`` stays, for
+                      Lake Formation to hide; the token is the column analysts join and count on)
     --lookups         optional; root holding airlines/ and airports/ Parquet for enrichment
                       and referential-integrity rules (default: --processed_path)
 
@@ -125,6 +128,9 @@ __all__ = [
     "dedup",
     "add_flight_flags",
     "enrich_flights",
+    "tokenize",
+    "hmac_sha256_column",
+    "read_token_key",
     "parse_dqdl",
     "evaluate_dqdl",
     "run_dataset",
@@ -813,6 +819,39 @@ def add_flight_flags(df: DataFrame) -> DataFrame:
     return df.withColumn("cancelled", F.col("dep_time").isNull())
 
 
+def hmac_sha256_column(col: Column, key: bytes) -> Column:
+    """HMAC-SHA256 (RFC 2104) of a string column as 64 hex digits, in Spark's own functions.
+
+    ``H((K ^ opad) || H((K ^ ipad) || m))`` with ``sha2`` over binary: no Python UDF, so it costs
+    what two hashes cost. Null stays null. Equal to ``hmac.new(key, m, sha256).hexdigest()``.
+    """
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    ipad = bytearray(b ^ 0x36 for b in key)
+    opad = bytearray(b ^ 0x5C for b in key)
+    inner = F.unhex(F.sha2(F.concat(F.lit(ipad), col.cast("binary")), 256))
+    return F.sha2(F.concat(F.lit(opad), inner), 256)
+
+
+def tokenize(df: DataFrame, column: str, key: bytes, suffix: str = "_token") -> DataFrame:
+    """Add ``<column><suffix>`` = keyed HMAC of ``column``: joinable and countable, not reversible."""
+    return df.withColumn(column + suffix, hmac_sha256_column(F.col(column), key))
+
+
+def read_token_key(secret_id: str) -> bytes:
+    """The tokenization key: the secret's SecretString (Secrets Manager, the job role's rights)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    except ClientError as exc:
+        raise RuntimeError(f"--token_secret_id {secret_id}: {exc}. The job role needs "
+                           "secretsmanager:GetSecretValue on the secret and kms:Decrypt on its key") from None
+    return value.encode("utf-8")
+
+
 def enrich_flights(flights: DataFrame, airlines: DataFrame | None = None,
                    airports: DataFrame | None = None) -> DataFrame:
     """Broadcast-join lookups and derive ``sched_dep_utc``.
@@ -1139,6 +1178,7 @@ class JobConfig:
     bookmark_option: str
     run_id: str
     lookups: str
+    token_key: bytes | None = None
 
 
 def _read_lookup(spark: SparkSession, root: str, name: str) -> DataFrame | None:
@@ -1208,6 +1248,8 @@ def run_dataset(spark: SparkSession, cfg: JobConfig, dataset: str) -> dict[str, 
                           for n, df in references.items()}
         enriched = enrich_flights(add_flight_flags(deduped), references["airlines"],
                                  references["airports"])
+    if cfg.token_key is not None and "tailnum" in enriched.columns:
+        enriched = tokenize(enriched, "tailnum", cfg.token_key)
     enriched = enriched.withColumn("run_id", F.lit(cfg.run_id))
     tail = [*LINEAGE, "run_id"]
     order = [f.name for f in SCHEMAS[dataset].fields]
@@ -1301,7 +1343,7 @@ REQUIRED_ARGS = ["JOB_NAME", "dataset", "raw_path", "processed_path", "rejected_
 
 def parse_config(argv: list[str]) -> JobConfig:
     """Resolve and validate the job arguments (raises ValueError with the fix)."""
-    args = get_job_args(argv, REQUIRED_ARGS, {"run_id": None, "lookups": None})
+    args = get_job_args(argv, REQUIRED_ARGS, {"run_id": None, "lookups": None, "token_secret_id": None})
     dataset = args["dataset"]
     if dataset not in DATASETS + ("all",):
         raise ValueError(f"--dataset {dataset!r} is unknown: use one of "
@@ -1314,7 +1356,8 @@ def parse_config(argv: list[str]) -> JobConfig:
         _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     return JobConfig(args["JOB_NAME"], dataset, args["raw_path"], args["processed_path"],
                      args["rejected_path"], args["reports_path"], args["bookmark_path"], opt,
-                     run_id, args.get("lookups") or args["processed_path"])
+                     run_id, args.get("lookups") or args["processed_path"],
+                     read_token_key(args["token_secret_id"]) if args.get("token_secret_id") else None)
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:

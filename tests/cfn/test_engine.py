@@ -55,7 +55,7 @@ def test_full_template_outputs_and_resources(lake, cf):
     assert out["EtlJobName"] == "cfnlake-etl" and out["IngestFunctionName"] == "cfnlake-ingest"
     assert out["AnalystsWorkGroup"] == "cfnlake-analysts" and out["ComputeDeployed"] == "true"
     table = deploy.resources(s)
-    assert len(table) == 42
+    assert len(table) == 43
     assert set(table["status"]) <= {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
     assert cf.describe_stacks(StackName="cfnlake-datalake")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
 

@@ -55,7 +55,7 @@ def test_governance_needs_the_crawled_tables_first(phases12, endpoint):
                                           r"notebooks 03 and 04"):
         deploy.deploy(s, progress=False, governance=True)
     assert deploy.outputs(s)["GovernanceDeployed"] == "false"
-    assert len(deploy.resources(s)) == deploy.expected_resources(True) == 42
+    assert len(deploy.resources(s)) == deploy.expected_resources(True) == 43
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_governance_outputs_resources_and_lake_formation_mode(governed, endpoint
     assert (out["SensitivityTagKey"], out["DomainTagKey"], out["JfkFilterName"]) == (
         "cfngov-sensitivity", "cfngov-domain", "jfk_departures")
     table = deploy.resources(s)
-    assert len(table) == deploy.expected_resources(True, True) == 52
+    assert len(table) == deploy.expected_resources(True, True) == 53
     assert set(table["status"]) <= {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
     gov = table[table["type"].str.startswith("AWS::LakeFormation::") & table["logical_id"].isin(
         ["SensitivityTag", "JfkDeparturesFilter"])].set_index("logical_id")["physical_id"].to_dict()
@@ -145,7 +145,7 @@ def test_redeploy_keeps_governance_then_false_removes_it(governed, endpoint):
     assert len(cf.describe_stack_events(StackName="cfngov-datalake")["StackEvents"]) == before
     out2 = deploy.deploy(s, progress=False, governance=False)
     assert out2["GovernanceDeployed"] == "false" and "SensitivityTagKey" not in out2
-    assert len(deploy.resources(s)) == 42
+    assert len(deploy.resources(s)) == 43
     with pytest.raises(ClientError, match="EntityNotFoundException"):
         lf.get_lf_tag(TagKey="cfngov-sensitivity")
     with pytest.raises(ClientError, match="EntityNotFoundException"):

@@ -172,3 +172,43 @@ def test_strict_off_by_env(private_endpoint, monkeypatch):
         assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["iam-off-bucket"]
     finally:
         ep.stop()
+
+
+def test_token_key_secret_is_under_the_lake_key_and_only_the_glue_role_reads_it(lake):
+    ep, out = lake
+    sm = ep.client("secretsmanager")
+    arn = sm.describe_secret(SecretId=f"{PREFIX}-tailnum-token-key")["ARN"]
+    meta = sm.describe_secret(SecretId=arn)
+    assert meta["KmsKeyId"] == out["DataKeyArn"] or meta["KmsKeyId"].endswith(out["DataKeyArn"].rsplit("/", 1)[1])
+    value = sm.get_secret_value(SecretId=arn)["SecretString"]
+    assert len(value) == 64 and value.isalnum()  # GenerateSecretString: 64 chars, no punctuation
+    glue = _as_role(ep, f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-glue", trust_root=True)("secretsmanager")
+    assert glue.get_secret_value(SecretId=arn)["SecretString"] == value
+    analyst = _as_role(ep, f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-analyst-full")("secretsmanager")
+    with pytest.raises(ClientError) as e:
+        analyst.get_secret_value(SecretId=arn)
+    code, msg, status = _error(e)
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert msg == (f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{PREFIX}-analyst-full/iam-test is not authorized to "
+                   f"perform: secretsmanager:GetSecretValue on resource: {arn} because no identity-based policy "
+                   "allows the secretsmanager:GetSecretValue action")
+
+
+def test_reading_a_secret_needs_kms_decrypt_on_its_key_in_secrets_managers_words(lake):
+    ep, out = lake
+    sm = ep.client("secretsmanager")
+    arn = sm.describe_secret(SecretId=f"{PREFIX}-tailnum-token-key")["ARN"]
+    iam = ep.client("iam")
+    iam.create_role(RoleName="iamt-secret-no-kms", AssumeRolePolicyDocument=json.dumps(ROOT_TRUST))
+    iam.put_role_policy(RoleName="iamt-secret-no-kms", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn}]}))
+    client = _as_role(ep, f"arn:aws:iam::{ACCOUNT}:role/iamt-secret-no-kms")("secretsmanager")
+    with pytest.raises(ClientError) as e:
+        client.get_secret_value(SecretId=arn)
+    assert _error(e) == ("AccessDeniedException", "Access to KMS is not allowed", 400)
+    iam.put_role_policy(RoleName="iamt-secret-no-kms", PolicyName="kms", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": out["DataKeyArn"],
+             "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}]}))
+    assert len(client.get_secret_value(SecretId=arn)["SecretString"]) == 64

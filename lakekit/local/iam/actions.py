@@ -5,7 +5,7 @@ operations (ListBucket on the bucket ARN, HEAD object = s3:GetObject, CopyObject
 on the source + PutObject on the destination, DeleteObjects = DeleteObject per key), KMS
 (key ARN from KeyId / alias / ciphertext), Glue (catalog + database + table ARNs for table
 and partition operations; job / crawler / trigger ARNs), Athena (workgroup ARN), Lambda
-(function ARN), CloudWatch Logs (log-group / log-stream ARNs), SQS (queue ARN), SNS (topic
+(function ARN), Secrets Manager (secret ARN + its customer managed KMS key), CloudWatch Logs (log-group / log-stream ARNs), SQS (queue ARN), SNS (topic
 ARN), Lake Formation (``*``), IAM, STS, CloudFormation (stack ARN), CloudWatch
 (``cloudwatch:namespace``), EventBridge (event bus ARN). An operation outside the table is ``<service>:<Operation>`` on ``*``
 (logged once).
@@ -39,6 +39,8 @@ class Check:
     resource_policy: str | None = None
     bucket: str | None = None
     key_arn: str | None = None
+    # the service's own wording of a denial, where it does not use IAM's (Secrets Manager on KMS)
+    message: str | None = None
 
 
 _UNMAPPED: set[str] = set()
@@ -381,10 +383,71 @@ def _sts_checks(req: Any) -> list[Check]:
     return [Check(f"sts:{op}", "*")]
 
 
+# ----------------------------------------------------------------------------- Secrets Manager
+# The authorizations a Secrets Manager request needs: the secret ARN, and the KMS key behind it.
+# Service Authorization Reference: ``secretsmanager:<Operation>`` on the secret ARN
+# (``arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 random chars>``); CreateSecret on
+# the ARN the name will have. A secret encrypted with a customer managed key also needs, for the
+# *caller*, ``kms:Decrypt`` on that key to read it (GetSecretValue) and ``kms:GenerateDataKey`` +
+# ``kms:Decrypt`` to write a value (CreateSecret / PutSecretValue / UpdateSecret with a value)
+# ("Secret encryption and decryption in AWS Secrets Manager": the key policy decides, through
+# ``kms:ViaService`` = ``secretsmanager.<region>.amazonaws.com`` and the encryption context
+# ``SecretARN``). The AWS managed key ``aws/secretsmanager`` needs no such permission.
+_AWS_MANAGED = "alias/aws/secretsmanager"
+_WRITES_VALUE = {"CreateSecret", "PutSecretValue", "UpdateSecret"}
+
+
+def _secret_obj(account: str, region: str, secret_id: str) -> Any:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        return secretsmanager_backends[account][region].secrets.get(secret_id)
+    except Exception:
+        return None
+
+
+def _secret_kms_check(action: str, key_arn: str, region: str, secret_arn: str) -> Check:
+    context = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+               "kms:EncryptionContext:SecretARN": secret_arn,
+               "kms:EncryptionContextKeys": ["SecretARN", "SecretVersionId"]}
+    # Secrets Manager words a missing KMS permission its own way (AccessDeniedException, HTTP 400)
+    return Check(action, key_arn, context, "kms", key_arn=key_arn, message="Access to KMS is not allowed")
+
+
+def _secretsmanager_checks(req: Any) -> list[Check]:
+    """``secretsmanager:<Operation>`` on the secret ARN, plus the KMS use of a customer managed key."""
+    p, op, account, region = req.params, req.operation, req.account_id, req.region
+    if op in ("ListSecrets", "GetRandomPassword", "BatchGetSecretValue"):
+        return [Check(f"secretsmanager:{op}", "*")]
+    secret_id = p.get("SecretId") or p.get("Name") or ""
+    secret = _secret_obj(account, region, secret_id) if secret_id else None
+    if secret is not None:
+        arn = secret.arn
+    elif secret_id.startswith("arn:"):
+        arn = secret_id
+    else:
+        # the ARN a new secret gets: its name, a dash and six random characters
+        arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}-??????" if secret_id else "*"
+    checks = [Check(f"secretsmanager:{op}", arn)]
+    key_id = p.get("KmsKeyId") or (getattr(secret, "kms_key_id", None) if secret is not None else None)
+    if not key_id or key_id == _AWS_MANAGED:
+        return checks
+    key_arn = kms_key_arn(account, region, key_id)
+    if key_arn is None:
+        return checks  # an unknown key: Secrets Manager answers with its own error
+    if op == "GetSecretValue":
+        checks.append(_secret_kms_check("kms:Decrypt", key_arn, region, arn))
+    elif op in _WRITES_VALUE and ("SecretString" in p or "SecretBinary" in p):
+        checks.append(_secret_kms_check("kms:GenerateDataKey", key_arn, region, arn))
+        checks.append(_secret_kms_check("kms:Decrypt", key_arn, region, arn))
+    return checks
+
+
 _BY_SERVICE = {"s3": _s3_checks, "kms": _kms_checks, "glue": _glue_checks, "athena": _athena_checks,
                "lambda": _lambda_checks, "logs": _logs_checks, "iam": _iam_checks,
                "cloudformation": _cfn_checks, "monitoring": _cloudwatch_checks,
-               "events": _events_checks, "sts": _sts_checks, "sqs": _sqs_checks, "sns": _sns_checks}
+               "events": _events_checks, "sts": _sts_checks, "sqs": _sqs_checks, "sns": _sns_checks,
+               "secretsmanager": _secretsmanager_checks}
 
 
 def checks_for(req: Any) -> list[Check]:

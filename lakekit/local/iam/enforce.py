@@ -109,8 +109,8 @@ def decide(p: Principal, check: Check, region: str, resource_policy: Any = None)
     ctx = {**global_context(region), **p.context(), **check.context}
     full = Request(check.action, check.resource, ctx, p.as_resource_principal())
     quote = check.action.startswith("s3:")
-    deny = lambda reason: Denied(denied_message(p.arn, check.action, check.resource, reason,  # noqa: E731
-                                                quote=quote), check.action, check.resource)
+    deny = lambda reason: Denied(check.message or denied_message(p.arn, check.action, check.resource,  # noqa: E731
+                                                                 reason, quote=quote), check.action, check.resource)
     ident = _identity(p, full)
     if ident == DENY:
         raise deny("explicit-identity")

@@ -11,6 +11,7 @@ from lakekit.local.cloudformation.resources import (  # noqa: F401
     lakeformation,
     lambda_,
     s3,
+    secrets,
 )
 from lakekit.local.cloudformation.resources.base import PROVISIONERS, get_provisioner
 

@@ -65,6 +65,8 @@ class Prices:
     athena_min_bytes: int = 10 * 2**20   # ... 10 MB minimum per query, rounded up to the MB
     kms_key_month: float = 1.00          # customer managed key, per month, prorated hourly
     hours_per_month: int = 730           # AWS's month for hourly proration
+    secret_month: float = 0.40           # Secrets Manager, per secret per month, prorated hourly
+    secrets_per_10k_calls: float = 0.05  # ... per 10,000 API calls
     lambda_per_million: float = 0.20     # Lambda requests
     lambda_gb_second: float = 0.0000166667  # Lambda duration, x86_64
     s3_gb_month: float = 0.023           # S3 Standard, first 50 TB
@@ -88,6 +90,7 @@ class Workload:
     crawler_dpus: float = 2.0            # DPUs AWS bills a small crawl with
     athena_query_bytes: tuple[int, ...] = (2 * 2**20,) * 30 + (30 * 2**20,) * 6
     hours_deployed: float = 4.0          # the KMS key exists this long (then pending deletion: free)
+    secrets: int = 1                     # template: TokenKey (read once per job run)
     lambda_invocations: int = 50
     lambda_memory_mb: int = 512          # IngestFunction (api-pull: 256)
     lambda_seconds: float = 2.0
@@ -118,8 +121,10 @@ def estimate(workload: Workload = WORKLOAD, prices: Prices = PRICES) -> dict[str
            + w.lambda_invocations * w.lambda_memory_mb / 1024 * w.lambda_seconds * p.lambda_gb_second)
     s3 = (w.s3_gb * w.hours_deployed / p.hours_per_month * p.s3_gb_month
           + w.s3_puts / 1000 * p.s3_put_per_1000 + w.s3_gets / 1000 * p.s3_get_per_1000)
+    secrets = (w.secrets * math.ceil(w.hours_deployed) / p.hours_per_month * p.secret_month
+               + w.glue_job_runs / 10_000 * p.secrets_per_10k_calls)
     out = {"glue job": glue, "glue crawler": crawler, "athena": athena, "kms key": kms,
-           "lambda": lam, "s3": s3}
+           "secrets manager": secrets, "lambda": lam, "s3": s3}
     out["total"] = sum(out.values())
     return out
 

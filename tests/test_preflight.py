@@ -160,7 +160,8 @@ def test_default_estimate_numbers():
     assert got["kms key"] == pytest.approx(4 / 730)
     assert got["lambda"] == pytest.approx(50 / 1e6 * 0.2 + 50 * 0.5 * 2 * 0.0000166667)
     assert got["s3"] == pytest.approx(0.5 * 4 / 730 * 0.023 + 2 * 0.005 + 20 * 0.0004)
-    assert got["total"] == pytest.approx(0.408008, abs=1e-6)
+    assert got["secrets manager"] == pytest.approx(4 / 730 * 0.40 + 2 / 10_000 * 0.05)  # the TokenKey secret
+    assert got["total"] == pytest.approx(0.410210, abs=1e-6)
 
 
 def test_estimate_applies_the_minimums_and_rounding():

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from ._trtypes import BIGINT, BOOLEAN, DOUBLE, INTS, VARCHAR, T, coercible
+from ._trtypes import BIGINT, BOOLEAN, DOUBLE, INTS, VARCHAR, T, coercible, common_super
 
-__all__ = ["TRINO_FUNCTIONS", "FUNCTION_SIGS", "FuncSig", "ret_type"]
+__all__ = ["TRINO_FUNCTIONS", "FUNCTION_SIGS", "LOCAL_UNSUPPORTED", "FuncSig", "ret_type"]
 
 _LISTED = """
 abs acos all_match any_match any_value approx_distinct approx_most_frequent approx_percentile approx_set arbitrary
@@ -124,6 +124,10 @@ def ret_type(sig: FuncSig, types: list[T]) -> T | None:
     r = sig.ret
     if isinstance(r, T):
         return r
+    if r == "rand":
+        return _rand_ret(types)
+    if not types:
+        return None
     if r.startswith("arg"):
         i = int(r[3:])
         return types[i] if i < len(types) else None
@@ -139,6 +143,12 @@ def ret_type(sig: FuncSig, types: list[T]) -> T | None:
     if r == "avg":
         return DOUBLE if t.name in INTS else t
     return None
+
+
+def _rand_ret(types: list[T]) -> T:
+    if not types:
+        return DOUBLE
+    return types[0] if len(types) == 1 else (common_super(types[0], types[1]) or types[1])
 
 
 _NUM_EXPECTED = ("{n}(bigint), {n}(decimal(p,s)), {n}(double), {n}(integer), {n}(real), {n}(smallint), {n}(tinyint)")
@@ -207,3 +217,24 @@ for _cls, _name in (("Year", "year"), ("Month", "month"), ("Day", "day"), ("Quar
     FUNCTION_SIGS[_cls] = _sig(_name, "this", _TEMPORAL + " time", BIGINT, _TEMPORAL_PART)
 for _cls in ("Min", "Max"):
     FUNCTION_SIGS[_cls] = FuncSig(_cls.lower(), ("this", "expressions"), (("any",), ("any", "integer")), "minmax", "")
+
+_DOUBLE_EXPECTED = "{n}(double)"
+for _key, _name in (("IsNan", "is_nan"), ("is_finite", "is_finite"), ("is_infinite", "is_infinite")):
+    FUNCTION_SIGS[_key] = _sig(_name, "this expressions", "numeric", BOOLEAN, _DOUBLE_EXPECTED)
+for _key in ("nan", "infinity"):
+    FUNCTION_SIGS[_key] = FuncSig(_key, (), ((),), DOUBLE, "{n}()")
+FUNCTION_SIGS["Rand"] = FuncSig(
+    "random", ("this", "lower"), ((), ("integer",), ("integer", "integer")), "rand",
+    "{n}(), {n}(bigint), {n}(bigint, bigint), {n}(integer), {n}(integer, integer), {n}(smallint), "
+    "{n}(smallint, smallint), {n}(tinyint), {n}(tinyint, tinyint)")
+FUNCTION_SIGS["CurrentTimestamp"] = FuncSig("current_timestamp", (), ((),), T("timestamptz", (3,)), "")
+FUNCTION_SIGS["CurrentDate"] = FuncSig("current_date", (), ((),), T("date"), "")
+
+_NOT_LOCAL = ("Function '{n}' is not available in the local Athena engine (Athena runs it); "
+              "see docs/trino-functions.md, or run this query on AWS")
+# Functions Trino (and Athena engine v3) registers that the local engine refuses rather than answer
+# differently from Trino (DuckDB has no such function, or one of the same name with other semantics).
+# The survey in docs/trino-functions.md lists each; tests/athena/test_trino_functions.py asserts the refusal.
+_UNSUPPORTED_NAMES = """
+"""
+LOCAL_UNSUPPORTED: dict[str, str] = {n: _NOT_LOCAL for n in _UNSUPPORTED_NAMES.split()}

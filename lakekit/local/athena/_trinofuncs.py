@@ -103,16 +103,30 @@ def _fmt_literal(node: exp.Expression | None, parse: bool) -> exp.Literal | None
     return None if conv is None else exp.Literal.string(conv)
 
 
-def _checked_division(node: exp.Div | exp.Mod) -> exp.Expression:
-    """``CASE WHEN b = 0 AND <no double operand> THEN error(DIVISION_BY_ZERO) ELSE a / b END``."""
+def _checked_division(node: exp.Div | exp.Mod, types: dict[int, Any]) -> exp.Expression:
+    """``CASE WHEN b = 0 AND <no double operand> THEN error(DIVISION_BY_ZERO) ELSE a / b END``;
+    ``a * Infinity`` (+/-Infinity, NaN for 0) for a double divided by zero when the checker typed it
+    (DuckDB's integer_division answers NULL)."""
     raw = node.copy()
     zero = exp.EQ(this=exp.Paren(this=node.expression.copy()), expression=exp.Literal.number(0))
+    known = types.get(node.meta.get(MARK, -1)) or []
+    if isinstance(node, exp.Div) and any(t.name == "double" for t in known):
+        inf = exp.Mul(this=exp.Paren(this=node.this.copy()),
+                      expression=exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE")))
+        return exp.Case(ifs=[exp.If(this=zero, true=inf)], default=raw)
     floats = [exp.Literal.string("DOUBLE"), exp.Literal.string("FLOAT")]
     exact = exp.And(
         this=exp.Not(this=exp.In(this=exp.Anonymous(this="TYPEOF", expressions=[node.this.copy()]), expressions=floats)),
         expression=exp.Not(this=exp.In(this=exp.Anonymous(this="TYPEOF", expressions=[node.expression.copy()]),
                                        expressions=[f.copy() for f in floats])))
     return exp.Case(ifs=[exp.If(this=exp.And(this=zero, expression=exact), true=_fail(DIVISION_BY_ZERO))], default=raw)
+
+
+def _nonzero(lit: exp.Literal) -> bool:
+    try:
+        return not lit.is_string and float(lit.this) != 0
+    except ValueError:
+        return False
 
 
 def _fail(message: str) -> exp.Expression:
@@ -126,9 +140,9 @@ def raised_error(message: str) -> tuple[str, str] | None:
 
 
 def mark(ast: exp.Expression) -> None:
-    """Number the nodes whose rewrite needs the checker's argument types (typeof, random), so the
+    """Number the nodes whose rewrite needs the checker's argument types (typeof, random, /), so the
     checker's copies and the resolved AST can be matched up (``node.meta[MARK]``)."""
-    for i, node in enumerate(ast.find_all(exp.Typeof, exp.Rand)):
+    for i, node in enumerate(ast.find_all(exp.Typeof, exp.Rand, exp.Div, exp.Mod)):
         node.meta[MARK] = i
 
 
@@ -173,8 +187,8 @@ def rewrite(ast: exp.Expression, types: dict[int, Any] | None = None) -> None:
     ``types``: the checker's argument types of the nodes :func:`mark` numbered ({mark: [T...]})."""
     types = types or {}
     for div in reversed(list(ast.find_all(exp.Div, exp.Mod))):  # innermost first
-        if not (isinstance(div.expression, exp.Literal) and div.expression.this not in ("0", "0.0")):
-            div.replace(_checked_division(div))
+        if not (isinstance(div.expression, exp.Literal) and _nonzero(div.expression)):
+            div.replace(_checked_division(div, types))
     for node in reversed(list(ast.find_all(exp.Typeof, exp.Rand, exp.Cast, exp.TryCast))):
         if isinstance(node, exp.Typeof):
             known = types.get(node.meta.get(MARK, -1))

@@ -452,6 +452,8 @@ class _Checker:
             return None
         op = _ARITH_OP[type(node)]
         fa, fb = a.family, b.family
+        if MARK in node.meta:
+            self.marked[node.meta[MARK]] = [a, b]
         if {fa, fb} <= {"numeric", "unknown"}:
             if "unknown" in (fa, fb):
                 return b if fa == "unknown" else a

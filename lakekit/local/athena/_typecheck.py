@@ -30,7 +30,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ._errors import USER_ERROR, AthenaQueryError
-from ._funcsigs import FUNCTION_SIGS, TRINO_FUNCTIONS, FuncSig, ret_type
+from ._funcsigs import FUNCTION_SIGS, LOCAL_UNSUPPORTED, TRINO_FUNCTIONS, FuncSig, ret_type
+from ._trinofuncs import MARK
 from ._trtypes import (
     BOOLEAN,
     UNKNOWN,
@@ -57,14 +58,19 @@ def _error(kind: str, pos: tuple[int, int], message: str) -> AthenaQueryError:
     return AthenaQueryError(USER_ERROR, kind, f"{kind}: line {pos[0]}:{pos[1]}: {message}")
 
 
-def check(ast: exp.Expression, text: str, lookup: TableLookup, database: str, source: str | None = None) -> None:
+def check(ast: exp.Expression, text: str, lookup: TableLookup, database: str,
+          source: str | None = None) -> dict[int, list[T]]:
     """Type ``ast`` (a query parsed from ``text``) like Trino's analyzer; raise on what Trino refuses.
 
     ``source``: the statement as submitted, when ``text`` is a cleaned part of it (leading comments
-    stripped): positions in messages then count from the start of ``source``, as Trino's do."""
+    stripped): positions in messages then count from the start of ``source``, as Trino's do.
+    Returns the argument types of the nodes :func:`._trinofuncs.mark` numbered ({mark: [T, ...]},
+    only the fully typed ones) for :func:`._trinofuncs.rewrite`."""
     checker = _prepare(ast, text, lookup, database, source)
-    if checker is not None:
-        _guarded(checker.run)
+    if checker is None:
+        return {}
+    _guarded(checker.run)
+    return checker.marked
 
 
 def check_insert(ast: exp.Insert, text: str, lookup: TableLookup, database: str,
@@ -164,6 +170,7 @@ class _Checker:
         self.proj: dict[int, dict[str, T | None]] = {}
         self._tokens: list[Any] | None = None
         self._busy: set[int] = set()  # columns being resolved (an alias naming itself)
+        self.marked: dict[int, list[T]] = {}  # typeof/random argument types, by _trinofuncs.MARK
 
     # ------------------------------------------------------------------ positions
     def tokens(self) -> list[Any]:
@@ -328,6 +335,16 @@ class _Checker:
         if isinstance(node, (exp.Cast, exp.TryCast)):
             self.ty(node.this, scope)
             return from_datatype(node.to)
+        if isinstance(node, exp.Typeof):
+            t = self.ty(node.this, scope)
+            if t is not None and MARK in node.meta:
+                self.marked[node.meta[MARK]] = [t]
+            return VARCHAR
+        if isinstance(node, exp.Struct):  # ROW(1, 'a'): row(integer, varchar(1))
+            fields = [self.ty(e, scope) for e in node.expressions]
+            if any(f is None for f in fields) or any(isinstance(e, (exp.PropertyEQ, exp.Alias)) for e in node.expressions):
+                return None
+            return T("row", tuple((None, f) for f in fields))
         if isinstance(node, tuple(_CMP_OP)) or isinstance(node, (exp.NullSafeEQ, exp.NullSafeNEQ)):
             return self.comparison(node, scope)
         if isinstance(node, tuple(_ARITH_OP)):
@@ -435,6 +452,8 @@ class _Checker:
             return None
         op = _ARITH_OP[type(node)]
         fa, fb = a.family, b.family
+        if MARK in node.meta:
+            self.marked[node.meta[MARK]] = [a, b]
         if {fa, fb} <= {"numeric", "unknown"}:
             if "unknown" in (fa, fb):
                 return b if fa == "unknown" else a
@@ -587,6 +606,8 @@ class _Checker:
         name = self.written_name(node)
         if name is not None and name not in TRINO_FUNCTIONS:
             raise _error("FUNCTION_NOT_FOUND", self.pos(node), f"Function '{name}' not registered")
+        if name is not None and name in LOCAL_UNSUPPORTED:
+            raise _error("NOT_SUPPORTED", self.pos(node), LOCAL_UNSUPPORTED[name].format(n=name))
         sig: FuncSig | None = FUNCTION_SIGS.get(type(node).__name__)
         if isinstance(node, exp.Anonymous):
             sig = FUNCTION_SIGS.get((name or node.name).lower())
@@ -609,6 +630,8 @@ class _Checker:
         if any(t is None for t in types):
             return None
         known = [t for t in types if t is not None]
+        if MARK in node.meta:
+            self.marked[node.meta[MARK]] = known
         if not sig.accepts(known):
             shown = name or sig.name
             raise _error("FUNCTION_NOT_FOUND", self.pos(node),

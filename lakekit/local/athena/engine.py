@@ -234,6 +234,7 @@ class _Query:
         self.counter = ByteCounter(cutoff)
         self.con = engine._db.cursor()  # a connection of its own: temp views/registrations are private
         self.con.execute("SET integer_division = true")
+        self.con.execute("SET ieee_floating_point_ops = true")  # Trino: 1e0 / 0 = Infinity, 0e0 / 0 = NaN
         self.con.execute("SET TimeZone = 'UTC'")
         self.n = 0
         self.text = ""  # the statement as parsed (leading comments stripped)
@@ -428,8 +429,9 @@ class QueryEngine:
 
     def _map_duckdb_error(self, ex: duckdb.Error, sql: str) -> AthenaQueryError:
         msg = str(ex)
-        if _trinofuncs.DIVISION_BY_ZERO in msg:
-            return AthenaQueryError(USER_ERROR, "DIVISION_BY_ZERO", _trinofuncs.DIVISION_BY_ZERO)
+        raised = _trinofuncs.raised_error(msg)
+        if raised is not None:
+            return AthenaQueryError(USER_ERROR, *raised)
         m = re.search(r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"', msg)
         if m:
             name = m.group(1) or m.group(2)
@@ -518,12 +520,13 @@ class QueryEngine:
     # ------------------------------------------------------------------ SELECT
     def run_select(self, q: _Query, ast: exp.Expression, database: str) -> pa.Table:
         """Resolve the catalog tables of a query AST, run it in DuckDB, return Athena-named columns."""
+        _trinofuncs.mark(ast)
         original = ast.copy()
-        _typecheck.check(original, q.text, lambda db, name: self._typecheck_columns(q, db, name), database,
-                         q.source)
+        types = _typecheck.check(original, q.text, lambda db, name: self._typecheck_columns(q, db, name), database,
+                                 q.source)
         ast = self._resolve(q, ast, database, depth=0)
         self._fix_date_add(q, ast)
-        _trinofuncs.rewrite(ast)
+        _trinofuncs.rewrite(ast, types)
         duck_sql = ast.sql(dialect="duckdb")
         for reg, scan in q.inline.items():  # bound once, in the statement (a view would bind twice)
             duck_sql = re.sub(rf'(?<![\w"]){reg}(?![\w"])|"{reg}"', lambda _m, s=scan: f"({s.select_sql()})", duck_sql)

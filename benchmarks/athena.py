@@ -21,7 +21,9 @@ Measured in one run, on an endpoint of its own (free port, temp home; stopped at
 * **Spark SQL** (local PySpark, ``local[2]``) on the same local folder, each query once after a
   warm-up of the session (SparkSession start reported apart);
 * **bytes scanned** (``Statistics.DataScannedInBytes``) of the same one-month question on the
-  partitioned Parquet table vs the CSV table; ratio (goal <= 3%).
+  partitioned Parquet table vs the CSV table; ratio (goal <= 3%);
+* **UNLOAD vs CTAS**: the same half-year query written as Parquet by ``UNLOAD`` and by a CTAS
+  (wall time, rows, MB written; ratio of the times).
 
     python benchmarks/athena.py [--scale 10] [--repeat 3] [--no-spark]
 """
@@ -125,12 +127,42 @@ def main() -> None:
             print(f"ratio Parquet / CSV : {pb / cb:.2%}   (goal <= 3%); at $5/TB: "
                   f"${pb / 1e12 * 5:.8f} vs ${cb / 1e12 * 5:.8f}")
 
+            _unload_vs_ctas(athena, ep.url)
+
         if not args.no_spark:
             _spark(info["local"], results)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         if getattr(ep, "home", None):  # the endpoint's temp home (~330 MB at --scale 10)
             shutil.rmtree(ep.home, ignore_errors=True)
+
+
+UNLOAD_SQL = ("SELECT carrier, origin, dest, dep_delay, arr_delay, distance FROM flights "
+              "WHERE year = 2013 AND month <= 6")
+
+
+def _unload_vs_ctas(athena: object, url: str) -> None:
+    """The same query written as Parquet by UNLOAD and by CTAS: wall time, rows, bytes written; ratio."""
+    import uuid
+
+    s3 = client(url, "s3")
+    tag = uuid.uuid4().hex[:8]
+    out: dict[str, tuple[float, int, int]] = {}
+    for kind in ("UNLOAD", "CTAS"):
+        loc = f"s3://bench-lake/bench-{kind.lower()}/{tag}/"
+        sql = (f"UNLOAD ({UNLOAD_SQL}) TO '{loc}' WITH (format = 'PARQUET')" if kind == "UNLOAD" else
+               f"CREATE TABLE bench_ctas_{tag} WITH (format = 'PARQUET', external_location = '{loc}') AS {UNLOAD_SQL}")
+        secs, _, qe = run_endpoint(athena, sql)
+        rows = athena.get_query_results(QueryExecutionId=qe["QueryExecutionId"]).get("UpdateCount", 0)
+        listed = s3.list_objects_v2(Bucket="bench-lake", Prefix=loc[len("s3://bench-lake/"):]).get("Contents", [])
+        out[kind] = (secs, int(rows), sum(o["Size"] for o in listed))
+    run_endpoint(athena, f"DROP TABLE bench_ctas_{tag}")
+    print("\nUNLOAD vs CTAS, same query as Parquet (first half of 2013)")
+    for kind, (secs, rows, size) in out.items():
+        print(f"{kind:7} {secs:7.3f} s   {rows:>10,} rows   {size / 1e6:8.2f} MB written")
+    if out["UNLOAD"][1] != out["CTAS"][1]:
+        raise SystemExit(f"UNLOAD and CTAS wrote different row counts: {out['UNLOAD'][1]} vs {out['CTAS'][1]}")
+    print(f"ratio UNLOAD / CTAS time: {out['UNLOAD'][0] / out['CTAS'][0]:.2f}")
 
 
 def _spark(local: Path, expected: dict[str, list[tuple]]) -> None:

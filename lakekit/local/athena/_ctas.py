@@ -9,14 +9,18 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlglot import exp
 
-from ._ddlbase import add_partitions, empty, err, prop_value, storage
-from ._io import glue_schema, list_files, split_s3, table_format, write_parquet
+from ._ddlbase import add_partitions, check_output_columns, empty, err, prop_value
+from ._formats import resolve, storage_for, table_parameters
+from ._io import glue_schema, location_has_data, split_s3, table_format, write_parquet, write_table
 from ._types import arrow_to_hive
 
 if TYPE_CHECKING:
     from .engine import QueryEngine, QueryResult, _Query
 
-__all__ = ["ctas", "insert", "select_of"]
+__all__ = ["ctas", "insert", "select_of", "write_options", "read_props", "check_partition_columns", "normalize_for_write"]
+
+
+MAX_PARTITIONS = 100  # Athena: partitions (x buckets) one CTAS / INSERT / UNLOAD may write
 
 
 def select_of(e: exp.Expression) -> exp.Expression:
@@ -29,24 +33,9 @@ def ctas(engine: QueryEngine, q: _Query, ast: exp.Create, database: str, output_
     t = ast.this
     db = (t.db or database).lower()
     name = t.name.lower()
-    props: dict[str, Any] = {}
-    no_data = False
-    for p in (ast.args.get("properties").expressions if ast.args.get("properties") else []):
-        if isinstance(p, exp.WithDataProperty):
-            no_data = bool(p.args.get("no"))
-        elif isinstance(p, exp.PartitionedByProperty):
-            v = p.this
-            props["partitioned_by"] = [x.name.lower() for x in (v.expressions if hasattr(v, "expressions") else [])]
-        elif isinstance(p, exp.FileFormatProperty):
-            props["format"] = (p.this.name if p.this is not None else "PARQUET").upper()
-        elif isinstance(p, exp.LocationProperty):
-            props["external_location"] = p.this.name
-        else:
-            key = p.this.name if isinstance(p.this, (exp.Literal, exp.Var, exp.Identifier)) else p.name
-            props[key.lower()] = prop_value(p)
-    fmt = str(props.get("format", "PARQUET")).upper()
-    if fmt != "PARQUET":
-        raise err("NOT_SUPPORTED", f"CTAS format '{fmt}' is not supported locally; use format = 'PARQUET'")
+    props = read_props(ast.args.get("properties"))
+    no_data = bool(props.pop("__no_data", False))
+    fmt, compression, delimiter = write_options(props, "write_compression")
     if props.get("bucketed_by"):
         raise err("NOT_SUPPORTED", "CTAS bucketed_by/bucket_count is not supported locally")
     if not engine.database_exists(db):
@@ -61,36 +50,92 @@ def ctas(engine: QueryEngine, q: _Query, ast: exp.Create, database: str, output_
             raise err("GENERIC_USER_ERROR", "CTAS needs external_location in WITH (...) or a query output location")
         location = f"{output_location.rstrip('/')}/tables/{uuid.uuid4()}/"
     location = location if location.endswith("/") else location + "/"
-    if list_files(engine.s3, location):
+    query = select_of(ast.expression)
+    tbl = engine.run_select(q, query, database)
+    check_output_columns(query, tbl.column_names, q.source or q.text)
+    if location_has_data(engine.s3, location):
         raise err("HIVE_PATH_ALREADY_EXISTS",
-                   f"Target directory for table '{db}.{name}' already exists: {location}. "
-                   "You may need to manually clean the data at location before retrying.")
-    tbl = engine.run_select(q, select_of(ast.expression), database)
-    tbl = _normalize_for_write(tbl)
+                  f"Target directory for table '{db}.{name}' already exists: {location}. You may need to manually "
+                  f"clean the data at location '{location}' before retrying. Athena will not delete data in your "
+                  "account.")
+    tbl = normalize_for_write(tbl)
     if no_data:
         tbl = tbl.slice(0, 0)
     pcols = props.get("partitioned_by") or []
-    missing = [c for c in pcols if c not in tbl.column_names]
-    if missing:
-        raise err("COLUMN_NOT_FOUND", f"Partition column(s) {missing} are not in the query's output columns {tbl.column_names}")
-    if pcols and tbl.column_names[-len(pcols):] != pcols:
-        raise err("GENERIC_USER_ERROR", f"Partition columns {pcols} must be the last columns of the SELECT, in the same order")
-    compression = str(props.get("write_compression") or props.get("parquet_compression") or "SNAPPY").upper()
-    written, parts = write_parquet(engine._s3fs, tbl, location, pcols, compression) if tbl.num_rows else ([], [])
+    check_partition_columns(tbl, pcols)
+    written, parts = write_table(engine.s3, tbl, location, pcols, fmt, compression, delimiter) \
+        if tbl.num_rows else ([], [])
     data_cols = [{"Name": f.name, "Type": arrow_to_hive(f.type)} for f in tbl.schema if f.name not in pcols]
     keys = [{"Name": c, "Type": arrow_to_hive(tbl.schema.field(c).type)} for c in pcols]
-    sd = storage("PARQUET", location, data_cols)
-    params = {"EXTERNAL": "TRUE", "classification": "parquet", "has_encrypted_data": "false",
-              "parquet.compression": compression}
+    sd = {**storage_for(fmt, delimiter), "Location": location, "Columns": data_cols,
+          "Compressed": compression != "NONE", "NumberOfBuckets": -1, "StoredAsSubDirectories": False,
+          "BucketColumns": [], "SortColumns": []}
     engine.glue.create_table(DatabaseName=db, TableInput={
         "Name": name, "TableType": "EXTERNAL_TABLE", "StorageDescriptor": sd, "PartitionKeys": keys,
-        "Parameters": params})
+        "Parameters": table_parameters(fmt, compression)})
     add_partitions(engine, db, name, sd, keys, parts, location)
     return engine._result("DDL", "CREATE_TABLE_AS_SELECT", pa.table({"rows": pa.array([tbl.num_rows], pa.int64())}),
                           header=True, update_count=tbl.num_rows, written=written)
 
 
-def _normalize_for_write(tbl: pa.Table) -> pa.Table:
+def read_props(properties: exp.Expression | None) -> dict[str, Any]:
+    """``WITH (name = value, ...)`` of a CTAS (or UNLOAD, parsed as one) -> {lower-cased name: value}
+    (ARRAY[...] -> list of names; ``WITH NO DATA`` -> ``__no_data``)."""
+    props: dict[str, Any] = {}
+    for p in (properties.expressions if properties is not None else []):
+        if isinstance(p, exp.WithDataProperty):
+            props["__no_data"] = bool(p.args.get("no"))
+        elif isinstance(p, exp.PartitionedByProperty):
+            v = p.this
+            props["partitioned_by"] = [x.name.lower() for x in (v.expressions if hasattr(v, "expressions") else [])]
+        elif isinstance(p, exp.FileFormatProperty):
+            props["format"] = (p.this.name if p.this is not None else "PARQUET").upper()
+        elif isinstance(p, exp.LocationProperty):
+            props["external_location"] = p.this.name
+        else:
+            key = p.this.name if isinstance(p.this, (exp.Literal, exp.Var, exp.Identifier)) else p.name
+            props[key.lower()] = prop_value(p)
+    return props
+
+
+def write_options(props: dict[str, Any], compression_key: str) -> tuple[str, str, str | None]:
+    """(FORMAT, COMPRESSION, field delimiter) of a CTAS/UNLOAD ``WITH (...)``; Athena's refusals:
+    two compression properties, a multi-character delimiter, a codec the format does not take."""
+    fmt_raw = props.get("format")
+    fmt_name = str(fmt_raw).upper() if fmt_raw else "PARQUET"
+    keys = [k for k in (compression_key, "parquet_compression", "orc_compression") if props.get(k)]
+    if len(keys) > 1:
+        raise err("INVALID_TABLE_PROPERTY", f"Only one of the compression properties {', '.join(keys)} can be "
+                                            f"set; use {compression_key} alone")
+    if fmt_name in ("PARQUET", "ORC") and keys and keys[0] not in (compression_key, f"{fmt_name.lower()}_compression"):
+        raise err("INVALID_TABLE_PROPERTY", f"{keys[0]} does not apply to format {fmt_name}; use {compression_key}")
+    fmt, compression = resolve(fmt_name, str(props[keys[0]]) if keys else None)
+    delimiter = props.get("field_delimiter")
+    if delimiter is not None:
+        delimiter = str(delimiter)
+        if len(delimiter) != 1:
+            raise err("NOT_SUPPORTED", f"field_delimiter must be a single character, got {delimiter!r}: "
+                                       "multi-character field delimiters are not supported")
+    return fmt, compression, delimiter
+
+
+def check_partition_columns(tbl: pa.Table, pcols: list[str]) -> None:
+    missing = [c for c in pcols if c not in tbl.column_names]
+    if missing:
+        raise err("COLUMN_NOT_FOUND", f"Partition column(s) {missing} are not in the query's output columns {tbl.column_names}")
+    if pcols and tbl.column_names[-len(pcols):] != pcols:
+        raise err("GENERIC_USER_ERROR", f"Partition columns {pcols} must be the last columns of the SELECT, in the same order")
+    if pcols and tbl.num_rows:
+        n = tbl.select(pcols).group_by(pcols).aggregate([]).num_rows
+        if n > MAX_PARTITIONS:
+            raise err("HIVE_TOO_MANY_OPEN_PARTITIONS",
+                      f"Exceeded limit of {MAX_PARTITIONS} open writers for partitions/buckets ({n} partitions). "
+                      "Write at most 100 partitions per statement (CTAS, then INSERT INTO for the rest).")
+    if pcols and len(pcols) == tbl.num_columns:
+        raise err("GENERIC_USER_ERROR", "A partitioned write needs at least one column that is not a partition column")
+
+
+def normalize_for_write(tbl: pa.Table) -> pa.Table:
     """Arrow types DuckDB emits that Glue/Hive cannot name -> plain ones (string_view -> string, etc.)."""
     cols = []
     fields = []

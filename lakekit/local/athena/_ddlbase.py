@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .engine import QueryEngine, QueryResult
 
 __all__ = ["LAZY_SERDE", "ID", "NAME", "err", "split_name", "lines_result", "empty", "require_table", "like",
-           "storage", "classification", "prop_value", "add_partitions"]
+           "storage", "classification", "prop_value", "add_partitions", "check_output_columns", "statement_pos"]
 
 LAZY_SERDE = FORMATS["csv"]["SerializationLibrary"]
 
@@ -89,6 +89,10 @@ def classification(sd: dict) -> str:
         return "parquet"
     if "json" in lib:
         return "json"
+    if "orcserde" in lib or ".orc." in sd.get("InputFormat", "").lower():
+        return "orc"
+    if "avroserde" in lib:
+        return "avro"
     return "csv"
 
 
@@ -123,3 +127,63 @@ def add_partitions(engine: QueryEngine, db: str, name: str, sd: dict, keys: list
     for i in range(0, len(inputs), 100):
         engine.glue.batch_create_partition(DatabaseName=db, TableName=name, PartitionInputList=inputs[i:i + 100])
     return len(inputs)
+
+
+def _output_select(e: exp.Expression) -> exp.Expression | None:
+    while True:
+        if isinstance(e, exp.Subquery):
+            e = e.this
+        elif isinstance(e, exp.SetOperation):
+            e = e.left
+        else:
+            break
+    return e
+
+
+def statement_pos(source: str) -> str:
+    """``line L:C`` of the first token of the statement (after leading blanks/comments), as Trino
+    reports a statement-level semantic error."""
+    s = source
+    i = 0
+    while i < len(s):
+        if s[i].isspace():
+            i += 1
+        elif s.startswith("--", i):
+            j = s.find("\n", i)
+            i = len(s) if j < 0 else j + 1
+        elif s.startswith("/*", i) and "*/" in s[i:]:
+            i = s.index("*/", i) + 2
+        else:
+            break
+    line = s.count("\n", 0, i) + 1
+    col = i - (s.rfind("\n", 0, i) + 1) + 1
+    return f"line {line}:{col}"
+
+
+def check_output_columns(query: exp.Expression, names: list[str], source: str) -> None:
+    """Trino's ``validateColumns`` for CTAS/UNLOAD: every output column named, no name twice, no
+    NULL-typed (unknown) column. ``names``: the output names the engine derived (``_colN`` for
+    unnamed expressions); ``query``: the SELECT (or set operation / VALUES) as parsed."""
+    pos = statement_pos(source)
+    sel = _output_select(query)
+    exprs: list[exp.Expression | None]
+    if isinstance(sel, exp.Select) and not any(
+            isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+            for e in sel.expressions) and len(sel.expressions) == len(names):
+        exprs = list(sel.expressions)
+    elif isinstance(sel, exp.Values):
+        exprs = [None] * len(names)
+    else:
+        exprs = [exp.column(n) for n in names]
+    seen: set[str] = set()
+    for i, (e, name) in enumerate(zip(exprs, names), start=1):
+        named = e is not None and isinstance(e, (exp.Alias, exp.Column, exp.Dot))
+        if not named:
+            raise err("MISSING_COLUMN_NAME", f"{pos}: Column name not specified at position {i}")
+        key = name.lower()
+        if key in seen:
+            raise err("DUPLICATE_COLUMN_NAME", f"{pos}: Column name '{key}' specified more than once")
+        seen.add(key)
+        inner = e.this if isinstance(e, exp.Alias) else e
+        if isinstance(inner, exp.Null):
+            raise err("COLUMN_TYPE_UNKNOWN", f"{pos}: Column type is unknown: {key}")

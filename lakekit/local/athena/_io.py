@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 
 from ._types import hive_to_arrow
 
-__all__ = ["ByteCounter", "CountingFS", "split_s3", "list_files", "TableReader"]
+__all__ = ["ByteCounter", "CountingFS", "split_s3", "list_files", "location_has_data", "TableReader", "write_table",
+           "data_file_name"]
 
 
 class _CutoffExceeded(Exception):
@@ -200,7 +201,7 @@ def list_files(s3: Any, location: str) -> list[tuple[str, int, str]]:
 class TableFormat:
     """How a Glue table's files are read."""
 
-    kind: str  # parquet | csv | json
+    kind: str  # parquet | orc | avro | csv | json
     delimiter: str = ","
     quote_char: str | bool = False
     escape_char: str | bool = False
@@ -220,6 +221,10 @@ def table_format(table: dict) -> TableFormat:
     skip = int(params.get("skip.header.line.count", "0") or 0)
     if "parquet" in lib or "parquet" in inp or cls == "parquet":
         return TableFormat("parquet")
+    if "orcserde" in lib or ".orc." in inp or cls == "orc":
+        return TableFormat("orc")
+    if "avroserde" in lib or "avro" in inp or cls == "avro":
+        return TableFormat("avro")
     if "json" in lib or cls == "json":
         return TableFormat("json")
     if "opencsv" in lib:
@@ -238,7 +243,7 @@ def table_format(table: dict) -> TableFormat:
         return TableFormat("csv", delimiter=delim, skip_header=skip)
     raise ValueError(
         f"unsupported table format (SerDe {lib!r}, InputFormat {inp!r}): "
-        "use Parquet, delimited text (LazySimpleSerDe/OpenCSVSerde) or JSON"
+        "use Parquet, ORC, Avro, delimited text (LazySimpleSerDe/OpenCSVSerde) or JSON"
     )
 
 
@@ -280,6 +285,8 @@ def read_text_file(fs: pafs.FileSystem, path: str, fmt: TableFormat, schema: pa.
         import bz2
 
         raw = bz2.decompress(raw)
+    if path.endswith(".zst"):
+        raw = pa.CompressedInputStream(pa.BufferReader(raw), "zstd").read()
     names = schema.names
     read_types = {
         f.name: (pa.string() if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type) else f.type)
@@ -376,6 +383,74 @@ def write_parquet(s3fs: pafs.FileSystem, tbl: pa.Table, location: str, partition
         comp = None if compression.upper() in ("NONE", "UNCOMPRESSED") else compression.lower()
         pq.write_table(sub, path, filesystem=s3fs, compression=comp)
         written.append(f"s3://{path}")
+        if combo:
+            parts.append({k: ("__HIVE_DEFAULT_PARTITION__" if v is None else str(v)) for k, v in combo.items()})
+    return written, parts
+
+
+def location_has_data(s3: Any, location: str) -> bool:
+    """Whether any object other than a zero-byte folder marker lies under the S3 prefix (the
+    emptiness check of CTAS ``external_location`` and UNLOAD ``TO``)."""
+    bucket, prefix = split_s3(location)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    kw: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    while True:
+        try:
+            resp = s3.list_objects_v2(**kw)
+        except s3.exceptions.NoSuchBucket:
+            return False
+        for obj in resp.get("Contents", []):
+            if not (obj["Key"].endswith("/") and obj.get("Size", 0) == 0):
+                return True
+        if not resp.get("IsTruncated"):
+            return False
+        kw["ContinuationToken"] = resp.get("NextContinuationToken")
+
+
+def data_file_name(query_tag: str, n: int) -> str:
+    """A data file name as Trino/Athena writers spell them: ``<yyyymmdd_hhmmss>_<nnnnn>_<tag>_<uuid>``."""
+    import datetime as _dt
+
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d_%H%M%S")
+    return f"{now}_{n:05d}_{query_tag}_{uuid.uuid4()}"
+
+
+def _groups(tbl: pa.Table, partition_cols: list[str]) -> list[tuple[dict[str, Any], pa.Table]]:
+    if not partition_cols:
+        return [({}, tbl)]
+    uniq = tbl.select(partition_cols).group_by(partition_cols).aggregate([]).to_pylist()
+    out = []
+    for combo in uniq:
+        mask = None
+        for k, v in combo.items():
+            m = pc.is_null(tbl[k]) if v is None else pc.equal(tbl[k], pa.scalar(v, tbl.schema.field(k).type))
+            m = pc.fill_null(m, False)
+            mask = m if mask is None else pc.and_(mask, m)
+        out.append((combo, tbl.filter(mask).drop_columns(partition_cols)))
+    return out
+
+
+def write_table(s3: Any, tbl: pa.Table, location: str, partition_cols: list[str], fmt: str, compression: str,
+                delimiter: str | None = None) -> tuple[list[str], list[dict[str, str]]]:
+    """Write ``tbl`` under ``location`` in ``fmt`` (PARQUET, ORC, AVRO, JSON, TEXTFILE), one file per
+    Hive ``key=value`` partition folder, through ``s3.put_object``.
+
+    Returns (written s3:// paths, [partition values {key: value}]).
+    """
+    from ._formats import encode
+
+    bucket, prefix = split_s3(location)
+    prefix = prefix.rstrip("/")
+    tag = uuid.uuid4().hex[:5]
+    written: list[str] = []
+    parts: list[dict[str, str]] = []
+    for i, (combo, sub) in enumerate(_groups(tbl, partition_cols)):
+        rel = "/".join(f"{k}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for k, v in combo.items())
+        body, ext = encode(sub, fmt, compression, delimiter)
+        key = "/".join(x for x in (prefix, rel, data_file_name(tag, i) + ext) if x)
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        written.append(f"s3://{bucket}/{key}")
         if combo:
             parts.append({k: ("__HIVE_DEFAULT_PARTITION__" if v is None else str(v)) for k, v in combo.items()})
     return written, parts
@@ -498,7 +573,7 @@ class TableReader:
             return self._arrow_parquet(files, data_schema, keys)
         tables = []
         for f in files:
-            t = read_text_file(self.fs, f.path, fmt, data_schema)
+            t = self._read_file(f.path, fmt, data_schema)
             for k, typ in keys:
                 if k not in t.column_names:
                     t = t.append_column(pa.field(k, typ), pa.array([f.values.get(k)] * t.num_rows, typ))
@@ -506,6 +581,16 @@ class TableReader:
         if not tables:
             return full.empty_table()
         return pa.concat_tables(tables)
+
+    def _read_file(self, path: str, fmt: TableFormat, schema: pa.Schema) -> pa.Table:
+        """One ORC/Avro/text file (the whole file is read and counted) in the Glue data columns."""
+        if fmt.kind in ("orc", "avro"):
+            from ._formats import decode_avro, decode_orc
+
+            with self.fs.open_input_file(path) as fh:
+                raw = fh.read()
+            return decode_orc(raw, schema) if fmt.kind == "orc" else decode_avro(raw, schema)
+        return read_text_file(self.fs, path, fmt, schema)
 
     def _arrow_parquet(self, files: list[_File], data_schema: pa.Schema, keys: list[tuple[str, pa.DataType]]) -> ChunkedScan:
         """The pyarrow path: files read through the counting filesystem (footers not counted)."""

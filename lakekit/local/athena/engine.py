@@ -26,7 +26,7 @@ import sqlglot
 from botocore.exceptions import ClientError
 from sqlglot import exp
 
-from . import _ddl, _trinofuncs, _typecheck
+from . import _ddl, _trinofuncs, _typecheck, _unload
 from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
 from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
 from ._native import NativeScan, ParquetMirror, columns_read
@@ -220,7 +220,8 @@ def _strip_comments(sql: str) -> str:
             return s.rstrip().rstrip(";").rstrip()
 
 
-_STARTERS = {"SELECT", "WITH", "VALUES", "CREATE", "DROP", "ALTER", "INSERT", "MSCK", "SHOW", "DESCRIBE", "DESC", "TABLE"}
+_STARTERS = {"SELECT", "WITH", "VALUES", "CREATE", "DROP", "ALTER", "INSERT", "MSCK", "SHOW", "DESCRIBE", "DESC", "TABLE",
+             "UNLOAD"}
 _EXPECTING = "'ALTER', 'CREATE', 'DESCRIBE', 'DROP', 'INSERT', 'MSCK', 'SELECT', 'SHOW', 'VALUES', 'WITH', <query>"
 _DATE_FUNCS = (exp.CurrentDate, exp.DateTrunc, exp.DateStrToDate, exp.StrToDate, exp.TsOrDsToDate, exp.LastDay)
 
@@ -369,6 +370,8 @@ class QueryEngine:
             tok = first.group(1) if first else text.split()[0]
             raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"line 1:1: mismatched input '{tok}'. Expecting: {_EXPECTING}")
         q.text, q.source = text, sql
+        if first.group(1).upper() == "UNLOAD":
+            return _unload.unload(self, q, text, database)
         handled = _ddl.dispatch_text(self, q, text, database)
         if handled is not None:
             return handled

@@ -431,30 +431,50 @@ def _output_failed(qid: str, bucket: str) -> None:
         "ErrorCategory": 2, "ErrorType": 1000, "Retryable": False, "ErrorMessage": msg}))
 
 
+_WRITE_STATEMENTS = ("CREATE_TABLE_AS_SELECT", "INSERT", "UNLOAD")
+
+
 def _write_results(qid: str, job: dict[str, Any], s3: Any, res: Any, started: float, t_engine: float) -> None:
-    """``<qid>.csv`` + ``.metadata`` (or ``.txt``, manifest) to the output location, then SUCCEEDED."""
+    """The files Athena leaves in the output location, then SUCCEEDED:
+
+    - SELECT-like: ``<qid>.csv`` + ``<qid>.csv.metadata``;
+    - DDL/utility: ``<qid>.txt`` + ``<qid>.txt.metadata``;
+    - CTAS, INSERT INTO, UNLOAD: ``<qid>.metadata`` + ``<qid>-manifest.csv`` (the data files written,
+      named by ``Statistics.DataManifestLocation``) and no result file; ``OutputLocation`` is
+      ``s3://.../<qid>`` without an extension.
+    """
     bucket, prefix = job["bucket"], job["prefix"]
     t_written = time.time()
     base = f"{prefix}{qid}"
     enc = job.get("encryption")
     rows = None
-    if res.header_row:
+    meta = {"ColumnInfo": [c.to_athena() for c in res.columns], "UpdateCount": res.update_count,
+            "StatementType": res.statement_type, "format": "lakekit-local-json"}
+    manifest = None
+    columns = [c.to_athena() for c in res.columns]
+    header = res.header_row
+    if res.substatement_type in _WRITE_STATEMENTS:
+        key: str | None = None
+        location = f"s3://{bucket}/{base}"
+        body = json.dumps({**meta, "ColumnInfo": []}).encode()
+        _put(s3, bucket, base + ".metadata", body, enc, "application/octet-stream")
+        manifest = f"s3://{bucket}/{base}-manifest.csv"
+        _put(s3, bucket, base + "-manifest.csv", "".join(f + "\n" for f in res.written_files).encode(),
+             enc, "text/csv")
+        columns, header = [], False
+    elif res.header_row:
         key = base + ".csv"
         rows = res.rows()
         body = write_results_csv(res, rows)
         _put(s3, bucket, key, body, enc, "text/csv")
-        meta = {"ColumnInfo": [c.to_athena() for c in res.columns], "UpdateCount": res.update_count,
-                "StatementType": res.statement_type, "format": "lakekit-local-json"}
-        _put(s3, bucket, key + ".metadata", json.dumps(meta).encode(), enc, "application/json")
+        _put(s3, bucket, key + ".metadata", json.dumps(meta).encode(), enc, "application/octet-stream")
+        location = f"s3://{bucket}/{key}"
     else:
         key = base + ".txt"
         body = write_results_text(res)
         _put(s3, bucket, key, body, enc, "text/plain")
-    manifest = None
-    if res.substatement_type in ("CREATE_TABLE_AS_SELECT", "INSERT"):
-        manifest = f"s3://{bucket}/{base}-manifest.csv"
-        _put(s3, bucket, base + "-manifest.csv", "".join(f + "\n" for f in res.written_files).encode(),
-             enc, "text/csv")
+        _put(s3, bucket, key + ".metadata", json.dumps(meta).encode(), enc, "application/octet-stream")
+        location = f"s3://{bucket}/{key}"
     done_at = time.time()
 
     def succeeded(rec: dict[str, Any]) -> None:
@@ -472,9 +492,9 @@ def _write_results(qid: str, job: dict[str, Any], s3: Any, res: Any, started: fl
             stats["DataManifestLocation"] = manifest
         rec["StatementType"] = res.statement_type
         rec["SubstatementType"] = res.substatement_type
-        rec["ResultConfiguration"]["OutputLocation"] = f"s3://{bucket}/{key}"
-        rec["_result"] = {"bucket": bucket, "key": key, "header": res.header_row,
-                          "columns": [c.to_athena() for c in res.columns], "update_count": res.update_count,
+        rec["ResultConfiguration"]["OutputLocation"] = location
+        rec["_result"] = {"bucket": bucket, "key": key, "header": header,
+                          "columns": columns, "update_count": res.update_count,
                           "rows": res.arrow.num_rows, "bytes": len(body)}
         _finish(rec, "SUCCEEDED", _now())
 
@@ -742,6 +762,8 @@ def _decode_token(token: str | None, scope: str) -> int:
 
 def _result_rows(qid: str, result: dict[str, Any], url: str) -> list[list[str | None]]:
     """The result rows as VarCharValue strings, read back from the result file in S3 (cached)."""
+    if result.get("key") is None:  # CTAS / INSERT / UNLOAD: no result file, no rows
+        return []
     with _LOCK:
         rows = _ROWS.get(qid)
         if rows is not None:

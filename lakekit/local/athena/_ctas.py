@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlglot import exp
 
+from . import _bucketing
 from ._ddlbase import add_partitions, empty, err, prop_value, storage
 from ._io import glue_schema, list_files, split_s3, table_format, write_parquet
 from ._types import arrow_to_hive
@@ -47,8 +48,7 @@ def ctas(engine: QueryEngine, q: _Query, ast: exp.Create, database: str, output_
     fmt = str(props.get("format", "PARQUET")).upper()
     if fmt != "PARQUET":
         raise err("NOT_SUPPORTED", f"CTAS format '{fmt}' is not supported locally; use format = 'PARQUET'")
-    if props.get("bucketed_by"):
-        raise err("NOT_SUPPORTED", "CTAS bucketed_by/bucket_count is not supported locally")
+    buckets = _bucketing.ctas_spec(props)
     if not engine.database_exists(db):
         raise err("SCHEMA_NOT_FOUND", f"line 1:1: Schema '{db}' does not exist")
     if engine.get_table(db, name) is not None:
@@ -76,10 +76,16 @@ def ctas(engine: QueryEngine, q: _Query, ast: exp.Create, database: str, output_
     if pcols and tbl.column_names[-len(pcols):] != pcols:
         raise err("GENERIC_USER_ERROR", f"Partition columns {pcols} must be the last columns of the SELECT, in the same order")
     compression = str(props.get("write_compression") or props.get("parquet_compression") or "SNAPPY").upper()
-    written, parts = write_parquet(engine._s3fs, tbl, location, pcols, compression) if tbl.num_rows else ([], [])
+    btypes = _bucketing.check_ctas(buckets, tbl, pcols, f"{db}.{name}") if buckets else []
+    if buckets and tbl.num_rows:
+        written, parts = _bucketing.write_parquet_buckets(engine._s3fs, tbl, location, pcols, compression, buckets, btypes)
+    else:
+        written, parts = write_parquet(engine._s3fs, tbl, location, pcols, compression) if tbl.num_rows else ([], [])
     data_cols = [{"Name": f.name, "Type": arrow_to_hive(f.type)} for f in tbl.schema if f.name not in pcols]
     keys = [{"Name": c, "Type": arrow_to_hive(tbl.schema.field(c).type)} for c in pcols]
     sd = storage("PARQUET", location, data_cols)
+    if buckets:
+        buckets.apply(sd)
     params = {"EXTERNAL": "TRUE", "classification": "parquet", "has_encrypted_data": "false",
               "parquet.compression": compression}
     engine.glue.create_table(DatabaseName=db, TableInput={
@@ -118,6 +124,7 @@ def insert(engine: QueryEngine, q: _Query, ast: exp.Insert, text: str, database:
     db = (target.db or database).lower()
     name = target.name.lower()
     table = engine.get_table_for_query(target, db, name)
+    _bucketing.refuse_insert(table, db, name)
     if table.get("TableType") == "VIRTUAL_VIEW":
         raise err("NOT_SUPPORTED", f"Inserting into view {db}.{name} is not supported")
     fmt = table_format(table)

@@ -21,7 +21,10 @@ Measured in one run, on an endpoint of its own (free port, temp home; stopped at
 * **Spark SQL** (local PySpark, ``local[2]``) on the same local folder, each query once after a
   warm-up of the session (SparkSession start reported apart);
 * **bytes scanned** (``Statistics.DataScannedInBytes``) of the same one-month question on the
-  partitioned Parquet table vs the CSV table; ratio (goal <= 3%).
+  partitioned Parquet table vs the CSV table; ratio (goal <= 3%);
+* **bucketed vs unbucketed point lookup**: two CTAS copies of the flights (one ``bucketed_by =
+  ARRAY['tailnum'], bucket_count = 16``), the same ``tailnum = ...`` lookup on both: bytes scanned
+  and median time of both, and their ratios.
 
     python benchmarks/athena.py [--scale 10] [--repeat 3] [--no-spark]
 """
@@ -125,12 +128,40 @@ def main() -> None:
             print(f"ratio Parquet / CSV : {pb / cb:.2%}   (goal <= 3%); at $5/TB: "
                   f"${pb / 1e12 * 5:.8f} vs ${cb / 1e12 * 5:.8f}")
 
+            _bucketed_lookup(athena, args.repeat)
+
         if not args.no_spark:
             _spark(info["local"], results)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         if getattr(ep, "home", None):  # the endpoint's temp home (~330 MB at --scale 10)
             shutil.rmtree(ep.home, ignore_errors=True)
+
+
+BUCKET_COLS = "carrier, flight, tailnum, origin, dest, dep_delay, arr_delay, distance"
+LOOKUP_SQL = "SELECT count(*) AS n, avg(dep_delay) AS avg_dep, sum(distance) AS miles FROM {table} WHERE tailnum = 'N14228'"
+
+
+def _bucketed_lookup(athena: object, repeat: int) -> None:
+    """Bucketed vs unbucketed point lookup: bytes scanned and time of both, and the ratios."""
+    t0 = time.perf_counter()
+    run_endpoint(athena, f"CREATE TABLE flights_by_tail WITH (bucketed_by = ARRAY['tailnum'], bucket_count = 16) "
+                         f"AS SELECT {BUCKET_COLS} FROM flights")
+    run_endpoint(athena, f"CREATE TABLE flights_flat AS SELECT {BUCKET_COLS} FROM flights")
+    print(f"\nbucketed vs unbucketed point lookup (tailnum = 'N14228'; 2 CTAS copies built in "
+          f"{time.perf_counter() - t0:.1f} s; median of {repeat} after 1 warm-up)")
+    stats = {}
+    for table in ("flights_by_tail", "flights_flat"):
+        sql = LOOKUP_SQL.format(table=table)
+        run_endpoint(athena, sql)
+        runs = [run_endpoint(athena, sql) for _ in range(repeat)]
+        stats[table] = (statistics.median(r[0] for r in runs), runs[-1][1], runs[-1][2]["Statistics"]["DataScannedInBytes"])
+    (bt, brows, bb), (ft, frows, fb) = stats["flights_by_tail"], stats["flights_flat"]
+    if _norm(brows) != _norm(frows):
+        raise SystemExit(f"bucketed and unbucketed answers differ:\n{brows}\n{frows}")
+    print(f"bucketed (16 buckets): {bb:>12,} bytes   {bt:7.3f} s")
+    print(f"unbucketed           : {fb:>12,} bytes   {ft:7.3f} s")
+    print(f"ratio bucketed / unbucketed: bytes {bb / fb:.2%}, time {bt / ft:.2f}")
 
 
 def _spark(local: Path, expected: dict[str, list[tuple]]) -> None:

@@ -102,6 +102,7 @@ def test_ctas_writes_one_file_per_bucket_with_rows_of_that_bucket(by_tail, fligh
     sd = t["StorageDescriptor"]
     assert sd["NumberOfBuckets"] == 8 and sd["BucketColumns"] == ["tailnum"] and sd["SortColumns"] == []
     assert t["Parameters"]["classification"] == "parquet"
+    assert "bucketing_format" not in t["Parameters"] and "bucketing_version" not in t["Parameters"]
     objs = _objects(s3, "bk/tail/")
     names = [k.rsplit("/", 1)[1] for k, _ in objs]
     assert all(NAME_RE.fullmatch(n) for n in names), names
@@ -283,3 +284,23 @@ def test_clustered_by_refusals_and_corrupt_bucket_files(run, lake):
         "LOCATION 's3://lake/bk/high/'")
     e = _fails(run, "SELECT count(*) FROM bk_high")
     assert e.error_type == "HIVE_INVALID_BUCKET_FILES" and "highest bucket number in the directory (9)" in e.message
+
+
+def test_empty_buckets_get_no_file(run, lake, flights_df):
+    run("CREATE TABLE bk_sparse WITH (bucketed_by = ARRAY['origin'], bucket_count = 10, "
+        "external_location = 's3://lake/bk/sparse/') AS SELECT origin, flight FROM flights")
+    names = [k.rsplit("/", 1)[1] for k, _ in _objects(lake["s3"], "bk/sparse/")]
+    want = sorted({(hive_hash(["string"], [o]) & 0x7FFFFFFF) % 10 for o in flights_df.origin.unique()})
+    assert sorted(int(n[1:6]) for n in names) == want and len(want) < 10
+    assert run("SELECT count(*) FROM bk_sparse WHERE origin = 'LGA'").rows() == [
+        [str(int((flights_df.origin == "LGA").sum()))]]
+
+
+def test_bucketing_version_2_table_is_read_whole(run, lake):
+    for b in range(2):
+        _put_parquet(lake, f"bk/v2/00000{b}_0", pa.table({"a": pa.array([b, b + 2], pa.int32())}))
+    run("CREATE EXTERNAL TABLE bk_v2 (a int) CLUSTERED BY (a) INTO 2 BUCKETS STORED AS PARQUET "
+        "LOCATION 's3://lake/bk/v2/' TBLPROPERTIES ('bucketing_version'='2')")
+    pruned_v1 = run("SELECT a FROM bk_v2 WHERE a = 2")
+    assert pruned_v1.rows() == [["2"]]
+    assert pruned_v1.data_scanned_bytes == run("SELECT a FROM bk_v2 WHERE a + 0 = 2").data_scanned_bytes

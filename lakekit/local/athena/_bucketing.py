@@ -327,8 +327,11 @@ def table_spec(table: dict) -> BucketSpec | None:
     cols = [c.lower() for c in sd.get("BucketColumns") or []]
     if n <= 0 or not cols:
         return None
-    fmt = str((table.get("Parameters") or {}).get("bucketing_format", "hive")).strip().lower()
-    return BucketSpec(tuple(cols), int(n), "spark" if fmt == "spark" else "hive")
+    params = table.get("Parameters") or {}
+    fmt = str(params.get("bucketing_format", "hive")).strip().lower()
+    if fmt != "spark" and str(params.get("bucketing_version", "1")).strip() == "2":
+        fmt = "hive-v2"  # Hive 3's murmur3 bucketing: read whole (no local pruning)
+    return BucketSpec(tuple(cols), int(n), "spark" if fmt == "spark" else fmt if fmt == "hive-v2" else "hive")
 
 
 def _column_types(table: dict) -> dict[str, str]:
@@ -552,7 +555,7 @@ def _column_of(node: exp.Expression, alias: str, name: str, cols: Iterable[str])
 def buckets_for_query(t: exp.Table, name: str, table: dict) -> set[int] | None:
     """Buckets of ``table`` the query reads given the WHERE of the SELECT reading ``t`` (None: all)."""
     spec = table_spec(table)
-    if spec is None:
+    if spec is None or spec.fmt == "hive-v2":
         return None
     types_by_col = _column_types(table)
     types = [types_by_col.get(c, "") for c in spec.columns]

@@ -24,6 +24,9 @@ Measured in one run, on an endpoint of its own (free port, temp home; stopped at
   partitioned Parquet table vs the CSV table; ratio (goal <= 3%);
 * **UNLOAD vs CTAS**: the same half-year query written as Parquet by ``UNLOAD`` and by a CTAS
   (wall time, rows, MB written; ratio of the times).
+* **bucketed vs unbucketed point lookup**: two CTAS copies of the flights (one ``bucketed_by =
+  ARRAY['tailnum'], bucket_count = 16``), the same ``tailnum = ...`` lookup on both: bytes scanned
+  and median time of both, and their ratios.
 
     python benchmarks/athena.py [--scale 10] [--repeat 3] [--no-spark]
 """
@@ -128,6 +131,7 @@ def main() -> None:
                   f"${pb / 1e12 * 5:.8f} vs ${cb / 1e12 * 5:.8f}")
 
             _unload_vs_ctas(athena, ep.url)
+            _bucketed_lookup(athena, args.repeat)
 
         if not args.no_spark:
             _spark(info["local"], results)
@@ -163,6 +167,32 @@ def _unload_vs_ctas(athena: object, url: str) -> None:
     if out["UNLOAD"][1] != out["CTAS"][1]:
         raise SystemExit(f"UNLOAD and CTAS wrote different row counts: {out['UNLOAD'][1]} vs {out['CTAS'][1]}")
     print(f"ratio UNLOAD / CTAS time: {out['UNLOAD'][0] / out['CTAS'][0]:.2f}")
+
+
+BUCKET_COLS = "carrier, flight, tailnum, origin, dest, dep_delay, arr_delay, distance"
+LOOKUP_SQL = "SELECT count(*) AS n, avg(dep_delay) AS avg_dep, sum(distance) AS miles FROM {table} WHERE tailnum = 'N14228'"
+
+
+def _bucketed_lookup(athena: object, repeat: int) -> None:
+    """Bucketed vs unbucketed point lookup: bytes scanned and time of both, and the ratios."""
+    t0 = time.perf_counter()
+    run_endpoint(athena, f"CREATE TABLE flights_by_tail WITH (bucketed_by = ARRAY['tailnum'], bucket_count = 16) "
+                         f"AS SELECT {BUCKET_COLS} FROM flights")
+    run_endpoint(athena, f"CREATE TABLE flights_flat AS SELECT {BUCKET_COLS} FROM flights")
+    print(f"\nbucketed vs unbucketed point lookup (tailnum = 'N14228'; 2 CTAS copies built in "
+          f"{time.perf_counter() - t0:.1f} s; median of {repeat} after 1 warm-up)")
+    stats = {}
+    for table in ("flights_by_tail", "flights_flat"):
+        sql = LOOKUP_SQL.format(table=table)
+        run_endpoint(athena, sql)
+        runs = [run_endpoint(athena, sql) for _ in range(repeat)]
+        stats[table] = (statistics.median(r[0] for r in runs), runs[-1][1], runs[-1][2]["Statistics"]["DataScannedInBytes"])
+    (bt, brows, bb), (ft, frows, fb) = stats["flights_by_tail"], stats["flights_flat"]
+    if _norm(brows) != _norm(frows):
+        raise SystemExit(f"bucketed and unbucketed answers differ:\n{brows}\n{frows}")
+    print(f"bucketed (16 buckets): {bb:>12,} bytes   {bt:7.3f} s")
+    print(f"unbucketed           : {fb:>12,} bytes   {ft:7.3f} s")
+    print(f"ratio bucketed / unbucketed: bytes {bb / fb:.2%}, time {bt / ft:.2f}")
 
 
 def _spark(local: Path, expected: dict[str, list[tuple]]) -> None:

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlglot import exp
 
+from . import _bucketing
 from ._ddlbase import add_partitions, check_output_columns, empty, err, prop_value
 from ._formats import resolve, storage_for, table_parameters
 from ._io import glue_schema, location_has_data, split_s3, table_format, write_parquet, write_table
@@ -36,8 +37,10 @@ def ctas(engine: QueryEngine, q: _Query, ast: exp.Create, database: str, output_
     props = read_props(ast.args.get("properties"))
     no_data = bool(props.pop("__no_data", False))
     fmt, compression, delimiter = write_options(props, "write_compression")
-    if props.get("bucketed_by"):
-        raise err("NOT_SUPPORTED", "CTAS bucketed_by/bucket_count is not supported locally")
+    buckets = _bucketing.ctas_spec(props)
+    if buckets and fmt != "PARQUET":
+        raise err("NOT_SUPPORTED", f"bucketed_by with format '{fmt}' is not supported locally (Athena writes it): "
+                  "use format = 'PARQUET' for a bucketed table, or run this query on AWS")
     if not engine.database_exists(db):
         raise err("SCHEMA_NOT_FOUND", f"line 1:1: Schema '{db}' does not exist")
     if engine.get_table(db, name) is not None:
@@ -63,13 +66,20 @@ def ctas(engine: QueryEngine, q: _Query, ast: exp.Create, database: str, output_
         tbl = tbl.slice(0, 0)
     pcols = props.get("partitioned_by") or []
     check_partition_columns(tbl, pcols)
-    written, parts = write_table(engine.s3, tbl, location, pcols, fmt, compression, delimiter) \
-        if tbl.num_rows else ([], [])
+    btypes = _bucketing.check_ctas(buckets, tbl, pcols, f"{db}.{name}") if buckets else []
+    if buckets and tbl.num_rows:
+        written, parts = _bucketing.write_parquet_buckets(engine._s3fs, tbl, location, pcols, compression,
+                                                          buckets, btypes)
+    else:
+        written, parts = write_table(engine.s3, tbl, location, pcols, fmt, compression, delimiter) \
+            if tbl.num_rows else ([], [])
     data_cols = [{"Name": f.name, "Type": arrow_to_hive(f.type)} for f in tbl.schema if f.name not in pcols]
     keys = [{"Name": c, "Type": arrow_to_hive(tbl.schema.field(c).type)} for c in pcols]
     sd = {**storage_for(fmt, delimiter), "Location": location, "Columns": data_cols,
           "Compressed": compression != "NONE", "NumberOfBuckets": -1, "StoredAsSubDirectories": False,
           "BucketColumns": [], "SortColumns": []}
+    if buckets:
+        buckets.apply(sd)
     engine.glue.create_table(DatabaseName=db, TableInput={
         "Name": name, "TableType": "EXTERNAL_TABLE", "StorageDescriptor": sd, "PartitionKeys": keys,
         "Parameters": table_parameters(fmt, compression)})
@@ -163,6 +173,7 @@ def insert(engine: QueryEngine, q: _Query, ast: exp.Insert, text: str, database:
     db = (target.db or database).lower()
     name = target.name.lower()
     table = engine.get_table_for_query(target, db, name)
+    _bucketing.refuse_insert(table, db, name)
     if table.get("TableType") == "VIRTUAL_VIEW":
         raise err("NOT_SUPPORTED", f"Inserting into view {db}.{name} is not supported")
     fmt = table_format(table)

@@ -10,6 +10,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
+from . import _bucketing
 from ._ctas import ctas, insert
 from ._ddlbase import (
     LAZY_SERDE,
@@ -238,6 +239,7 @@ def _create_external(engine: QueryEngine, ast: exp.Create, database: str) -> Que
     partition_keys: list[dict] = []
     comment = None
     external = False
+    clustered = None
     for p in (ast.args.get("properties").expressions if ast.args.get("properties") else []):
         if isinstance(p, exp.ExternalProperty):
             external = True
@@ -275,6 +277,8 @@ def _create_external(engine: QueryEngine, ast: exp.Create, database: str) -> Que
             location = p.this.name
         elif isinstance(p, exp.SchemaCommentProperty):
             comment = p.this.name
+        elif isinstance(p, exp.ClusteredByProperty):
+            clustered = p
         elif type(p) is exp.Property:
             params[p.this.name if isinstance(p.this, exp.Literal) else p.name] = str(prop_value(p))
     if not external:
@@ -292,6 +296,8 @@ def _create_external(engine: QueryEngine, ast: exp.Create, database: str) -> Que
     if fmt == "PARQUET" and serde == LAZY_SERDE:
         serde = None
     sd = storage(fmt, location, columns, serde, serde_params, inp, outp)
+    if clustered is not None:
+        _bucketing.clustered_by(clustered, columns, partition_keys, params).apply(sd)
     params.setdefault("classification", classification(sd))
     if engine.get_table(db, name) is not None:
         if ast.args.get("exists"):

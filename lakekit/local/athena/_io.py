@@ -19,6 +19,7 @@ import pyarrow.fs as pafs
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from ._bucketing import select_files as select_bucket_files
 from ._types import hive_to_arrow
 
 __all__ = ["ByteCounter", "CountingFS", "split_s3", "list_files", "location_has_data", "TableReader", "write_table",
@@ -541,8 +542,9 @@ class TableReader:
         self.mirror = mirror  # a _native.ParquetMirror: DuckDB reads Parquet natively from copies
         self.fetch = fetch  # bucket/key -> bytes (uncounted: the native path meters from footers)
 
-    def build(self, table: dict, partitions: list[dict] | None) -> Any:
-        """``partitions``: Glue partitions kept after pruning (None for an unpartitioned table)."""
+    def build(self, table: dict, partitions: list[dict] | None, buckets: set[int] | None = None) -> Any:
+        """``partitions``: Glue partitions kept after pruning (None for an unpartitioned table);
+        ``buckets``: of a bucketed table, the buckets to read (None: all; see :mod:`._bucketing`)."""
         fmt = table_format(table)
         data_schema, keys = glue_schema(table)
         full = pa.schema(list(data_schema) + [pa.field(k, t) for k, t in keys if k not in data_schema.names])
@@ -558,6 +560,7 @@ class TableReader:
             files = self._partition_files(root, located)
         elif root:
             files = [_File(path, etag, {}, [], size) for path, size, etag in self.list_files(root)]
+        files = select_bucket_files(table, files, buckets)
         if fmt.kind == "parquet":
             if not files:
                 return full.empty_table()

@@ -26,7 +26,7 @@ import sqlglot
 from botocore.exceptions import ClientError
 from sqlglot import exp
 
-from . import _ddl, _trinofuncs, _typecheck, _unload
+from . import _bucketing, _ddl, _trinofuncs, _typecheck, _unload
 from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
 from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
 from ._native import NativeScan, ParquetMirror, columns_read
@@ -661,7 +661,7 @@ class QueryEngine:
             usable = self._partition_conjuncts(t, name, keys)
             expression = _glue_expression([u for _, u in usable], table.get("PartitionKeys") or [])
             parts = self._prune(keys, self.get_partitions(db, name, expression), [sql for sql, _ in usable])
-        obj = q.reader.build(table, parts)
+        obj = q.reader.build(table, parts, _bucketing.buckets_for_query(t, name, table))
         reg = f"__lk_{q.n}"
         q.n += 1
         schema = obj.schema

@@ -52,7 +52,7 @@ def test_show_partitions_and_alter_table_with_backquotes(run, scratch):
     run(f"MSCK REPAIR TABLE `{DB}`.bq_parts")
     run(f"ALTER TABLE `{DB}`.`bq_parts` ADD IF NOT EXISTS PARTITION (`k`=3) LOCATION 's3://{BUCKET}/bq_parts/k=3/'")
     assert run(f"SHOW PARTITIONS `{DB}`.`bq_parts`").rows() == [["k=1"], ["k=2"], ["k=3"]]
-    run(f"ALTER TABLE `bq_parts` DROP PARTITION (`k`=3)")
+    run("ALTER TABLE `bq_parts` DROP PARTITION (`k`=3)")
     assert run("SHOW PARTITIONS bq_parts").rows() == [["k=1"], ["k=2"]]
 
 

@@ -118,9 +118,7 @@ def test_results_csv_and_metadata_at_the_output_location(athena, s3, lake):
     assert [c["Name"] for c in meta["ColumnInfo"]] == ["origin", "n"]
 
 
-@pytest.mark.parametrize("sql, kind", [
-    ("SELEC carrier FROM flights", "line 1:1: mismatched input 'SELEC'"),
-    ("SELECT carrier FROM flights WHERE", "mismatched input"),
+@pytest.mark.parametrize("sql, kind", [  # syntax errors are refused up front: tests/athena/test_identifiers.py
     ("SELECT * FROM no_such_table", "TABLE_NOT_FOUND"),
     ("SELECT no_such_column FROM flights", "COLUMN_NOT_FOUND"),
     ("SELECT carrier FROM flights WHERE carrier = 1", "TYPE_MISMATCH"),
@@ -315,9 +313,9 @@ def test_client_request_token_and_execution_parameters(athena, lake):
     assert qe["ExecutionParameters"] == ["'UA'", "2"]
     df = lake["df"]
     assert L.results(athena, q1)[1][1] == [str(int(((df.carrier == "UA") & (df.month == 2)).sum()))]
-    with pytest.raises(ClientError) as exc:
-        athena.start_query_execution(QueryString="SELECT ?", ResultConfiguration={"OutputLocation": L.OUTPUT})
-    assert _code(exc)[0] == "InvalidRequestException"
+    bad = L.wait(athena, athena.start_query_execution(  # Athena accepts it; the query fails
+        QueryString="SELECT ?", ResultConfiguration={"OutputLocation": L.OUTPUT})["QueryExecutionId"])
+    assert bad["Status"]["StateChangeReason"] == "Incorrect number of parameters: expected 1 but found 0"
 
 
 def test_queries_in_flight_at_restart_come_back_failed(fresh_endpoint):

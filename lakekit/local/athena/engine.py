@@ -102,6 +102,7 @@ class QueryResult:
     written_files: list[str] = field(default_factory=list)
     engine_ms: int = 0
     header_row: bool = True
+    tables: list[tuple[str, str]] = field(default_factory=list)  # (database, table) the statement read
 
     def rows(self) -> list[list[str | None]]:
         """Rows formatted as Athena's VarCharValue strings (None for NULL)."""
@@ -347,6 +348,7 @@ class QueryEngine:
                 cancel._detach(q.con)
             q.close()
         res.data_scanned_bytes = q.counter.total
+        res.tables = sorted(q.tables)
         res.engine_ms = int((time.perf_counter() - t0) * 1000)
         return res
 

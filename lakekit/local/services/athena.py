@@ -3,20 +3,22 @@
 The engine (:mod:`lakekit.local.athena`) runs Athena/Trino SQL over the Glue catalog and
 S3 in DuckDB; this module is its HTTP side. It answers ``StartQueryExecution``,
 ``GetQueryExecution``, ``BatchGetQueryExecution``, ``GetQueryResults``,
-``GetQueryRuntimeStatistics``, ``StopQueryExecution``, ``ListQueryExecutions``, plus
-``GetWorkGroup`` (an error for an unknown workgroup instead of moto's ``null``) and
-``UpdateWorkGroup`` (moto has none). Workgroup create/list/delete and named queries stay
-with moto.
+``GetQueryRuntimeStatistics``, ``StopQueryExecution``, ``ListQueryExecutions``. Workgroups are in
+:mod:`.athena_workgroups`, the submission checks in :mod:`.athena_start`, result reuse in
+:mod:`.athena_reuse`, Athena-owned (managed) result storage in :mod:`.athena_managed`.
 
 A query, like on AWS:
 
 1. ``StartQueryExecution`` checks the workgroup (unknown or ``DISABLED`` ->
    ``InvalidRequestException``), resolves the output location (the workgroup's when
    ``EnforceWorkGroupConfiguration`` is true or the caller gave none; neither ->
-   "No output location provided..."), substitutes ``ExecutionParameters`` into ``?``
-   placeholders, records the execution ``QUEUED`` and returns its id at once
+   "No output location provided..."; Athena-owned storage for managed query results), refuses
+   what Athena's parser refuses (syntax errors, backquoted identifiers), binds
+   ``ExecutionParameters`` / ``EXECUTE ... USING`` into the ``?`` placeholders (a count mismatch
+   records a FAILED query), records the execution ``QUEUED`` and returns its id at once
    (``ClientRequestToken`` makes the call idempotent);
-2. a worker thread (pool of 4) sets it ``RUNNING`` and calls the engine with the caller's
+2. a worker thread (pool of 4) sets it ``RUNNING``, answers it from a previous result when
+   ``ResultReuseConfiguration`` allows, else calls the engine with the caller's
    Glue credentials, the endpoint's admin S3 credentials (Athena reads S3 with credentials
    Lake Formation vends), the Lake Formation access hook of the caller, and the workgroup's
    ``BytesScannedCutoffPerQuery``;
@@ -58,14 +60,20 @@ from lakekit.local.athena import (
     AthenaQueryError,
     Cancellation,
     QueryEngine,
+    QueryResult,
     write_results_csv,
     write_results_text,
 )
+from lakekit.local.athena import _requests as rq
 from lakekit.local.athena._inproc import MotoSource
 from lakekit.local.iam import athena as iam_athena
 from lakekit.local.iam import strict as iam_strict
 from lakekit.local.persistence import blobs_dir, store
 from lakekit.local.registry import AwsError, AwsRequest, operation
+from lakekit.local.services import athena_reuse
+from lakekit.local.services.athena_managed import ManagedStore
+from lakekit.local.services.athena_start import NO_OUTPUT_MESSAGE, plan, result_location
+from lakekit.local.services.athena_workgroups import work_group as _work_group
 
 try:
     from lakekit.local.lakeformation.evaluator import access_hook as _access_hook
@@ -85,8 +93,6 @@ WORKERS = 4
 MAX_HISTORY = 10_000
 ADMIN_KEY = "test"
 ENGINE_VERSION = {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}
-NO_OUTPUT_MESSAGE = ("No output location provided. An output location is required either through the "
-                     "Workgroup result configuration setting or as an API input.")
 RESTART_MESSAGE = ("interrupted by endpoint restart: the local endpoint stopped while this query was "
                    "queued or running; run it again")
 _DDL_WORDS = {"CREATE", "DROP", "ALTER", "MSCK"}
@@ -144,20 +150,6 @@ def _invalid(message: str) -> AwsError:
     return AwsError("InvalidRequestException", message, 400)
 
 
-def _work_groups(req: AwsRequest) -> dict[str, Any]:
-    from moto.athena.models import athena_backends
-
-    return athena_backends[req.account_id][req.region].work_groups
-
-
-def _work_group(req: AwsRequest, name: str) -> Any:
-    wg = _work_groups(req).get(name)
-    if wg is None:
-        raise _invalid(f"WorkGroup {name} is not found. Create it first (CreateWorkGroup or the "
-                       "CloudFormation stack) or pass an existing WorkGroup (default: primary).")
-    return wg
-
-
 @runtime.once
 def _recover() -> None:
     """Executions in flight when the endpoint stopped become FAILED."""
@@ -186,6 +178,8 @@ def _finish(rec: dict[str, Any], state: str, now: float, reason: str | None = No
 
 def _public(rec: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in rec.items() if not k.startswith("_")}
+    if rec.get("_managed"):  # Athena-owned storage: no location is shown
+        out.pop("ResultConfiguration", None)
     out["Status"] = dict(rec["Status"])
     out["Statistics"] = dict(rec["Statistics"])
     if rec["Status"]["State"] == "RUNNING" and "_running" in rec:
@@ -222,58 +216,6 @@ def _statement_type(sql: str) -> tuple[str, str]:
     if first == "INSERT":
         return "DML", "INSERT"
     return "DML", "SELECT"
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise _invalid(f"OutputLocation {uri!r} is not an s3:// URI: use s3://bucket/prefix/.")
-    bucket, _, key = uri[5:].partition("/")
-    if not bucket:
-        raise _invalid(f"OutputLocation {uri!r} names no bucket: use s3://bucket/prefix/.")
-    return bucket, key
-
-
-def _substitute(sql: str, params: list[str]) -> str:
-    """Replace the ``?`` placeholders outside literals/identifiers/comments with ``params`` in order."""
-    out: list[str] = []
-    i, n, used = 0, len(sql), 0
-    while i < n:
-        ch = sql[i]
-        if ch in ("'", '"'):
-            j = i + 1
-            while j < n:
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append(sql[i:j + 1])
-            i = j + 1
-        elif sql.startswith("--", i):
-            j = sql.find("\n", i)
-            j = n if j < 0 else j
-            out.append(sql[i:j])
-            i = j
-        elif sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append(sql[i:j])
-            i = j
-        elif ch == "?":
-            if used >= len(params):
-                raise _invalid(f"The query has more '?' placeholders than the {len(params)} "
-                               "ExecutionParameters given: pass one value per placeholder.")
-            out.append(str(params[used]))
-            used += 1
-            i += 1
-        else:
-            out.append(ch)
-            i += 1
-    if used != len(params):
-        raise _invalid(f"{len(params)} ExecutionParameters were given but the query has {used} '?' "
-                       "placeholders: pass one value per placeholder.")
-    return "".join(out)
 
 
 # ----------------------------------------------------------------------------- running
@@ -362,25 +304,42 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
     if not go["ok"]:
         return  # stopped while queued
     url = job["url"]
-    s3 = _client(url, "s3", job["region"], ADMIN_KEY)
+    s3: Any = ManagedStore.default() if job.get("managed") else _client(url, "s3", job["region"], ADMIN_KEY)
     bucket = job["bucket"]
     try:
-        if time.monotonic() - _VERIFIED_BUCKETS.get(bucket, -1e9) > 30:  # Athena's check, once per 30 s
-            s3.head_bucket(Bucket=bucket)
+        if not job.get("managed") and time.monotonic() - _VERIFIED_BUCKETS.get(bucket, -1e9) > 30:
+            s3.head_bucket(Bucket=bucket)  # Athena's check, once per 30 s
             _VERIFIED_BUCKETS[bucket] = time.monotonic()
     except ClientError:
         _output_failed(qid, bucket)
         return
-    engine = _engine(job["region"], job["access_key"], url)
     hook = None
     if _access_hook is not None:
         hook = _access_hook(job["account"], job["access_key"], job["region"])
     if iam_strict.enabled():
         hook = iam_athena.table_hook(job["account"], job["region"], job["access_key"], hook)
+    if job.get("reuse") and _reuse(qid, job, s3, hook):
+        return
+    filtered = {"seen": False}
+    if hook is not None:
+        inner_hook = hook
+
+        def hook(db: str, name: str) -> Any:  # notes Lake Formation filters: such results are not reused
+            ta = inner_hook(db, name)
+            if ta is not None and (ta.columns is not None or ta.row_filter):
+                filtered["seen"] = True
+            return ta
+
     t_engine = time.time()
     try:
-        res = engine.execute(job["sql"], database=job["database"], catalog=job["catalog"], access=hook,
-                             output_location=job["output"], bytes_scanned_cutoff=job["cutoff"], cancel=token)
+        if job.get("utility"):  # PREPARE / DEALLOCATE PREPARE: done at submission, no result rows
+            import pyarrow as pa
+
+            res = QueryResult("UTILITY", [], pa.table({}), substatement_type=job["utility"], header_row=False)
+        else:
+            res = _engine(job["region"], job["access_key"], url).execute(
+                job["sql"], database=job["database"], catalog=job["catalog"], access=hook,
+                output_location=job["output"], bytes_scanned_cutoff=job["cutoff"], cancel=token)
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in ("AccessDeniedException", "AccessDenied"):
             raise
@@ -405,7 +364,7 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
 
         _update(qid, failed)
         return
-    if iam_strict.enabled():
+    if iam_strict.enabled() and not job.get("managed"):  # managed: Athena writes its own storage
         who = iam_athena.caller(job["account"], job["access_key"])
         denied = None if who is None or who.is_admin else iam_athena.check_output(
             who, job["region"], bucket, [f"{job['prefix']}{qid}.{'csv' if res.header_row else 'txt'}"],
@@ -421,6 +380,49 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
         if exc.response["Error"]["Code"] not in ("NoSuchBucket", "AccessDenied"):
             raise
         _output_failed(qid, bucket)  # deleted (or locked) since it was verified
+        return
+    _update(qid, lambda rec: rec.update({"_tables": [list(t) for t in res.tables],
+                                         "_reusable": not filtered["seen"]}))
+
+
+def _reuse(qid: str, job: dict[str, Any], s3: Any, hook: Any) -> bool:
+    """Answer the execution from a previous result (ResultReuseConfiguration); False to run it."""
+    with _LOCK:
+        found = athena_reuse.candidates(list(QUERIES.items()), job["reuse"]["key"], job["account"],
+                                        job["region"], job["reuse"]["since"])
+        found = [(q, {**r, "_result": dict(r["_result"]), "Statistics": dict(r["Statistics"]),
+                      "ResultConfiguration": dict(r["ResultConfiguration"])}) for q, r in found if q != qid]
+    for prev_id, prev in found:
+        result = prev["_result"]
+
+        def exists(result: dict[str, Any] = result) -> bool:
+            try:
+                s3.head_object(Bucket=result["bucket"], Key=result["key"])
+                return True
+            except ClientError:
+                return False
+
+        if not athena_reuse.accessible(prev, job["access_key"], lambda: _client(
+                job["url"], "glue", job["region"], job["access_key"]), hook, exists):
+            continue
+
+        def reused(rec: dict[str, Any], prev: dict[str, Any] = prev, prev_id: str = prev_id) -> None:
+            if rec["Status"]["State"] not in ACTIVE_STATES:
+                return
+            rec["Statistics"].update({"EngineExecutionTimeInMillis": 0, "DataScannedInBytes": 0,
+                                      "ResultReuseInformation": {"ReusedPreviousResult": True}})
+            rec["StatementType"] = prev["StatementType"]
+            rec["SubstatementType"] = prev["SubstatementType"]
+            rec["ResultConfiguration"]["OutputLocation"] = prev["ResultConfiguration"]["OutputLocation"]
+            rec["_result"] = prev["_result"]
+            rec["_tables"] = prev.get("_tables") or []
+            rec["_reused_from"] = prev_id
+            _finish(rec, "SUCCEEDED", _now())
+
+        _update(qid, reused)
+        log.info("athena query %s reused the result of %s", qid, prev_id)
+        return True
+    return False
 
 
 def _output_failed(qid: str, bucket: str) -> None:
@@ -539,45 +541,28 @@ def start_query_execution(req: AwsRequest) -> dict[str, Any]:
     if getattr(wg, "state", "ENABLED") == "DISABLED":
         raise _invalid(f"WorkGroup {wg_name} is disabled.")
     cfg = wg.configuration or {}
-    wg_result = cfg.get("ResultConfiguration") or {}
-    client_result = p.get("ResultConfiguration") or {}
-    enforced = bool(cfg.get("EnforceWorkGroupConfiguration", False))
-    if enforced and wg_result.get("OutputLocation"):
-        result_cfg = dict(wg_result)
-    elif client_result.get("OutputLocation"):
-        result_cfg = dict(client_result)
-        if enforced:
-            result_cfg.update({k: v for k, v in wg_result.items() if k != "OutputLocation"})
-    elif wg_result.get("OutputLocation"):
-        result_cfg = {**wg_result, **{k: v for k, v in client_result.items() if k != "OutputLocation"}}
-    else:
-        raise _invalid(NO_OUTPUT_MESSAGE)
-    output = result_cfg["OutputLocation"]
-    bucket, prefix = _split_s3(output)
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    params = p.get("ExecutionParameters") or []
-    run_sql = _substitute(sql, [str(x) for x in params]) if params else sql
-    if not params and _substitute_count(sql):
-        raise _invalid("The query has '?' placeholders but no ExecutionParameters were given: pass one "
-                       "value per placeholder.")
+    loc = result_location(req, wg_name, cfg)
+    reuse_minutes = athena_reuse.max_age(p.get("ResultReuseConfiguration"))
+    params = [str(x) for x in p.get("ExecutionParameters") or []]
+    todo = plan(req, wg_name, sql, params)
     ctx = dict(p.get("QueryExecutionContext") or {})
     qid = str(uuid.uuid4())
     now = _now()
-    stype, sub = _statement_type(run_sql)
+    stype, sub = ("UTILITY", todo.utility) if todo.utility else _statement_type(todo.sql)
     cutoff = cfg.get("BytesScannedCutoffPerQuery")
+    result_conf = {k: v for k, v in {
+        "OutputLocation": f"s3://{loc.bucket}/{loc.prefix}{qid}"
+        + (".csv" if stype == "DML" or sub == "CREATE_TABLE_AS_SELECT" else ".txt"),
+        "EncryptionConfiguration": loc.result_cfg.get("EncryptionConfiguration"),
+        "ExpectedBucketOwner": loc.result_cfg.get("ExpectedBucketOwner"),
+        "AclConfiguration": loc.result_cfg.get("AclConfiguration"),
+    }.items() if v is not None}
     rec: dict[str, Any] = {
         "QueryExecutionId": qid,
         "Query": sql,
         "StatementType": stype,
         "SubstatementType": sub,
-        "ResultConfiguration": {k: v for k, v in {
-            "OutputLocation": f"s3://{bucket}/{prefix}{qid}"
-            + (".csv" if stype == "DML" or sub == "CREATE_TABLE_AS_SELECT" else ".txt"),
-            "EncryptionConfiguration": result_cfg.get("EncryptionConfiguration"),
-            "ExpectedBucketOwner": result_cfg.get("ExpectedBucketOwner"),
-            "AclConfiguration": result_cfg.get("AclConfiguration"),
-        }.items() if v is not None},
+        "ResultConfiguration": result_conf,
         "ResultReuseConfiguration": p.get("ResultReuseConfiguration")
         or {"ResultReuseByAgeConfiguration": {"Enabled": False}},
         "QueryExecutionContext": ctx,
@@ -592,31 +577,41 @@ def start_query_execution(req: AwsRequest) -> dict[str, Any]:
         "_account": req.account_id,
         "_region": req.region,
         "_token": token,
+        "_access_key": req.access_key_id,
     }
+    if loc.managed is not None:
+        rec["ManagedQueryResultsConfiguration"] = loc.managed
+        rec["_managed"] = True
     if params:
-        rec["ExecutionParameters"] = [str(x) for x in params]
+        rec["ExecutionParameters"] = params
+    reuse = None
+    if loc.managed is None and todo.failure is None and (stype, sub) == ("DML", "SELECT") \
+            and rq.reusable(todo.sql):
+        rec["_reuse_key"] = athena_reuse.reuse_key(wg_name, sql, params, ctx.get("Database"), ctx.get("Catalog"),
+                                                   loc.result_cfg)
+        if reuse_minutes is not None:
+            reuse = {"key": rec["_reuse_key"], "since": now - reuse_minutes * 60}
     job = {
-        "sql": run_sql, "database": ctx.get("Database"), "catalog": ctx.get("Catalog") or "AwsDataCatalog",
+        "sql": todo.sql, "database": ctx.get("Database"), "catalog": ctx.get("Catalog") or "AwsDataCatalog",
         "account": req.account_id, "region": req.region, "access_key": req.access_key_id,
-        "url": req.endpoint_url or runtime.endpoint_url(), "output": output, "bucket": bucket,
-        "prefix": prefix, "cutoff": int(cutoff) if cutoff else None,
-        "encryption": result_cfg.get("EncryptionConfiguration"),
+        "url": req.endpoint_url or runtime.endpoint_url(), "output": loc.output, "bucket": loc.bucket,
+        "prefix": loc.prefix, "cutoff": int(cutoff) if cutoff else None,
+        "encryption": loc.result_cfg.get("EncryptionConfiguration"), "managed": loc.managed is not None,
+        "utility": todo.utility, "reuse": reuse,
     }
     with _LOCK:
         QUERIES[qid] = rec
+        if todo.failure is not None:  # Athena accepts the request, the query FAILS
+            err = todo.failure
+            _finish(rec, "FAILED", _now(), err.message, {"ErrorCategory": err.error_category,
+                    "ErrorType": err.error_type_code, "Retryable": False, "ErrorMessage": err.message})
+            _trim()
+            return {"QueryExecutionId": qid}
         _CONTROLS[qid] = Cancellation()
         _THREADS[qid] = threading.Event()
         _trim()
     _submit(qid, job)
     return {"QueryExecutionId": qid}
-
-
-def _substitute_count(sql: str) -> int:
-    try:
-        _substitute(sql, [])
-        return 0
-    except AwsError:
-        return 1
 
 
 def _trim() -> None:
@@ -715,6 +710,7 @@ def get_query_results(req: AwsRequest) -> dict[str, Any]:
         state = rec["Status"]["State"]
         result = rec.get("_result")
         stype = rec.get("StatementType")
+        managed = bool(rec.get("_managed"))
     if state in ACTIVE_STATES:
         raise _invalid(f"Query has not yet finished. Current state: {state}")
     if state != "SUCCEEDED" or result is None:
@@ -725,7 +721,7 @@ def get_query_results(req: AwsRequest) -> dict[str, Any]:
         raise _invalid(f"1 validation error detected: Value '{limit}' at 'maxResults' failed to satisfy "
                        "constraint: Member must have value less than or equal to 1000")
     start = _decode_token(p.get("NextToken"), qid)
-    rows = _result_rows(qid, result, req.endpoint_url or runtime.endpoint_url())
+    rows = _result_rows(qid, result, req.endpoint_url or runtime.endpoint_url(), managed)
     names = [c["Name"] for c in result["columns"]]
     total = len(rows) + (1 if result["header"] else 0)
     page: list[dict[str, Any]] = []
@@ -760,7 +756,7 @@ def _decode_token(token: str | None, scope: str) -> int:
                    "same call, or none for the first page.")
 
 
-def _result_rows(qid: str, result: dict[str, Any], url: str) -> list[list[str | None]]:
+def _result_rows(qid: str, result: dict[str, Any], url: str, managed: bool = False) -> list[list[str | None]]:
     """The result rows as VarCharValue strings, read back from the result file in S3 (cached)."""
     if result.get("key") is None:  # CTAS / INSERT / UNLOAD: no result file, no rows
         return []
@@ -769,7 +765,7 @@ def _result_rows(qid: str, result: dict[str, Any], url: str) -> list[list[str | 
         if rows is not None:
             _ROWS.move_to_end(qid)
             return rows
-    s3 = _client(url, "s3", "us-east-1", ADMIN_KEY)
+    s3: Any = ManagedStore.default() if managed else _client(url, "s3", "us-east-1", ADMIN_KEY)
     try:
         body = s3.get_object(Bucket=result["bucket"], Key=result["key"])["Body"].read()
     except ClientError as exc:
@@ -809,57 +805,3 @@ def _parse_csv(body: bytes, ncols: int) -> list[list[str | None]]:
     )
     cols = [tbl.column(n).to_pylist() for n in names]
     return [list(r) for r in zip(*cols, strict=True)]
-
-
-# ----------------------------------------------------------------------------- workgroups
-@operation("athena", "GetWorkGroup")
-def get_work_group(req: AwsRequest) -> dict[str, Any]:
-    name = req.params.get("WorkGroup") or ""
-    wg = _work_group(req, name)
-    return {"WorkGroup": {"Name": wg.name, "State": getattr(wg, "state", "ENABLED"),
-                          "Configuration": wg.configuration, "Description": wg.description or "",
-                          "CreationTime": _creation_time(wg)}}
-
-
-def _creation_time(wg: Any) -> float:
-    t = wg.__dict__.get("_lakekit_created")
-    if t is None:
-        t = wg.__dict__["_lakekit_created"] = _now()
-    return t
-
-
-@operation("athena", "UpdateWorkGroup")
-def update_work_group(req: AwsRequest) -> dict[str, Any]:
-    p = req.params
-    name = p.get("WorkGroup") or ""
-    wg = _work_group(req, name)
-    state = p.get("State")
-    if state is not None:
-        if state not in ("ENABLED", "DISABLED"):
-            raise _invalid(f"State must be ENABLED or DISABLED, not {state!r}.")
-        wg.state = state
-    if "Description" in p:
-        wg.description = p["Description"]
-    upd = p.get("ConfigurationUpdates") or {}
-    cfg = wg.configuration
-    for key in ("EnforceWorkGroupConfiguration", "PublishCloudWatchMetricsEnabled", "BytesScannedCutoffPerQuery",
-                "RequesterPaysEnabled", "EngineVersion", "AdditionalConfiguration", "ExecutionRole",
-                "CustomerContentEncryptionConfiguration", "EnableMinimumEncryptionConfiguration",
-                "QueryResultsS3AccessGrantsConfiguration", "IdentityCenterConfiguration",
-                "ManagedQueryResultsConfiguration"):
-        if key in upd:
-            cfg[key] = upd[key]
-    if upd.get("RemoveBytesScannedCutoffPerQuery"):
-        cfg.pop("BytesScannedCutoffPerQuery", None)
-    if upd.get("RemoveCustomerContentEncryptionConfiguration"):
-        cfg.pop("CustomerContentEncryptionConfiguration", None)
-    rc_upd = upd.get("ResultConfigurationUpdates")
-    if rc_upd is not None:
-        rc = dict(cfg.get("ResultConfiguration") or {})
-        for key in ("OutputLocation", "EncryptionConfiguration", "ExpectedBucketOwner", "AclConfiguration"):
-            if key in rc_upd:
-                rc[key] = rc_upd[key]
-            if rc_upd.get(f"Remove{key}"):
-                rc.pop(key, None)
-        cfg["ResultConfiguration"] = rc
-    return {}

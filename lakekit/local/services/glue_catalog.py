@@ -16,7 +16,8 @@ in place (so moto's pickled state, restored on every start, keeps what is done h
   ``UpdateTime``, ``CreatedBy``, ``IsRegisteredWithLakeFormation`` (its location is
   registered with Lake Formation), ``Retention`` (0 unless set), ``CatalogId``,
   ``DatabaseName`` and ``VersionId``; ``Parameters`` are returned as stored, never filled in;
-  GetTables and GetTableVersions page by ``MaxResults`` (1-100, default 100) / ``NextToken``;
+  GetTables lists by name (the AWS CLI reference's example is in name order, not creation
+  order); GetTables and GetTableVersions page by ``MaxResults`` (1-100, default 100) / ``NextToken``;
 - ``DeleteTableVersion`` / ``BatchDeleteTableVersion``: archived versions only (the current
   one is refused), ``Errors`` listed per version;
 - ``SearchTables``: :mod:`lakekit.local.glue.search` semantics over every table of the
@@ -35,6 +36,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -221,12 +223,27 @@ def get_table(req: AwsRequest) -> dict[str, Any]:
 def get_tables(req: AwsRequest) -> dict[str, Any]:
     p = req.params
     _required(p, "DatabaseName")
-    tables = _moto(_backend(req).get_tables, p["DatabaseName"], p.get("Expression"))
-    page, nxt = _page(list(tables), p, _PAGE_MAX, _PAGE_MAX)
+    tables = _moto(_backend(req).get_tables, p["DatabaseName"], None)
+    if p.get("Expression"):
+        pattern = _name_pattern(p["Expression"])
+        tables = [t for t in tables if pattern.fullmatch(t.name)]
+    ordered = sorted(tables, key=lambda t: t.name)  # Glue lists by name, not by creation
+    page, nxt = _page(ordered, p, _PAGE_MAX, _PAGE_MAX)
     out: dict[str, Any] = {"TableList": [table_view(t, req.account_id, req.region) for t in page]}
     if nxt:
         out["NextToken"] = nxt
     return out
+
+
+def _name_pattern(expression: str) -> re.Pattern[str]:
+    """GetTables' Expression: a regular expression over the WHOLE name, ``*`` a wildcard
+    (``*_sales`` ends with _sales; moto matches prefixes only)."""
+    regex = re.sub(r"(?<!\.)\*", ".*", expression)
+    try:
+        return re.compile(regex)
+    except re.error as err:
+        raise _invalid(f"Expression {expression!r} is not a valid pattern ({err}); use e.g. 'sales_*' "
+                       "or 'orders|customers'.") from None
 
 
 @operation(_SERVICE, "GetTableVersion")

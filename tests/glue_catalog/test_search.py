@@ -105,7 +105,7 @@ def test_results_are_what_lake_formation_lets_the_caller_see(cat, glue):
     glue.create_table(DatabaseName=db, TableInput=table_input("hidden"))
     arn = f"arn:aws:iam::{ACCOUNT}:role/catalog-searcher"
     service_role(cat, arn, None, trusted={"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, statements=[
-        {"Action": ["glue:SearchTables"], "Resource": [f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog",
+        {"Action": ["glue:SearchTables", "glue:GetTables"], "Resource": [f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog",
                                                         f"arn:aws:glue:{REGION}:{ACCOUNT}:database/*",
                                                         f"arn:aws:glue:{REGION}:{ACCOUNT}:table/*/*"]}])
     cat.client("lakeformation").grant_permissions(
@@ -121,3 +121,19 @@ def test_results_are_what_lake_formation_lets_the_caller_see(cat, glue):
     assert [c["Name"] for c in seen[0]["StorageDescriptor"]["Columns"]] == ["id"]
     assert role_glue.search_tables(Filters=f_db, SearchText="secret")["TableList"] == []
     assert _names(glue.search_tables(Filters=f_db)) == ["granted", "hidden"]  # the creator sees both
+
+
+def test_get_tables_is_not_filtered_by_lake_formation_locally(cat, glue):
+    """Ledger pin: on AWS GetTables lists only the tables the caller holds LF permissions on;
+    locally it lists every table IAM allows (SearchTables is filtered)."""
+    db = "cat_governed_list"
+    glue.create_database(DatabaseInput={"Name": db, "CreateTableDefaultPermissions": []})
+    glue.create_table(DatabaseName=db, TableInput=table_input("hidden"))
+    arn = f"arn:aws:iam::{ACCOUNT}:role/catalog-lister"
+    service_role(cat, arn, None, trusted={"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, statements=[
+        {"Action": ["glue:SearchTables", "glue:GetTables"], "Resource": ["*"]}])
+    creds = cat.client("sts").assume_role(RoleArn=arn, RoleSessionName="lister")["Credentials"]
+    role_glue = cat.client("glue", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
+                           session_token=creds["SessionToken"])
+    assert _names(role_glue.get_tables(DatabaseName=db)) == ["hidden"]
+    assert _names(role_glue.search_tables(Filters=[{"Key": "DatabaseName", "Value": db}])) == []

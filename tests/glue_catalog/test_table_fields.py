@@ -59,3 +59,10 @@ def test_is_registered_with_lake_formation_follows_the_registered_locations(cat,
     finally:
         lf.deregister_resource(ResourceArn="arn:aws:s3:::catalog-registered/lake")
     assert glue.get_table(DatabaseName=db, Name="inside")["Table"]["IsRegisteredWithLakeFormation"] is False
+
+
+def test_names_are_kept_as_given_locally(glue, db):
+    """Ledger pin: Glue stores table names in lower case ("For Hive compatibility"); moto keeps
+    the case the caller used."""
+    glue.create_table(DatabaseName=db, TableInput=table_input("MixedCase"))
+    assert [t["Name"] for t in glue.get_tables(DatabaseName=db)["TableList"]] == ["MixedCase"]

@@ -243,6 +243,7 @@ def _prepare(df: DataFrame, r: Rule, plan: _Plan) -> dict[str, Any]:
         p["pass"] = plan.add(F.sum(F.when(w & pred, 1).otherwise(0)))
         p["min"] = plan.add(F.min(F.when(w, ln)))
         p["max"] = plan.add(F.max(F.when(w, ln)))
+        p["nonnull"] = plan.add(F.count(F.when(w, ln)))
         p["row"] = pred
     return p
 
@@ -302,22 +303,7 @@ def _finish(df: DataFrame, r: Rule, p: dict[str, Any], row: dict[str, Any],
     if k == "ColumnValues":
         return _column_values(r, p, row, n, cols[0], w)
     if k == "ColumnLength":
-        passed = int(row[p["pass"]] or 0)
-        mn, mx = row[p["min"]], row[p["max"]]
-        metrics = {}
-        if mn is not None:
-            metrics = {f"Column.{cols[0]}.MinimumLength": float(mn),
-                       f"Column.{cols[0]}.MaximumLength": float(mx)}
-        rp = F.when(w, p["row"])
-        if not n:
-            return _empty(r, f"Column.{cols[0]}.MaximumLength", empty_ok, rp)
-        ok = passed == n
-        reason = None
-        if not ok:
-            bad = mn if r.condition.op in (">", ">=") else mx if r.condition.op in ("<", "<=") \
-                else passed / n
-            reason = _not_met(float(bad) if bad is not None else None)
-        return Outcome(r, PASSED if ok else FAILED, reason, metrics, rp)
+        return _column_length(r, p, row, n, cols[0], w)
     if k in ("IsUnique", "Uniqueness", "IsPrimaryKey"):
         return _uniqueness(df, r, cols, w)
     if k == "ReferentialIntegrity":
@@ -368,6 +354,34 @@ def _column_values(r: Rule, p: dict[str, Any], row: dict[str, Any], n: int, col:
     ok = check(r.threshold, ratio) if r.threshold is not None else ratio == 1.0
     return Outcome(r, PASSED if ok else FAILED, None if ok else _not_met(ratio),
                    {f"Column.{col}.ColumnValues.Compliance": ratio}, rp)
+
+
+def _column_length(r: Rule, p: dict[str, Any], row: dict[str, Any], n: int, col: str,
+                   w: Column) -> Outcome:
+    """Min/MaximumLength against a plain comparison; LengthCompliance otherwise; NULL fails."""
+    cond = r.condition
+    rp = F.when(w, p["row"])
+    if not n:
+        return _empty(r, f"Column.{col}.MaximumLength", r.where is not None, rp)
+    mn, mx = row[p["min"]], row[p["max"]]
+    metrics: dict[str, float] = {}
+    if mn is not None:
+        metrics = {f"Column.{col}.MinimumLength": float(mn), f"Column.{col}.MaximumLength": float(mx)}
+    reasons = []
+    if cond.op in (">", ">=", "<", "<=", "=") and None not in cond.args:
+        if cond.op in (">", ">=", "=") and (mn is None or not check(cond, mn)):
+            reasons.append(_not_met(float(mn) if mn is not None else None))
+        if cond.op in ("<", "<=", "=") and (mx is None or not check(cond, mx)):
+            reasons.append(_not_met(float(mx) if mx is not None else None))
+        if int(row[p["nonnull"]] or 0) != n:
+            reasons.append("Value: NULL does not meet the constraint requirement!")
+    else:
+        ratio = int(row[p["pass"]] or 0) / n
+        metrics[f"Column.{col}.LengthCompliance"] = ratio
+        if ratio != 1.0:
+            reasons.append(_not_met(ratio))
+    reasons = list(dict.fromkeys(reasons))
+    return Outcome(r, FAILED if reasons else PASSED, "\n".join(reasons) or None, metrics, rp)
 
 
 def _uniqueness(df: DataFrame, r: Rule, cols: list[str], w: Column) -> Outcome:

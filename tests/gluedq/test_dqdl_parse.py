@@ -1,4 +1,5 @@
 """DQDL parsing: rule texts as Glue renders them, and Glue's parse errors (awslabs/dqdl wording)."""
+# ruff: noqa: I001  (the conftest import puts the local awsgluedq on sys.path first)
 from __future__ import annotations
 
 import pytest

@@ -238,6 +238,8 @@ def _glue_checks(req: Any) -> list[Check]:
     if op in ("CreateTrigger", "GetTrigger", "UpdateTrigger", "DeleteTrigger", "StartTrigger",
               "StopTrigger"):
         return [Check(action, f"{base}:trigger/{p.get('Name', '')}")]
+    if op == "BatchGetDataQualityResult":  # glue:GetDataQualityResult grants it (Glue DQ IAM docs)
+        return [Check("glue:GetDataQualityResult", "*")]
     if op in _GLUE_PLURAL or op.startswith(("List", "Get")):
         return [Check(action, "*")]
     _unmapped("glue", op)

@@ -66,6 +66,7 @@ from lakekit.local._logs import write_logs
 from lakekit.local.glue import jobrunner
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
+from lakekit.local.services import glue_dq
 
 __all__ = ["RUNS", "BOOKMARKS", "ACTIVE_STATES", "FINAL_STATES", "run_history", "wait_run"]
 
@@ -437,6 +438,10 @@ def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
         state, error = "FAILED", (f"the local Glue runner failed: {exc!r}; see the endpoint log "
                                   f"(lakekit local status) and start the job again")
     finally:
+        try:  # DQ results are published whatever the run's final state (as on AWS)
+            glue_dq.ingest_results(rec, glue_dq.results_dir(work))
+        except Exception:
+            log.exception("storing the data quality results of glue job run %s failed", run_id)
         shutil.rmtree(work, ignore_errors=True)
     if control.stop_requested and state in ("FAILED", "SUCCEEDED") and not extra.get("_synced"):
         state, error = "STOPPED", None
@@ -571,6 +576,7 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
         return "STOPPED", None, {}
     cmd = [sys.executable, str(script), *jobrunner.argv_from(local_args)]
     env = _script_env(creds, jhome, endpoint, region, work)
+    env[glue_dq.DQ_DIR_ENV] = str(glue_dq.results_dir(work))
     deadline = rec["StartedOn"] + rec["Timeout"] * 60
     with control.lock:
         if control.stop_requested:

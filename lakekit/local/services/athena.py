@@ -215,6 +215,8 @@ def _statement_type(sql: str) -> tuple[str, str]:
         return "DDL", "_".join(words[:2])
     if first == "INSERT":
         return "DML", "INSERT"
+    if first == "UNLOAD":
+        return "DML", "UNLOAD"
     return "DML", "SELECT"
 
 

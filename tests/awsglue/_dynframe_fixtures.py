@@ -1,7 +1,7 @@
 """Shared fixtures for the local awsglue DynamicFrame/transform tests: pylib on the path, one SparkSession.
 
-Imported by the test modules (not a conftest, so other awsglue test files keep their own fixtures).
-The Spark session is created once per pytest process and shared by every module that imports it.
+Imported by the test modules (conftest.py puts the library on the path). The Spark session is
+created once per pytest process and shared by every module that imports it.
 """
 from __future__ import annotations
 
@@ -14,16 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PYLIB = ROOT / "lakekit" / "local" / "glue" / "pylib"
 DATA = ROOT / "data" / "sample"
-
-if str(PYLIB) not in sys.path:
-    sys.path.insert(0, str(PYLIB))
-# Spark's Python workers import awsglue too (map/filter/JSON functions): they read PYTHONPATH.
-_pp = os.environ.get("PYTHONPATH", "")
-if str(PYLIB) not in _pp.split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(PYLIB), _pp) if p)
-
 
 @pytest.fixture(scope="session")
 def spark():

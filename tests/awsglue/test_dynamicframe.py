@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
 from _dynframe_fixtures import DATA, glue_ctx, rows, spark, write_jsonl  # noqa: F401
-
-from awsglue import gluetypes as gt  # noqa: E402
-from awsglue._choice import json_frame  # noqa: E402
-from awsglue.dynamicframe import DynamicFrame, DynamicFrameCollection, ResolveOption  # noqa: E402
+from awsglue import gluetypes as gt
+from awsglue._choice import json_frame
+from awsglue.dynamicframe import DynamicFrame, DynamicFrameCollection, ResolveOption
 
 PRICES = [{"id": 1, "price": 1}, {"id": 2, "price": "1.5"}, {"id": 3, "price": None}, {"id": 4}]
 

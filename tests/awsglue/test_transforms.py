@@ -127,6 +127,7 @@ def test_relationalize_pivots_nested_arrays_into_child_tables(glue_ctx, tmp_path
     frame = json_frame(glue_ctx, [write_jsonl(tmp_path / "n.jsonl", NESTED)], {}, "n")
     dfc = Relationalize.apply(frame=frame, staging_path=str(tmp_path / "stage"), name="t")
     assert isinstance(dfc, DynamicFrameCollection)
+    assert not (tmp_path / "stage").exists()  # local: the pivoted tables are not staged there
     assert list(dfc.keys()) == ["t", "t_info.codes", "t_info.codes.val", "t_links", "t_tags"]
     assert _table(dfc, "t") == (["id", "info.k", "info.codes", "links", "tags"],
                                 [("a", 1, 1, 1, 1), ("b", 2, 2, 2, None)])
@@ -147,6 +148,12 @@ def test_relationalize_without_arrays_is_one_flat_table(spark, glue_ctx):  # noq
     assert list(dfc.keys()) == ["root"]
     assert _table(dfc, "root") == (["a", "s.x", "s.y"], [(1, 2, 3)])
     assert SelectFromCollection.apply(dfc=dfc, key="root").count() == 1
+
+
+def test_relationalize_flattens_an_unresolved_choice_like_make_struct(glue_ctx, tmp_path):  # noqa: F811
+    path = write_jsonl(tmp_path / "c.jsonl", [{"k": 1, "p": 1}, {"k": 2, "p": "x"}])
+    dfc = json_frame(glue_ctx, [path], {}, "c").relationalize("r", str(tmp_path / "stage"))
+    assert _table(dfc, "r") == (["k", "p.int", "p.string"], [(1, 1, None), (2, None, "x")])
 
 
 # ---------------------------------------------------------------------------- Join and field transforms

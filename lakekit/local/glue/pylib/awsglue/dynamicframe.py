@@ -276,6 +276,14 @@ class DynamicFrame:
                             choice_paths=self._choices | frame2._choices,
                             prior_errors=self._all_errors() + frame2._all_errors())
 
+    def write(self, connection_type: str, connection_options: dict | None = None, format: str | None = None,  # noqa: A002
+              format_options: dict | None = None, accumulator_size: int = 0) -> Any:
+        """Write through the GlueContext's writer (as Glue's ``DynamicFrame.write``)."""
+        return self.glue_ctx.write_from_options(frame_or_dfc=self, connection_type=connection_type,
+                                                connection_options=connection_options or {},
+                                                format=format, format_options=format_options or {},
+                                                accumulator_size=accumulator_size)
+
     # ------------------------------------------------------------------ record functions
     def _run(self, fn: Callable[[dict], tuple], site: str, info: str):
         schema, choices = self._df.schema, self._choices

@@ -192,6 +192,11 @@ def test_rename_field_moves_to_the_full_new_path(nested):
     assert out.toDF().schema["addr"].dataType.simpleString() == "struct<city:string>"
 
 
+def test_rename_field_onto_an_existing_field_is_refused(nested):
+    with pytest.raises(ValueError, match="'name' already exists; drop_fields it first"):
+        nested.rename_field("addr.city", "name")
+
+
 def test_unnest_flattens_structs_to_dotted_names(nested):
     out = nested.unnest()
     assert out.toDF().columns == ["id", "name", "addr.zip", "addr.city", "a.b"]
@@ -254,6 +259,11 @@ def test_collection_keys_select_and_unknown_key(nested, glue_ctx):  # noqa: F811
     assert dfc.select("b").toDF().columns == ["id"]
     empty = dfc.select("missing")
     assert empty.count() == 0 and empty.name == "missing"
+    from awsglue.transforms import FlatMap, MapToCollection, SelectFields
+    mapped = MapToCollection.apply(dfc=dfc, callable=lambda f, ctx: f.select_fields(["id"]))
+    assert [mapped.select(k).toDF().columns for k in mapped.keys()] == [["id"], ["id"]]
+    flat = FlatMap.apply(dfc=dfc, BaseTransform=SelectFields, frame_name="frame", paths=["id"])
+    assert len(flat) == 1 and list(flat.keys()) == ["nested"]  # both frames are named "nested"
 
 
 def test_dynamicframe_methods_not_provided_locally():

@@ -189,6 +189,8 @@ class DynamicFrame:
         from ._paths import field_at
         if field_at(self._df.schema, old) is None:
             return self._derive(self._df)  # no record has the field: nothing to rename
+        if new != old and field_at(self._df.schema, _norm(new, self._df.schema)) is not None:
+            raise ValueError(f"rename_field: {newName!r} already exists; drop_fields it first or pick another name")
         if new[:-1] == old[:-1]:
             df = rebuild(self._df, {old: lambda col, field, _n=new[-1]: [(_n, col)]})
         else:

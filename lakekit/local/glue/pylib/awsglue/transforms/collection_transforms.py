@@ -28,9 +28,6 @@ class FlatMap(GlueTransform):
 
     def __call__(self, dfc: Any, BaseTransform: Any, frame_name: str = "frame",  # noqa: N803
                  transformation_ctx: str = "", **base_kwargs: Any) -> Any:
-        from ..dynamicframe import DynamicFrameCollection
-
         def apply(frame: Any, ctx: str) -> Any:
             return BaseTransform.apply(**{frame_name: frame, "transformation_ctx": ctx}, **base_kwargs)
-        out = dfc.flatmap(apply, transformation_ctx)
-        return out if isinstance(out, DynamicFrameCollection) else out
+        return dfc.flatmap(apply, transformation_ctx)

@@ -8,7 +8,6 @@ create_data_frame.from_catalog, getSink + setCatalogInfo + setFormat + writeFram
 from __future__ import annotations
 
 import io
-import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq

@@ -37,7 +37,7 @@ for step in plan.get("reads", []):
         df = glueContext.create_data_frame.from_catalog(database=step["database"], table_name=step["table"])
         dyf = None
     frames[step["name"]] = dyf
-    rows = sorted((json.dumps(r.asDict(recursive=True), sort_keys=True, default=str) for r in df.collect()))
+    rows = sorted(json.dumps(r.asDict(recursive=True), sort_keys=True, default=str) for r in df.collect())
     print("REPORT " + json.dumps({"name": step["name"], "rows": [json.loads(r) for r in rows],
                                   "schema": df.schema.simpleString(), "count": df.count()}))
     logger.info(f"read {step['name']}: {len(rows)} rows")

@@ -108,3 +108,19 @@ def test_bookmark_from_to_must_name_stored_runs(awsglue_path, tmp_path):
     bm = _bookmarks(tmp_path, "job-bookmark-pause", **{"from": "jr_x", "to": "jr_y"})
     with pytest.raises(RuntimeError, match="job-bookmark-from jr_x is not a run of this job"):
         bm.select("src", [])
+
+
+def test_connection_types_and_formats_not_provided_locally_are_refused(awsglue_path):
+    from awsglue._readers import read_files
+    from awsglue._s3 import S3Object
+    from awsglue.context import _s3_only
+
+    with pytest.raises(ValueError, match="connection_type 'jdbc' is not provided by the local awsglue"):
+        _s3_only("jdbc")
+    _s3_only("s3")
+
+    class _Ctx:
+        spark_session = None
+
+    with pytest.raises(ValueError, match="format 'avro' is not supported by the local awsglue"):
+        read_files(_Ctx(), [S3Object("b", "k.avro", "/x/k.avro")], "avro", {}, "src")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures as _futures
 import hashlib
+import json
 import logging
 import os
 import re
@@ -50,6 +51,9 @@ __all__ = [
     "split_driver_stderr",
     "client",
     "SKIPPED_OUTPUT",
+    "PYLIB",
+    "library_env",
+    "write_runtime",
 ]
 
 log = logging.getLogger("lakekit.local.glue.jobrunner")
@@ -57,6 +61,31 @@ log = logging.getLogger("lakekit.local.glue.jobrunner")
 _S3_URI = re.compile(r"^s3[an]?://(?P<bucket>[A-Za-z0-9][A-Za-z0-9.\-_]{1,254})(?:/(?P<key>.*))?$")
 SKIPPED_OUTPUT = "_SUCCESS, *.crc, _temporary/, .spark-staging-*/"
 """Spark bookkeeping files that are never uploaded (nor treated as deleted)."""
+PYLIB = Path(__file__).resolve().parent / "pylib"
+"""The local ``awsglue`` library: on the job's PYTHONPATH only (never deployed)."""
+
+
+def library_env(runtime: Path) -> dict[str, str]:
+    """What the script process gets so ``import awsglue`` finds the local library.
+
+    ``PYTHONPATH`` = :data:`PYLIB` only; ``LAKEKIT_GLUE_RUNTIME`` = the run's folder shared with the
+    library (stage manifest, journal, bookmarks); ``PYSPARK_SUBMIT_ARGS`` = the Spark settings the
+    Glue environment provides to a script that builds its own ``SparkContext()`` (master, driver
+    memory, shuffle partitions; ``LAKEKIT_SPARK_*`` override them as they do for lakekit's jobs).
+    """
+    conf = (f"--master {os.environ.get('LAKEKIT_SPARK_MASTER', 'local[*]')} "
+            f"--driver-memory {os.environ.get('LAKEKIT_SPARK_DRIVER_MEMORY', '2g')} "
+            f"--conf spark.sql.shuffle.partitions={os.environ.get('LAKEKIT_SHUFFLE_PARTITIONS', '8')} "
+            f"--conf spark.ui.enabled=false --conf spark.sql.session.timeZone=UTC pyspark-shell")
+    return {"PYTHONPATH": str(PYLIB), "LAKEKIT_GLUE_RUNTIME": str(runtime), "PYSPARK_SUBMIT_ARGS": conf}
+
+
+def write_runtime(runtime: Path, name: str, data: Any) -> None:
+    """Write one JSON file of the run's runtime folder (read by the local awsglue library)."""
+    runtime.mkdir(parents=True, exist_ok=True)
+    tmp = runtime / (name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, runtime / name)
 
 
 def parse_s3_uri(value: str) -> tuple[str, str] | None:
@@ -176,6 +205,8 @@ class StagedObject:
     size: int
     path: str
     stat: tuple[int, int, int]  # (size, mtime_ns, inode) right after the download
+    last_modified: int = 0      # S3 LastModified, epoch milliseconds
+    storage_class: str = "STANDARD"
 
 
 @dataclass
@@ -215,6 +246,8 @@ class Stage:
         self.manifest: dict[tuple[str, str], StagedObject] = {}
         self.bytes_downloaded = 0
         self.seconds = 0.0
+        self.deletes: list[tuple[str, str]] = []   # journaled by the library (purge_s3_path)
+        self._meta: dict[tuple[str, str], tuple[int, str]] = {}   # LastModified ms, StorageClass
 
     # -- paths ----------------------------------------------------------------------
     def local_path(self, bucket: str, key: str) -> Path:
@@ -292,12 +325,16 @@ class Stage:
     def _list(self, s3: Any, root: _Root) -> list[tuple[str, str, str, int]]:
         if root.is_file:
             head = s3.head_object(Bucket=root.bucket, Key=root.prefix)
+            self._meta[(root.bucket, root.prefix)] = (int(head["LastModified"].timestamp() * 1000),
+                                                      head.get("StorageClass") or "STANDARD")
             return [(root.bucket, root.prefix, head["ETag"].strip('"'), int(head["ContentLength"]))]
         out = []
         try:
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=root.bucket,
                                                                       Prefix=root.prefix):
                 for obj in page.get("Contents", []):
+                    self._meta[(root.bucket, obj["Key"])] = (
+                        int(obj["LastModified"].timestamp() * 1000), obj.get("StorageClass") or "STANDARD")
                     out.append((root.bucket, obj["Key"], obj["ETag"].strip('"'), int(obj["Size"])))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "NoSuchBucket":
@@ -336,7 +373,9 @@ class Stage:
                     fh.write(chunk)
             os.replace(tmp, path)
             st = path.stat()
-            return StagedObject(bucket, key, etag, size, str(path), (st.st_size, st.st_mtime_ns, st.st_ino))
+            lm, sc = self._meta.get((bucket, key), (0, "STANDARD"))
+            return StagedObject(bucket, key, etag, size, str(path), (st.st_size, st.st_mtime_ns, st.st_ino),
+                                lm, sc)
 
         if not todo:
             return
@@ -344,6 +383,30 @@ class Stage:
             for obj in pool.map(fetch, todo):
                 self.manifest[(obj.bucket, obj.key)] = obj
                 self.bytes_downloaded += obj.size
+
+    # -- the local awsglue library ----------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """``stage.json`` for the library: the stage root, its roots and objects (with LastModified)."""
+        return {"root": str(self.root),
+                "roots": [{"bucket": r.bucket, "prefix": r.prefix, "is_file": r.is_file} for r in self.roots],
+                "objects": [{"bucket": o.bucket, "key": o.key, "path": o.path, "etag": o.etag,
+                             "size": o.size, "last_modified": o.last_modified,
+                             "storage_class": o.storage_class} for o in self.manifest.values()]}
+
+    def adopt(self, journal: dict[str, Any]) -> None:
+        """Take over what the library did in the script: prefixes it downloaded (read roots and
+        their objects: unchanged ones are not re-uploaded), prefixes it wrote to, objects it purged."""
+        roots = [_Root(r["bucket"], r["prefix"], bool(r.get("is_file")))
+                 for r in journal.get("roots", []) + journal.get("write_roots", [])]
+        for o in journal.get("objects", []):
+            self.manifest.setdefault((o["bucket"], o["key"]), StagedObject(
+                o["bucket"], o["key"], o.get("etag", ""), int(o.get("size", 0)), o["path"],
+                tuple(o["stat"]), int(o.get("last_modified", 0)), o.get("storage_class", "STANDARD")))
+        self._add_roots(roots)
+        for uri in journal.get("deletes", []):
+            parsed = parse_s3_uri(uri)
+            if parsed and parsed[1]:
+                self.deletes.append(parsed)
 
     # -- upload -----------------------------------------------------------------------
     def sync_back(self, s3: Any, workers: int = 4) -> SyncReport:
@@ -378,6 +441,7 @@ class Stage:
         deletes = [(b, k) for (b, k), obj in self.manifest.items()
                    if (b, k) not in seen and not _skipped(tuple(k.split("/")))
                    and any(r.covers(b, k) for r in self.roots)]
+        deletes += [d for d in dict.fromkeys(self.deletes) if d not in deletes and d not in seen]
 
         def put(item: tuple[str, str, Path]) -> int:
             bucket, key, path = item

@@ -30,10 +30,18 @@ job's security configuration encrypts CloudWatch Logs. ``GetJobRun`` returns onl
 ``Arguments`` (absent when none were passed), like AWS. Runs persist (store ``glue.job_runs``); a run that was in flight when the
 endpoint stopped is ``FAILED`` with "interrupted by endpoint restart" afterwards.
 
+The local ``awsglue`` library (``lakekit/local/glue/pylib``) is on the script's ``PYTHONPATH``
+(only there): ``GlueContext`` reads and writes S3 through the run's stage, so ``s3://`` paths named
+in code obey the same rule (uploads and purges only when the run succeeds). The runner and the
+library share ``<work>/glue-runtime/`` (``stage.json``, ``bookmark.json`` in; ``journal.json``,
+``bookmark-commit.json`` out; see :mod:`awsglue._s3` and :mod:`awsglue._bookmarks`).
+
 Bookmarks: Glue's own bookmark entry (Version/Run/RunId) advances after each successful run
-with ``job-bookmark-enable``; ``GetJobBookmark`` without one is ``EntityNotFoundException``.
-``ResetJobBookmark`` resets only that entry, as on AWS: the job scripts keep their own bookmark
-objects under ``--bookmark_path``, which Glue never touches
+with ``job-bookmark-enable``; its ``JobBookmark`` is the state ``job.commit()`` of that run
+handed over (per ``transformation_ctx``, Glue's ``HadoopDataSourceJobBookmarkState`` shape), kept
+per run for ``job-bookmark-from``/``job-bookmark-to``. ``GetJobBookmark`` without one is
+``EntityNotFoundException``. ``ResetJobBookmark`` empties the state (the next run reads
+everything); it never touches objects lakekit's own jobs keep under ``--bookmark_path``
 (:func:`lakekit.glue.reset_bookmarks` resets both).
 
 Example::
@@ -75,7 +83,8 @@ log = logging.getLogger("lakekit.local.glue.jobs")
 RUNS = store("glue.job_runs")
 """JobRunId -> run record (the JobRun shape plus private ``_`` fields)."""
 BOOKMARKS = store("glue.job_bookmarks")
-"""``account|region|job`` -> {Version, Run, Attempt, RunId, PreviousRunId}."""
+"""``account|region|job`` -> {Version, Run, Attempt, RunId, PreviousRunId, Bookmark, _runs}
+(``_runs``: run id -> the Bookmark state that run committed)."""
 
 ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING", "WAITING")
 FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
@@ -401,10 +410,16 @@ def reset_job_bookmark(req: AwsRequest) -> dict[str, Any]:
     """Reset Glue's bookmark entry only: like AWS, objects the script keeps stay where they are."""
     name = req.params.get("JobName", "")
     _get_job(req, name)
+    run_id = req.params.get("RunId")
     with _LOCK:
         state = BOOKMARKS.setdefault(_bookmark_key(req, name), {"Version": 0, "Run": 0, "Attempt": 0})
+        runs = state.get("_runs") or {}
+        if run_id and run_id not in runs:
+            raise AwsError("EntityNotFoundException",
+                           f"Continuation for job {name} and run {run_id} not found: pass the "
+                           f"JobRunId of a successful run with job-bookmark-enable, or no RunId.")
         state["Version"] = int(state.get("Version", 0)) + 1
-        state["Bookmark"] = {}
+        state["Bookmark"] = dict(runs[run_id]) if run_id else {}
         entry = _entry(name, state)
     log.info("Glue bookmark of job %s reset (the script's own bookmark objects are kept)", name)
     return {"JobBookmarkEntry": entry}
@@ -447,6 +462,7 @@ def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
         state, error = "STOPPED", None
     now = _now()
     extra.pop("_synced", None)
+    committed = extra.pop("_bookmark_commit", None)
     fields: dict[str, Any] = {"CompletedOn": now,
                               "ExecutionTime": int(round(now - rec["StartedOn"])), **extra}
     if error:
@@ -465,7 +481,7 @@ def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
     with _LOCK:
         _CONTROLS.pop(run_id, None)
     if state == "SUCCEEDED" and final["_args"].get("--job-bookmark-option") == "job-bookmark-enable":
-        _advance_bookmark(final)
+        _advance_bookmark(final, committed)
     log.info("glue job run %s of %s: %s in %.1f s%s", run_id, name, state, now - rec["StartedOn"],
              f" ({error})" if error else "")
     _notify(name, state, run_id)
@@ -489,7 +505,9 @@ def _write_run_logs(logs: Any, rec: dict[str, Any], stdout: list[tuple[int, str]
     write_logs(logs, f"{prefix}/error", stream, spark_err + notes)
 
 
-def _advance_bookmark(rec: dict[str, Any]) -> None:
+def _advance_bookmark(rec: dict[str, Any], committed: dict[str, Any] | None = None) -> None:
+    """A successful ``job-bookmark-enable`` run: Glue's entry advances; ``committed`` (what the
+    script's ``job.commit()`` handed over) becomes the JobBookmark, kept for this run id too."""
     key = f"{rec['_account']}|{rec['_region']}|{rec['JobName']}"
     with runtime.state_lock().shared():
         with _LOCK:
@@ -499,6 +517,20 @@ def _advance_bookmark(rec: dict[str, Any]) -> None:
             if state.get("RunId"):
                 state["PreviousRunId"] = state["RunId"]
             state["RunId"] = rec["Id"]
+            if committed is not None:
+                state["Bookmark"] = committed
+            state.setdefault("_runs", {})[rec["Id"]] = dict(state.get("Bookmark") or {})
+
+
+def _bookmark_input(rec: dict[str, Any]) -> dict[str, Any]:
+    """``bookmark.json`` for the script's ``Job.init``: option, from/to, run start, stored state."""
+    args = rec["_args"]
+    state = BOOKMARKS.get(f"{rec['_account']}|{rec['_region']}|{rec['JobName']}") or {}
+    return {"job": rec["JobName"], "run_id": rec["Id"],
+            "option": args.get("--job-bookmark-option") or "job-bookmark-disable",
+            "from": args.get("--job-bookmark-from"), "to": args.get("--job-bookmark-to"),
+            "started_ms": int(rec["StartedOn"] * 1000), "bookmark": state.get("Bookmark") or {},
+            "runs": state.get("_runs") or {}}
 
 
 def _script_env(creds: dict[str, str], jhome: str, endpoint: str, region: str, work: Path) -> dict[str, str]:
@@ -574,8 +606,11 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
          f"in {stage.seconds:.2f} s")
     if control.stop_requested:
         return "STOPPED", None, {}
+    glue_runtime = work / "glue-runtime"
+    jobrunner.write_runtime(glue_runtime, "stage.json", stage.describe())
+    jobrunner.write_runtime(glue_runtime, "bookmark.json", _bookmark_input(rec))
     cmd = [sys.executable, str(script), *jobrunner.argv_from(local_args)]
-    env = _script_env(creds, jhome, endpoint, region, work)
+    env = {**_script_env(creds, jhome, endpoint, region, work), **jobrunner.library_env(glue_runtime)}
     env[glue_dq.DQ_DIR_ENV] = str(glue_dq.results_dir(work))
     deadline = rec["StartedOn"] + rec["Timeout"] * 60
     with control.lock:
@@ -598,6 +633,12 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
                            f"output was discarded. Raise the job's or the run's Timeout."), extra
     if result.returncode != 0:
         return "FAILED", stage.to_s3(jobrunner.python_error(result.stderr, result.returncode)), extra
+    journal = glue_runtime / "journal.json"
+    if journal.exists():
+        stage.adopt(json.loads(journal.read_text()))
+    commit = glue_runtime / "bookmark-commit.json"
+    if commit.exists():
+        extra["_bookmark_commit"] = json.loads(commit.read_text()).get("bookmark") or {}
     try:
         report = stage.sync_back(s3)
     except Exception as exc:

@@ -34,9 +34,11 @@ $(LINT_STAMP): Makefile
 run: venv
 	$(BIN)/python -m lakekit.workshop
 
+# Three workers (pytest-xdist), a test file each at a time (module fixtures are built once);
+# the notebook run is collected first so its worker starts with it: it is the longest item.
+TEST_WORKERS ?= 3
 test: venv lint-venv
-	$(BIN)/python -m pytest -m "not notebooks" -p no:cacheprovider
-	$(BIN)/python -m pytest -m notebooks -p no:cacheprovider
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider tests/notebooks tests
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not notebooks and not slow" -p no:cacheprovider -x

@@ -22,6 +22,8 @@ Example::
 """
 from __future__ import annotations
 
+import base64
+import io
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
@@ -190,11 +192,15 @@ def explorer(df: pd.DataFrame, x: str | None = None, y: str | None = None, kind:
     out = w.Output()
 
     def draw(*_: Any) -> None:
-        out.clear_output(wait=True)
-        with out:
-            fig, ax = plt.subplots(figsize=(7, 3.5))
-            chart(df, x_dd.value, y_dd.value, kind_dd.value, ax=ax)
-            plt.show()
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        try:
+            ax = chart(df, x_dd.value, y_dd.value, kind_dd.value, ax=ax)
+            png = io.BytesIO()
+            fig.savefig(png, format="png", bbox_inches="tight")
+            # the output as nbformat records it: shown in a kernel, readable outside one
+            out.outputs = ({"output_type": "display_data", "metadata": {}, "data": {
+                "image/png": base64.b64encode(png.getvalue()).decode(), "text/plain": ax.get_title()}},)
+        finally:
             plt.close(fig)
 
     for dd in (x_dd, y_dd, kind_dd):

@@ -14,7 +14,8 @@ Roles (assumed through the endpoint's STS; ``bi_lake.sessions[name]`` is a boto3
   ``airlines``;
 - ``bi-no-catalog-api``: the same without ``athena:ListTableMetadata`` / ``GetTableMetadata``
   / ``ListDatabases`` / ``GetDatabase`` (the template's DataLakeReadPolicy today);
-- ``bi-no-glue``: the same as ``bi-analyst`` without ``glue:GetTables`` / ``glue:GetTable``.
+- ``bi-no-glue``: the same as ``bi-analyst`` without ``glue:GetTables`` / ``glue:GetTable``;
+- ``bi-no-grant``: the IAM of ``bi-analyst``, no Lake Formation grant at all.
 """
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ ROLES = {
     "bi-analyst": analyst_statements(),
     "bi-no-catalog-api": analyst_statements(catalog_api=False),
     "bi-no-glue": analyst_statements(glue=[a for a in GLUE_READ if a not in ("glue:GetTables", "glue:GetTable")]),
+    "bi-no-grant": analyst_statements(),
 }
 
 
@@ -159,6 +161,8 @@ def bi_lake(bi_endpoint) -> BiLake:
             aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"], region_name=REGION)
         lake.arns[role] = arn
+        if role == "bi-no-grant":
+            continue
         lf.grant_permissions(Principal={"DataLakePrincipalIdentifier": arn}, Permissions=["SELECT"],
                              Resource={"TableWithColumns": {"DatabaseName": DB, "Name": "flights",
                                                             "ColumnWildcard": {"ExcludedColumnNames": ["tailnum"]}}})

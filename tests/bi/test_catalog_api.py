@@ -151,3 +151,13 @@ def test_analyst_get_table_metadata_of_ungranted_table_is_denied(bi_lake):
     assert (code, status) == ("MetadataException", 400)
     assert message.startswith("Insufficient Lake Formation permission(s) on airlines (Service: AmazonDataCatalog;")
     assert ENVELOPE.search(message).group(1) == "AccessDeniedException"
+
+
+def test_principal_without_any_grant_sees_no_database_and_is_refused_its_tables(bi_lake):
+    athena = bi_lake.athena("bi-no-grant")
+    assert athena.list_databases(CatalogName="awsdatacatalog")["DatabaseList"] == []
+    with pytest.raises(ClientError) as exc:
+        athena.list_table_metadata(CatalogName="awsdatacatalog", DatabaseName=DB)
+    code, status, message = _err(exc)
+    assert (code, status) == ("MetadataException", 400)
+    assert message.startswith(f"Insufficient Lake Formation permission(s) on {DB} (Service: AmazonDataCatalog;")

@@ -103,3 +103,30 @@ def test_without_the_catalog_actions_reflection_fails_like_on_aws(bi_lake):
         assert int(df.flights[0]) == TRUTH["UA"]
     finally:
         eng.dispose()
+
+
+def test_which_calls_reflection_and_a_query_make(bi_lake):
+    """PyAthena reflects through Athena's catalog API (evaluated by the endpoint), never Glue."""
+    sess = bi_lake.sessions["bi-analyst"]
+    calls: list[str] = []
+
+    def record(model, **_):
+        calls.append(f"{model.service_model.service_name}:{model.name}")
+
+    sess.events.register("before-call", record)
+    try:
+        eng = _engine(bi_lake, "bi-analyst")
+        assert calls == ["athena:GetWorkGroup"]  # lakekit.bi reads the result location
+        insp = sa.inspect(eng)
+        insp.get_schema_names()
+        insp.get_table_names(schema=DB)
+        insp.get_columns("flights", schema=DB)  # answered from the listing (no GetTableMetadata)
+        sa.inspect(eng).get_columns("flights", schema=DB)  # a fresh inspector asks for the table
+        assert calls[1:] == ["athena:ListDatabases", "athena:ListTableMetadata", "athena:GetTableMetadata"]
+        del calls[:]
+        bi.read_sql("SELECT count(*) AS n FROM flights", eng)
+        assert calls[0] == "athena:StartQueryExecution" and "athena:GetQueryResults" in calls
+        assert {c.split(":")[0] for c in calls} == {"athena"}
+        eng.dispose()
+    finally:
+        sess.events.unregister("before-call", record)

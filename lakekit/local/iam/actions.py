@@ -247,11 +247,18 @@ def _glue_checks(req: Any) -> list[Check]:
 
 
 # ----------------------------------------------------------------------------- Athena
+_ATHENA_CATALOG_OPS = {"ListDatabases", "GetDatabase", "ListTableMetadata", "GetTableMetadata",
+                       "GetDataCatalog"}
+
+
 def _athena_checks(req: Any) -> list[Check]:
     p, op = req.params, req.operation
     base = f"arn:aws:athena:{req.region}:{req.account_id}"
     if op in ("ListWorkGroups", "ListDataCatalogs", "ListEngineVersions"):
         return [Check(f"athena:{op}", "*")]
+    if op in _ATHENA_CATALOG_OPS:  # resource type datacatalog* (Service Authorization Reference)
+        catalog = p.get("CatalogName") or p.get("Name") or ""
+        return [Check(f"athena:{op}", f"{base}:datacatalog/{catalog}")]
     ids = p.get("QueryExecutionIds") or ([p["QueryExecutionId"]] if p.get("QueryExecutionId") else [])
     if ids and not p.get("WorkGroup"):
         out = []

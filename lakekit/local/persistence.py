@@ -41,7 +41,8 @@ _FORMAT = 1
 
 # moto services whose state the kit relies on; others are saved too if they were used.
 _KNOWN = ["s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "logs", "events",
-          "awslambda", "cloudformation", "sqs", "sns", "ssm", "secretsmanager", "scheduler"]
+          "awslambda", "cloudformation", "sqs", "sns", "ssm", "secretsmanager", "scheduler",
+          "stepfunctions"]
 
 _STORES: dict[str, dict[str, Any]] = {}
 _LOCK_FACTORIES: dict[type, Any] = {type(threading.Lock()): threading.Lock,

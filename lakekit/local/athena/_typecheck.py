@@ -617,7 +617,11 @@ class _Checker:
             raise _error("NOT_SUPPORTED", self.pos(node), LOCAL_UNSUPPORTED[name].format(n=name))
         if isinstance(node, exp.Normalize) and isinstance(node.args.get("form"), exp.Expression) \
                 and node.args["form"].name.upper() != "NFC":
-            raise _error("NOT_SUPPORTED", self.pos(node), NORMALIZE_FORM.format(form=node.args["form"].name.upper()))
+            pos, sp = self.pos(node), self.span(node.this)
+            for tok in self.tokens():  # the function name, as Trino reports it (sqlglot spans the argument)
+                if sp is not None and tok.start < sp[0] and tok.text.lower() == "normalize":
+                    pos = self.line_col(tok.start)
+            raise _error("NOT_SUPPORTED", pos, NORMALIZE_FORM.format(form=node.args["form"].name.upper()))
         sig: FuncSig | None = FUNCTION_SIGS.get(type(node).__name__)
         if isinstance(node, exp.Anonymous):
             sig = FUNCTION_SIGS.get((name or node.name).lower())

@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from ._trtypes import BIGINT, BOOLEAN, DOUBLE, INTS, VARCHAR, T, coercible, common_super
 
-__all__ = ["TRINO_FUNCTIONS", "FUNCTION_SIGS", "LOCAL_UNSUPPORTED", "FuncSig", "ret_type"]
+__all__ = ["TRINO_FUNCTIONS", "FUNCTION_SIGS", "LOCAL_UNSUPPORTED", "NORMALIZE_FORM", "FuncSig", "ret_type"]
 
 _LISTED = """
 abs acos all_match any_match any_value approx_distinct approx_most_frequent approx_percentile approx_set arbitrary
@@ -236,39 +236,39 @@ _NOT_LOCAL = ("Function '{n}' is not available in the local Athena engine (Athen
 # differently from Trino (DuckDB has no such function, or one of the same name with other semantics).
 # The survey in docs/trino-functions.md lists each; tests/athena/test_trino_functions.py asserts the refusal.
 _UNSUPPORTED_NAMES = """
-all_match any_match approx_most_frequent approx_set array_distinct array_except array_first array_histogram
-array_intersect array_last array_union arrays_overlap at_timezone bar beta_cdf bing_tile bing_tile_at
-bing_tile_coordinates bing_tile_polygon bing_tile_quadkey bing_tile_zoom_level bing_tiles_around bit_count
-bitwise_left_shift bitwise_right_shift bitwise_right_shift_arithmetic char2hexint checksum classify codepoint
-color combinations contains_sequence convex_hull_agg cosine_similarity crc32 current_groups current_timezone
-e empty_approx_set every features format format_number from_base from_base32 from_base64url
-from_big_endian_32 from_big_endian_64 from_encoded_polyline from_geojson_geometry from_ieee754_32
-from_ieee754_64 from_iso8601_timestamp_nanos from_unixtime_nanos geometry_from_hadoop_shape
-geometry_invalid_reason geometry_nearest_points geometry_to_bing_tiles geometry_union geometry_union_agg
-great_circle_distance hamming_distance hash_counts hmac_md5 hmac_sha1 hmac_sha256 hmac_sha512
-human_readable_seconds index intersection_cardinality inverse_beta_cdf inverse_normal_cdf is_json_scalar
-jaccard_index json json_array json_array_contains json_array_get json_exists
-json_serialize json_size kurtosis learn_classifier learn_libsvm_classifier learn_libsvm_regressor
-learn_regressor line_interpolate_point line_interpolate_points line_locate_point luhn_check make_set_digest
-map_agg map_entries map_filter map_union map_zip_with merge merge_set_digest millisecond multimap_agg
-multimap_from_entries murmur3 ngrams none_match normal_cdf normalize numeric_histogram objectid
-objectid_timestamp parse_data_size parse_duration qdigest_agg reduce_agg regexp_position regress render
-repeat rgb sha1 sha512 shuffle simplify_geometry slice soundex spatial_partitioning spatial_partitions
-split_to_map split_to_multimap spooky_hash_v2_32 spooky_hash_v2_64 st_area st_asbinary st_asewkb st_asewkt
-st_astext st_boundary st_buffer st_centroid st_collect st_contains st_convexhull st_coorddim st_crosses
-st_difference st_dimension st_disjoint st_distance st_endpoint st_envelope st_envelopeaspts st_equals
-st_exteriorring st_force2d st_force3d st_geometries st_geometryfromtext st_geometryn st_geometrytype
-st_geomfrombinary st_geomfromewkt st_geomfromkml st_interiorringn st_interiorrings st_intersection
-st_intersects st_isclosed st_isempty st_isring st_issimple st_isvalid st_length st_linefromtext st_linemerge
-st_linestring st_makeline st_makepolygon st_minimumboundingcircle st_multi st_multipoint st_normalize
-st_numgeometries st_numinteriorring st_numpoints st_orientedenvelope st_overlaps st_point st_pointn
-st_pointonsurface st_points st_polygon st_polygonize st_reduceprecision st_relate st_setsrid st_srid
-st_startpoint st_symdifference st_touches st_transform st_union st_voronoipolygons st_within st_x st_xmax
-st_xmin st_y st_ymax st_ymin st_z tdigest_agg timestamp_objectid to_base to_base32 to_base64url
-to_big_endian_32 to_big_endian_64 to_date to_encoded_polyline to_geojson_geometry to_geometry to_ieee754_32
-to_ieee754_64 to_iso8601 to_milliseconds to_spherical_geography to_timestamp transform_keys transform_values
-trim_array url_encode url_extract_fragment url_extract_host url_extract_parameter url_extract_path
-url_extract_port url_extract_protocol url_extract_query value_at_quantile values_at_quantiles version
-width_bucket wilson_interval_lower wilson_interval_upper with_timezone word_stem xxhash64 yow zip zip_with
+approx_most_frequent approx_set array_first array_histogram array_last at_timezone bar beta_cdf bing_tile
+bing_tile_at bing_tile_coordinates bing_tile_polygon bing_tile_quadkey bing_tile_zoom_level bing_tiles_around
+bitwise_left_shift bitwise_right_shift bitwise_right_shift_arithmetic char2hexint checksum classify color
+combinations contains_sequence convex_hull_agg cosine_similarity crc32 current_groups current_timezone
+empty_approx_set features format format_number from_base from_base32 from_base64url from_big_endian_32
+from_big_endian_64 from_encoded_polyline from_geojson_geometry from_ieee754_32 from_ieee754_64
+from_iso8601_timestamp_nanos from_unixtime_nanos geometry_from_hadoop_shape geometry_invalid_reason
+geometry_nearest_points geometry_to_bing_tiles geometry_union geometry_union_agg great_circle_distance
+hamming_distance hash_counts hmac_md5 hmac_sha1 hmac_sha256 hmac_sha512 human_readable_seconds index
+intersection_cardinality inverse_beta_cdf inverse_normal_cdf is_json_scalar jaccard_index json json_array
+json_array_contains json_array_get json_exists json_serialize json_size learn_classifier
+learn_libsvm_classifier learn_libsvm_regressor learn_regressor line_interpolate_point line_interpolate_points
+line_locate_point luhn_check make_set_digest map_entries map_filter map_union map_zip_with merge
+merge_set_digest multimap_from_entries murmur3 ngrams normal_cdf numeric_histogram objectid objectid_timestamp
+parse_data_size parse_duration qdigest_agg reduce_agg regexp_position regress render repeat rgb sha512 shuffle
+simplify_geometry soundex spatial_partitioning spatial_partitions split_to_map split_to_multimap
+spooky_hash_v2_32 spooky_hash_v2_64 st_area st_asbinary st_asewkb st_asewkt st_astext st_boundary st_buffer
+st_centroid st_collect st_contains st_convexhull st_coorddim st_crosses st_difference st_dimension st_disjoint
+st_distance st_endpoint st_envelope st_envelopeaspts st_equals st_exteriorring st_force2d st_force3d
+st_geometries st_geometryfromtext st_geometryn st_geometrytype st_geomfrombinary st_geomfromewkt
+st_geomfromkml st_interiorringn st_interiorrings st_intersection st_intersects st_isclosed st_isempty
+st_isring st_issimple st_isvalid st_length st_linefromtext st_linemerge st_linestring st_makeline
+st_makepolygon st_minimumboundingcircle st_multi st_multipoint st_normalize st_numgeometries
+st_numinteriorring st_numpoints st_orientedenvelope st_overlaps st_point st_pointn st_pointonsurface st_points
+st_polygon st_polygonize st_reduceprecision st_relate st_setsrid st_srid st_startpoint st_symdifference
+st_touches st_transform st_union st_voronoipolygons st_within st_x st_xmax st_xmin st_y st_ymax st_ymin st_z
+tdigest_agg timestamp_objectid to_base to_base32 to_base64url to_big_endian_32 to_big_endian_64 to_date
+to_encoded_polyline to_geojson_geometry to_geometry to_ieee754_32 to_ieee754_64 to_iso8601 to_milliseconds
+to_spherical_geography to_timestamp transform_keys transform_values trim_array value_at_quantile
+values_at_quantiles version width_bucket wilson_interval_lower wilson_interval_upper with_timezone word_stem
+xxhash64 yow
 """
 LOCAL_UNSUPPORTED: dict[str, str] = {n: _NOT_LOCAL for n in _UNSUPPORTED_NAMES.split()}
+# normalize(x, form): DuckDB has only NFC (nfc_normalize)
+NORMALIZE_FORM = ("normalize(x, {form}) is not available in the local Athena engine (Athena runs it; only NFC is "
+                  "local); see docs/trino-functions.md, or run this query on AWS")

@@ -21,6 +21,8 @@
 - ``typeof(x)``: the type the checker (:mod:`._typecheck`) computed, spelled as Trino spells it
   (``varchar(3)``, ``decimal(2,1)``, ``timestamp(3) with time zone``, ``array(integer)``); where
   the checker has no type, DuckDB's ``typeof`` translated to Trino's spelling.
+- Functions DuckDB lacks (array set functions in first-occurrence order, ``slice``, ``zip``,
+  ``url_extract_*``, ``map_agg``, ``skewness``...): :mod:`._trinoextra`.
 - Functions Trino has and the local engine cannot answer as Trino does (see
   ``_funcsigs.LOCAL_UNSUPPORTED``) are refused by the checker before DuckDB runs.
 - ``approx_distinct(x)`` / ``approx_percentile(x, p)``: DuckDB's HyperLogLog is off by a few
@@ -38,6 +40,8 @@ import re
 from typing import Any
 
 from sqlglot import exp
+
+from ._trinoextra import rewrite_extra
 
 __all__ = ["rewrite", "joda_to_strftime", "mark", "raised_error", "DIVISION_BY_ZERO", "MARK"]
 
@@ -230,3 +234,4 @@ def rewrite(ast: exp.Expression, types: dict[int, Any] | None = None) -> None:
                 and node.args.get("accuracy") is None:
             node.replace(exp.Anonymous(this="QUANTILE_DISC", expressions=[node.this.copy(),
                                                                           node.args["quantile"].copy()]))
+    rewrite_extra(ast)

@@ -30,7 +30,14 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ._errors import USER_ERROR, AthenaQueryError
-from ._funcsigs import FUNCTION_SIGS, LOCAL_UNSUPPORTED, TRINO_FUNCTIONS, FuncSig, ret_type
+from ._funcsigs import (
+    FUNCTION_SIGS,
+    LOCAL_UNSUPPORTED,
+    NORMALIZE_FORM,
+    TRINO_FUNCTIONS,
+    FuncSig,
+    ret_type,
+)
 from ._trinofuncs import MARK
 from ._trtypes import (
     BOOLEAN,
@@ -608,6 +615,13 @@ class _Checker:
             raise _error("FUNCTION_NOT_FOUND", self.pos(node), f"Function '{name}' not registered")
         if name is not None and name in LOCAL_UNSUPPORTED:
             raise _error("NOT_SUPPORTED", self.pos(node), LOCAL_UNSUPPORTED[name].format(n=name))
+        if isinstance(node, exp.Normalize) and isinstance(node.args.get("form"), exp.Expression) \
+                and node.args["form"].name.upper() != "NFC":
+            pos, sp = self.pos(node), self.span(node.this)
+            for tok in self.tokens():  # the function name, as Trino reports it (sqlglot spans the argument)
+                if sp is not None and tok.start < sp[0] and tok.text.lower() == "normalize":
+                    pos = self.line_col(tok.start)
+            raise _error("NOT_SUPPORTED", pos, NORMALIZE_FORM.format(form=node.args["form"].name.upper()))
         sig: FuncSig | None = FUNCTION_SIGS.get(type(node).__name__)
         if isinstance(node, exp.Anonymous):
             sig = FUNCTION_SIGS.get((name or node.name).lower())

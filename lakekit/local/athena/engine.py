@@ -31,6 +31,7 @@ from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
 from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
 from ._native import NativeScan, ParquetMirror, columns_read
 from ._pushdown import glue_expression as _glue_expression
+from ._trinosyntax import refuse_unsupported_syntax
 from ._results import format_value, write_results_csv, write_results_text
 from ._types import arrow_to_athena, athena_precision_scale
 
@@ -407,6 +408,7 @@ class QueryEngine:
 
     # ------------------------------------------------------------------ parsing / errors
     def _parse(self, text: str) -> exp.Expression:
+        refuse_unsupported_syntax(text)  # Trino syntax DuckDB would otherwise report
         try:
             asts = sqlglot.parse(text, read="athena")
         except sqlglot.errors.ParseError as ex:

@@ -199,3 +199,29 @@ def _processes_with(text: str) -> list[int]:
         except OSError:
             pass
     return pids
+
+
+def test_start_job_run_needs_no_get_job_permission(lab):
+    """AWS authorizes StartJobRun alone; the runner reads the job's definition itself."""
+    import json
+
+    from botocore.exceptions import ClientError
+
+    job = lab.job("print_argv.py")
+    iam = lab.endpoint.client("iam")
+    iam.create_role(RoleName="gr-start-only", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}))
+    iam.put_role_policy(RoleName="gr-start-only", PolicyName="start", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "glue:StartJobRun",
+                                                "Resource": f"arn:aws:glue:us-east-1:123456789012:job/{job}"}]}))
+    c = lab.endpoint.client("sts").assume_role(RoleArn="arn:aws:iam::123456789012:role/gr-start-only",
+                                               RoleSessionName="starter")["Credentials"]
+    glue = lab.endpoint.client("glue", access_key=c["AccessKeyId"], secret_key=c["SecretAccessKey"],
+                               session_token=c["SessionToken"])
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    run, _ = lab.wait(job, run_id)
+    assert run["JobRunState"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as e:  # the role may start it, not read it
+        glue.get_job(JobName=job)
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"

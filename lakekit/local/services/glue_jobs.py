@@ -149,11 +149,15 @@ def _set(run_id: str, state: str | None = None, **fields: Any) -> dict[str, Any]
 
 
 def _get_job(req: AwsRequest, name: str) -> dict[str, Any]:
+    """The job's definition, read with the service's own view: the gateway has authorized the
+    caller's action (StartJobRun needs no glue:GetJob on AWS)."""
+    from lakekit.config import LOCAL_ACCESS_KEY
+
     if not name:
         raise AwsError("InvalidInputException", "JobName is required.")
     try:
         return jobrunner.client(req.endpoint_url or runtime.endpoint_url(), "glue", req.region,
-                                req.access_key_id).get_job(JobName=name)["Job"]
+                                LOCAL_ACCESS_KEY).get_job(JobName=name)["Job"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "EntityNotFoundException":
             raise AwsError("EntityNotFoundException",

@@ -181,3 +181,32 @@ def test_s3_event_shapes():
     assert copy is not None and copy["detail"]["reason"] == "CopyObject"
     assert envelope.s3_event(event_name="s3:Replication:OperationFailed", account="1", region="r",
                              bucket="b", key="k") is None
+
+
+def test_failed_invocation_publishes_failed_invocations_and_records_the_error():
+    import boto3
+    from moto import mock_aws
+
+    from lakekit.local.events.delivery import Bus
+
+    with mock_aws():
+        now = dt.datetime.now(dt.UTC)
+        bus = Bus(endpoint_url=lambda: "http://127.0.0.1:1")
+        r = RuleView("to-sfn", RULE.replace("r1", "to-sfn"), "123456789012", "us-east-1", "default",
+                     "ENABLED", None, "rate(1 minute)",
+                     [{"Id": "sm", "Arn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"}])
+        bus.fire(r, envelope.scheduled_event(r.arn, now))
+        assert bus.wait_idle(30)
+        rec = bus.records[-1]
+        assert (rec.status, rec.error_code) == ("failed", "INVALID_PARAMETER")  # no RoleArn
+        assert "RoleArn" in (rec.error_message or "")
+        cw = boto3.client("cloudwatch", region_name="us-east-1")
+
+        def total(metric: str) -> float:
+            pts = cw.get_metric_statistics(
+                Namespace="AWS/Events", MetricName=metric, Dimensions=[{"Name": "RuleName", "Value": "to-sfn"}],
+                StartTime=now - dt.timedelta(minutes=5), EndTime=now + dt.timedelta(minutes=5), Period=600,
+                Statistics=["Sum"])["Datapoints"]
+            return sum(p["Sum"] for p in pts)
+
+        assert (total("TriggeredRules"), total("Invocations"), total("FailedInvocations")) == (1.0, 1.0, 1.0)

@@ -355,8 +355,14 @@ def _lambda_policy_allows(account: str, region: str, arn: str, rule: RuleView) -
     name, qualifier = invoker._split(arn, None)
     try:
         policy = lambda_backends[account][region].get_policy(name, qualifier)
-    except Exception:
+    except Exception as exc:
+        log.info("no resource-based policy readable for %s: %r", arn, exc)
         return False
+    try:  # moto's wire format: {"Policy": "<the document as JSON text>", "RevisionId": ...}
+        doc = json.loads(policy)
+        policy = doc.get("Policy", doc) if isinstance(doc, dict) else policy
+    except (TypeError, ValueError):
+        pass
     return _service_allowed(policy, "lambda:InvokeFunction", arn, rule)
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
 
-__all__ = ["install", "build_event", "encode_key", "matches", "S3Delivery"]
+__all__ = ["install", "listen", "build_event", "encode_key", "matches", "S3Delivery"]
 
 log = logging.getLogger("lakekit.local.lambda.s3")
 
@@ -169,6 +169,15 @@ def _deliveries(account_id: str, name: str, bucket: Any, key: Any) -> list[S3Del
 
 _installed: dict[str, Any] = {}
 _tl = threading.local()
+_listeners: list[Callable[[str, str, Any, Any], None]] = []
+
+
+def listen(fn: Callable[[str, str, Any, Any], None]) -> None:
+    """Also call ``fn(account_id, event_name, bucket, key)`` for every object event S3 sends
+    (after by-products are dropped); the S3 -> EventBridge source uses it. moto's own EventBridge
+    delivery is replaced by it."""
+    if fn not in _listeners:
+        _listeners.append(fn)
 
 
 def _by_product(name: str, key: Any) -> bool:
@@ -192,6 +201,8 @@ def install(sink: Callable[[S3Delivery, str], None]) -> None:
         _installed["original"] = notifications.send_event
         # moto would try to run the function in docker inside the PUT: never.
         notifications._invoke_awslambda = lambda *a, **k: None
+        # EventBridge gets S3's events from the listeners (lakekit.local.services.events_scheduler)
+        notifications._send_event_bridge_message = lambda *a, **k: None
         complete = models.S3Backend.complete_multipart_upload
 
         def complete_multipart_upload(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -211,6 +222,8 @@ def install(sink: Callable[[S3Delivery, str], None]) -> None:
         try:
             for delivery in _deliveries(account_id, name, bucket, key):
                 sink(delivery, account_id)
+            for listener in list(_listeners):
+                listener(account_id, name, bucket, key)
         except Exception:  # an event source bug must never fail the S3 request
             log.exception("building the S3 event for %s failed", getattr(bucket, "name", "?"))
         original(account_id, event_name, bucket, key)

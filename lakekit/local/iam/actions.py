@@ -383,6 +383,20 @@ def _sns_checks(req: Any) -> list[Check]:
     return [Check(f"sns:{op.removesuffix('Batch')}", arn or "*")]
 
 
+def _states_checks(req: Any) -> list[Check]:
+    """states:<Operation> on the state machine ARN (``stateMachineArn``, or CreateStateMachine's
+    ``name``) or the execution ARN (``executionArn``); List* on ``*``, as the Service
+    Authorization Reference lists them (StartExecution on the stateMachine resource,
+    DescribeExecution / StopExecution / GetExecutionHistory on the execution)."""
+    p, op = req.params, req.operation
+    arn = p.get("executionArn") or p.get("stateMachineArn") or p.get("resourceArn")
+    if not arn and op == "CreateStateMachine" and p.get("name"):
+        arn = f"arn:aws:states:{req.region}:{req.account_id}:stateMachine:{p['name']}"
+    if op in ("ListStateMachines", "ListActivities") or not arn:
+        return [Check(f"states:{op}", "*")]
+    return [Check(f"states:{op}", arn)]
+
+
 def _sts_checks(req: Any) -> list[Check]:
     op = req.operation
     if op == "GetCallerIdentity":
@@ -456,7 +470,7 @@ _BY_SERVICE = {"s3": _s3_checks, "kms": _kms_checks, "glue": _glue_checks, "athe
                "lambda": _lambda_checks, "logs": _logs_checks, "iam": _iam_checks,
                "cloudformation": _cfn_checks, "monitoring": _cloudwatch_checks,
                "events": _events_checks, "sts": _sts_checks, "sqs": _sqs_checks, "sns": _sns_checks,
-               "secretsmanager": _secretsmanager_checks}
+               "secretsmanager": _secretsmanager_checks, "states": _states_checks}
 
 
 def checks_for(req: Any) -> list[Check]:

@@ -135,9 +135,9 @@ def _series(cw: Any, rows: list[MetricRow], props: dict[str, Any], start: _dt.da
         if not token:
             break
     out = []
-    for q, row in zip(queries, drawn):
+    for q, row in zip(queries, drawn, strict=True):
         r = got.get(q["Id"], {"Timestamps": [], "Values": []})
-        pairs = sorted(zip(r["Timestamps"], r["Values"]))
+        pairs = sorted(zip(r["Timestamps"], r["Values"], strict=True))
         out.append({"row": row, "label": q["Label"], "stat": q["MetricStat"]["Stat"],
                     "period": q["MetricStat"]["Period"],
                     "timestamps": [p[0] for p in pairs], "values": [float(p[1]) for p in pairs],

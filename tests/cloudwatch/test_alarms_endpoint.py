@@ -152,5 +152,5 @@ def test_a_role_without_the_permission_is_denied_in_the_json_error_shape(cw_ep):
     # AWS (awsQueryCompatible) adds x-amzn-query-error "AccessDenied;Sender" so botocore shows
     # "AccessDenied"; the local JSON error has no such header yet (ledger row)
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
-    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "cloudwatch:PutMetricData" in err.value.response["Error"]["Message"]

@@ -6,9 +6,10 @@ Called by the executors (one line each) at the moment AWS publishes; everything 
 - **Lambda** (Lambda developer guide, "Working with Lambda function metrics"): after each
   invocation attempt (retries are invocations too) ``Invocations`` = 1, ``Errors`` = 1 when the
   function failed (errors, timeouts, crashes), ``Duration`` in ms, and ``ConcurrentExecutions``
-  (instances busy when it started; use the Maximum statistic) - each with the dimension sets
-  ``FunctionName``, ``FunctionName + Resource`` (name or ``name:qualifier``) and none
-  (account aggregate); timestamped when the invocation started. Lambda only sends a metric when
+  (instances busy when it started; use the Maximum statistic) - with the dimension
+  ``FunctionName`` only (AWS also publishes ``FunctionName + Resource`` and an account-wide set
+  without dimensions; moto's subset matching of dimensions would double-count them);
+  timestamped when the invocation started. Lambda only sends a metric when
   it is nonzero, so ``Errors`` is absent for successful invocations.
 - **Glue** (Glue developer guide, "Monitoring AWS Glue using Amazon CloudWatch metrics"), only
   for runs with ``--enable-metrics``: namespace ``Glue``, dimensions ``JobName``, ``JobRunId``
@@ -57,12 +58,16 @@ def lambda_finished(spec: Any, outcome: Any, invoked_arn: str, busy: tuple[int, 
     when = _dt.datetime.fromtimestamp(started, _dt.UTC) if started else None
     failed = outcome.status != "success"
     data = []
-    for dims in ({"FunctionName": spec.name}, {"FunctionName": spec.name, "Resource": resource}, {}):
+    # Only the FunctionName set: moto's GetMetricStatistics/GetMetricData match dimensions as a
+    # SUBSET, so the Resource and account-wide (no dimension) series AWS also publishes would be
+    # summed into every FunctionName query here (parity ledger).
+    del resource, account_total  # noqa: F821 (kept for the day moto matches exactly)
+    for dims in ({"FunctionName": spec.name},):
         data.append(("Invocations", 1.0, "Count", dims))
         if failed:
             data.append(("Errors", 1.0, "Count", dims))
         data.append(("Duration", float(outcome.duration_ms), "Milliseconds", dims))
-        data.append(("ConcurrentExecutions", float(concurrency if dims else account_total), "Count",
+        data.append(("ConcurrentExecutions", float(concurrency), "Count",
                      dims))
     emit_many(spec.account_id, spec.region, "AWS/Lambda", data, when)
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, unquote
 
 import botocore.session
 
-__all__ = ["Credential", "parse_credential", "protocol_of", "rest_operation", "RestMatch"]
+__all__ = ["Credential", "parse_credential", "protocol_of", "wire_protocol", "rest_operation", "RestMatch"]
 
 # SigV4 signing name -> botocore service model name, where they differ.
 _MODEL_NAMES = {"events": "events", "monitoring": "cloudwatch", "email": "ses"}
@@ -52,8 +52,36 @@ def _model(service: str):
 
 
 def protocol_of(service: str) -> str:
+    """The wire protocol botocore speaks to ``service``: the first of the model's ``protocols``
+    it supports (``resolved_protocol``), not the legacy ``protocol`` field - CloudWatch's model
+    says ``smithy-rpc-v2-cbor`` there, yet botocore 1.44 sends it awsJson1_0 (``X-Amz-Target``)."""
     model = _model(service)
-    return model.protocol if model is not None else "json"
+    if model is None:
+        return "json"
+    try:
+        return str(model.resolved_protocol)
+    except Exception:  # a protocols list botocore supports none of
+        return str(model.protocol)
+
+
+def wire_protocol(service: str, path: str, headers: dict[str, str]) -> str:
+    """The protocol one request is actually in (clients may pick any of the model's
+    ``protocols``): ``X-Amz-Target`` = json, ``/service/<S>/operation/<Op>`` = RPCv2 CBOR,
+    a form body = query; else :func:`protocol_of`."""
+    default = protocol_of(service)
+    if default.startswith("rest") or service == "s3":
+        return default
+    model = _model(service)
+    allowed = set(model.metadata.get("protocols", [default])) if model is not None else {default}
+    allowed.add(default)
+    if headers.get("x-amz-target") and "json" in allowed:
+        return "json"
+    if "/operation/" in path and "smithy-rpc-v2-cbor" in allowed:
+        return "smithy-rpc-v2-cbor"
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded") \
+            and "query" in allowed:
+        return "query"
+    return default
 
 
 @dataclass(frozen=True)

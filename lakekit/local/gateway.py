@@ -160,12 +160,12 @@ class Gateway:
 
     def _classify(self, environ: dict, cred: _protocol.Credential, service: str,
                   method: str, path: str) -> AwsRequest | None:
-        protocol = _protocol.protocol_of(service)
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
                    if k.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
+        protocol = _protocol.wire_protocol(service, path, headers)
         body = b""
         if service != "s3":
             body = _read_body(environ)

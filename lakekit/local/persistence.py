@@ -40,7 +40,7 @@ SNAPSHOT_NAME = "snapshot.pkl"
 _FORMAT = 1
 
 # moto services whose state the kit relies on; others are saved too if they were used.
-_KNOWN = ["s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "logs", "events",
+_KNOWN = ["s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "logs", "events", "cloudwatch",
           "awslambda", "cloudformation", "sqs", "sns", "ssm", "secretsmanager", "scheduler",
           "stepfunctions"]
 

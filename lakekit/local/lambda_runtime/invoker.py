@@ -40,6 +40,7 @@ from botocore.exceptions import ClientError
 from lakekit.local._clients import endpoint_client, role_credentials, role_credentials_until
 from lakekit.local._logs import write_logs
 from lakekit.local.lambda_runtime import environments
+from lakekit.local.services import cloudwatch_publish
 
 __all__ = ["FunctionSpec", "Outcome", "FunctionNotFound", "resolve", "invoke", "INIT_LIMIT_SECONDS"]
 
@@ -189,8 +190,12 @@ def invoke(spec: FunctionSpec, payload: bytes, *, request_id: str, invoked_arn: 
                   log_stream=f"{_dt.datetime.now(_dt.UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}",
                   executed_version=spec.version)
     events: list[tuple[int, str]] = []
-    env = _run(spec, payload, request_id, invoked_arn, endpoint_url, home, access_key,
-               client_context, group, out, events)
+    busy = cloudwatch_publish.lambda_started(spec.arn)
+    try:
+        env = _run(spec, payload, request_id, invoked_arn, endpoint_url, home, access_key,
+                   client_context, group, out, events)
+    finally:  # AWS/Lambda metrics of this attempt (Invocations, Errors, Duration, concurrency)
+        cloudwatch_publish.lambda_finished(spec, out, invoked_arn, busy)
     try:
         text = "\n".join(m for _, m in events) + "\n"
         out.log_tail = text.encode()[-_TAIL_BYTES:].decode("utf-8", "ignore")

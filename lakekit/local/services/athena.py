@@ -70,7 +70,7 @@ from lakekit.local.iam import athena as iam_athena
 from lakekit.local.iam import strict as iam_strict
 from lakekit.local.persistence import blobs_dir, store
 from lakekit.local.registry import AwsError, AwsRequest, operation
-from lakekit.local.services import athena_reuse
+from lakekit.local.services import athena_reuse, cloudwatch_publish
 from lakekit.local.services.athena_managed import ManagedStore
 from lakekit.local.services.athena_start import NO_OUTPUT_MESSAGE, plan, result_location
 from lakekit.local.services.athena_workgroups import work_group as _work_group
@@ -174,6 +174,7 @@ def _finish(rec: dict[str, Any], state: str, now: float, reason: str | None = No
     stats["TotalExecutionTimeInMillis"] = _ms(now - st["SubmissionDateTime"])
     if "_running" not in rec:
         stats["QueryQueueTimeInMillis"] = stats["TotalExecutionTimeInMillis"]
+    cloudwatch_publish.athena_query_finished(rec)  # AWS/Athena, when the workgroup publishes
 
 
 def _public(rec: dict[str, Any]) -> dict[str, Any]:
@@ -578,6 +579,7 @@ def start_query_execution(req: AwsRequest) -> dict[str, Any]:
         "EngineVersion": dict(ENGINE_VERSION),
         "_account": req.account_id,
         "_region": req.region,
+        "_publish_metrics": bool(cfg.get("PublishCloudWatchMetricsEnabled")),
         "_token": token,
         "_access_key": req.access_key_id,
     }

@@ -74,7 +74,7 @@ from lakekit.local._logs import write_logs
 from lakekit.local.glue import jobrunner
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
-from lakekit.local.services import glue_dq
+from lakekit.local.services import cloudwatch_publish, glue_dq
 
 __all__ = ["RUNS", "BOOKMARKS", "ACTIVE_STATES", "FINAL_STATES", "run_history", "wait_run"]
 
@@ -482,6 +482,7 @@ def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
     except Exception:
         log.exception("writing CloudWatch Logs of glue job run %s failed", run_id)
     final = _set(run_id, state, **fields)
+    cloudwatch_publish.glue_run_finished(final)  # "Glue" job metrics, with --enable-metrics only
     with _LOCK:
         _CONTROLS.pop(run_id, None)
     if state == "SUCCEEDED" and final["_args"].get("--job-bookmark-option") == "job-bookmark-enable":

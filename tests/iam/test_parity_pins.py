@@ -85,16 +85,6 @@ def test_bucket_notification_api_does_not_validate_the_lambda_permission(endpoin
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
 
 
-def test_scheduled_rules_are_stored_not_fired(endpoint):
-    """AWS: an ENABLED schedule rule invokes its targets. Local: no executor intercepts
-    EventBridge; rules and targets are moto's records only (the endpoint lists its executors)."""
-    import requests
-
-    health = requests.get(f"{endpoint.settings.endpoint_url}/_lakekit/health", timeout=10).json()
-    assert any(e.startswith("athena.") for e in health["executors"])
-    assert [e for e in health["executors"] if e.startswith("events.")] == []
-
-
 def test_lf_tags_can_be_created_by_any_principal_iam_allows(endpoint):
     """AWS: CreateLFTag needs a data lake administrator (or CREATE_LF_TAG... permissions).
     Local: any principal whose IAM policy allows lakeformation:CreateLFTag."""

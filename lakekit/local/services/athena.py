@@ -341,7 +341,8 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
         else:
             res = _engine(job["region"], job["access_key"], url).execute(
                 job["sql"], database=job["database"], catalog=job["catalog"], access=hook,
-                output_location=job["output"], bytes_scanned_cutoff=job["cutoff"], cancel=token)
+                output_location=job["output"], bytes_scanned_cutoff=job["cutoff"], cancel=token,
+                query_id=qid)
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in ("AccessDeniedException", "AccessDenied"):
             raise

@@ -51,11 +51,11 @@ def ctas(engine: QueryEngine, q: _Query, ast: exp.Create, database: str, output_
     if not location:
         if not output_location:
             raise err("GENERIC_USER_ERROR", "CTAS needs external_location in WITH (...) or a query output location")
-        location = f"{output_location.rstrip('/')}/tables/{uuid.uuid4()}/"
+        location = f"{output_location.rstrip('/')}/tables/{q.query_id or uuid.uuid4()}/"
     location = location if location.endswith("/") else location + "/"
     query = select_of(ast.expression)
     tbl = engine.run_select(q, query, database)
-    check_output_columns(query, tbl.column_names, q.source or q.text)
+    check_output_columns(query, tbl.column_names, q.source or q.text, tbl.schema.types)
     if location_has_data(engine.s3, location):
         raise err("HIVE_PATH_ALREADY_EXISTS",
                   f"Target directory for table '{db}.{name}' already exists: {location}. You may need to manually "

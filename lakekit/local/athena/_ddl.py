@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -418,7 +419,11 @@ def _describe(engine: QueryEngine, q: _Query, db: str, name: str) -> QueryResult
     if keys:
         lines += ["", "# Partition Information", f"{'# col_name':<20}\t{'data_type':<20}\tcomment", ""]
         lines += [line(c) for c in keys]
-    return lines_result(engine, "DDL", "DESCRIBE_TABLE", "col_name", lines)
+    res = lines_result(engine, "DDL", "DESCRIBE_TABLE", "col_name", lines)
+    # Athena describes three columns (clients read the tab-separated .txt by these names:
+    # awswrangler's describe_table), each line holding the three values
+    res.columns = [dataclasses.replace(res.columns[0], name=n) for n in ("col_name", "data_type", "comment")]
+    return res
 
 
 def describe_table(engine: QueryEngine, q: _Query, t: exp.Expression, database: str) -> QueryResult:
@@ -437,6 +442,9 @@ def _show_create(table: dict, db: str) -> str:
     keys = table.get("PartitionKeys", [])
     if keys:
         out += ["PARTITIONED BY ( ", ", \n".join(f"  `{k['Name']}` {k['Type']}" for k in keys), ")"]
+    buckets = int(sd.get("NumberOfBuckets") or 0)
+    if sd.get("BucketColumns") and buckets > 0:  # Hive's ShowCreateTable layout
+        out += ["CLUSTERED BY ( ", "  " + ", \n  ".join(sd["BucketColumns"]) + ") ", f"INTO {buckets} BUCKETS"]
     serde = sd.get("SerdeInfo", {})
     out += ["ROW FORMAT SERDE ", f"  '{serde.get('SerializationLibrary', '')}' "]
     sp = serde.get("Parameters", {}) or {}

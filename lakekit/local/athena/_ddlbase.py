@@ -140,6 +140,69 @@ def _output_select(e: exp.Expression) -> exp.Expression | None:
     return e
 
 
+def _unknown_typed(e: exp.Expression | None, ctes: dict[str, exp.Expression], depth: int = 0) -> bool:
+    """Whether Trino types this output expression ``unknown``: a ``NULL`` literal, or a column that
+    comes from a subquery / CTE / set operation whose every branch outputs a ``NULL`` there."""
+    if e is None or depth > 32:
+        return False
+    while isinstance(e, (exp.Alias, exp.Paren)):
+        e = e.this
+    if isinstance(e, exp.Null):
+        return True
+    if not isinstance(e, exp.Column) or isinstance(e.this, exp.Star):
+        return False
+    sel = e.find_ancestor(exp.Select)
+    if sel is None:
+        return False
+    sources: list[exp.Expression] = []
+    for src in [sel.args.get("from_") or sel.args.get("from"), *(sel.args.get("joins") or [])]:
+        node = src.this if src is not None else None
+        if isinstance(node, exp.Subquery):
+            if not e.table or e.table.lower() == (node.alias_or_name or "").lower():
+                sources.append(node.this)
+        elif isinstance(node, exp.Table) and not node.db and node.name.lower() in ctes:
+            if not e.table or e.table.lower() in (node.alias_or_name.lower(), node.name.lower()):
+                sources.append(ctes[node.name.lower()])
+    return bool(sources) and all(_branch_unknown(q, e.name.lower(), ctes, depth + 1) for q in sources)
+
+
+def _branch_unknown(q: exp.Expression, name: str, ctes: dict[str, exp.Expression], depth: int) -> bool:
+    while isinstance(q, exp.Subquery):
+        q = q.this
+    if isinstance(q, exp.SetOperation):
+        left = _output_select(q.left)
+        if not isinstance(left, exp.Select):
+            return False
+        names = [x.alias_or_name.lower() for x in left.expressions]
+        if name not in names:
+            return False
+        i = names.index(name)
+        branches: list[exp.Expression] = []
+        stack: list[exp.Expression] = [q]
+        while stack:
+            node = stack.pop()
+            while isinstance(node, exp.Subquery):
+                node = node.this
+            if isinstance(node, exp.SetOperation):
+                stack += [node.left, node.right]
+            else:
+                branches.append(node)
+        return all(isinstance(b, exp.Select) and len(b.expressions) > i
+                   and _unknown_typed(b.expressions[i], {**ctes, **_ctes_of(b)}, depth) for b in branches)
+    if not isinstance(q, exp.Select):
+        return False
+    inner = {**ctes, **_ctes_of(q)}
+    for x in q.expressions:
+        if x.alias_or_name.lower() == name:
+            return _unknown_typed(x, inner, depth)
+    return False
+
+
+def _ctes_of(q: exp.Expression) -> dict[str, exp.Expression]:
+    w = q.args.get("with_") or q.args.get("with")
+    return {c.alias.lower(): c.this for c in (w.expressions if w is not None else [])}
+
+
 def statement_pos(source: str) -> str:
     """``line L:C`` of the first token of the statement (after leading blanks/comments), as Trino
     reports a statement-level semantic error."""
@@ -160,10 +223,13 @@ def statement_pos(source: str) -> str:
     return f"line {line}:{col}"
 
 
-def check_output_columns(query: exp.Expression, names: list[str], source: str) -> None:
+def check_output_columns(query: exp.Expression, names: list[str], source: str,
+                         types: list[pa.DataType] | None = None) -> None:
     """Trino's ``validateColumns`` for CTAS/UNLOAD: every output column named, no name twice, no
-    NULL-typed (unknown) column. ``names``: the output names the engine derived (``_colN`` for
-    unnamed expressions); ``query``: the SELECT (or set operation / VALUES) as parsed."""
+    column of unknown type. ``names``: the output names the engine derived (``_colN`` for
+    unnamed expressions); ``query``: the SELECT (or set operation / VALUES) as parsed; ``types``:
+    the output column types - a NULL-typed column is unknown wherever its NULL came from (a
+    literal ``NULL``, ``SELECT x FROM (SELECT NULL AS x)``, a union of NULLs)."""
     pos = statement_pos(source)
     sel = _output_select(query)
     exprs: list[exp.Expression | None]
@@ -176,6 +242,7 @@ def check_output_columns(query: exp.Expression, names: list[str], source: str) -
     else:
         exprs = [exp.column(n) for n in names]
     seen: set[str] = set()
+    ctes = _ctes_of(query)
     for i, (e, name) in enumerate(zip(exprs, names), start=1):
         named = e is not None and isinstance(e, (exp.Alias, exp.Column, exp.Dot))
         if not named:
@@ -185,5 +252,6 @@ def check_output_columns(query: exp.Expression, names: list[str], source: str) -
             raise err("DUPLICATE_COLUMN_NAME", f"{pos}: Column name '{key}' specified more than once")
         seen.add(key)
         inner = e.this if isinstance(e, exp.Alias) else e
-        if isinstance(inner, exp.Null):
+        if (isinstance(inner, exp.Null) or (types is not None and pa.types.is_null(types[i - 1]))
+                or _unknown_typed(e, ctes)):
             raise err("COLUMN_TYPE_UNKNOWN", f"{pos}: Column type is unknown: {key}")

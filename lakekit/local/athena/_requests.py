@@ -14,6 +14,9 @@ Pure functions (no catalog, no HTTP) that ``StartQueryExecution`` calls:
   supported; use double quotes to quote identifiers") for the statements Trino parses (SELECT,
   WITH, VALUES, INSERT, CTAS, CREATE VIEW, EXPLAIN, PREPARE/EXECUTE). Hive DDL (CREATE EXTERNAL
   TABLE, MSCK, ALTER TABLE, DROP TABLE, SHOW, DESCRIBE) accepts backticks and fails later.
+- :func:`hive_context_database`: the ``QueryExecutionContext.Database`` a Hive DDL statement runs
+  in - Hive's parser takes a backquoted name there too (awswrangler's ``describe_table``,
+  ``repair_table`` and ``show_create_table`` send ```db```); Trino statements get it as given.
 - :func:`reusable`: whether a SELECT may reuse a previous result (no ``rand()``/``shuffle()``,
   no ``LIMIT`` without ``ORDER BY``).
 
@@ -34,7 +37,7 @@ from ._errors import USER_ERROR, AthenaQueryError
 
 __all__ = ["PARAMETER_ERROR_TYPE", "EXPECTING", "BACKQUOTE_MESSAGE", "Prepared", "placeholders", "bind",
            "parameter_count_error", "prepared_statement", "split_values", "syntax_error", "reusable",
-           "strip_comments"]
+           "strip_comments", "hive_context_database"]
 
 PARAMETER_ERROR_TYPE = 1006  # AthenaError.ErrorType of "Incorrect number of parameters"
 EXPECTING = ("'ALTER', 'ANALYZE', 'CALL', 'COMMIT', 'CREATE', 'DEALLOCATE', 'DELETE', 'DESC', 'DESCRIBE', "
@@ -207,6 +210,20 @@ def _trino_parsed(text: str) -> bool:
         return words[1] == "TABLE" and re.search(r"\bAS\s*\(*\s*(SELECT|WITH|VALUES|TABLE)\b", text,
                                                  re.IGNORECASE) is not None
     return False
+
+
+_HIVE_DDL_FIRST = {"MSCK", "DESCRIBE", "DESC", "SHOW", "ALTER", "DROP", "CREATE"}
+
+
+def hive_context_database(sql: str, database: str | None) -> str | None:
+    """``database`` without its backquotes when ``sql`` is Hive DDL (backquoted ``db`` -> ``db``), else as given."""
+    if not database or len(database) < 3 or not (database.startswith("`") and database.endswith("`")):
+        return database
+    text = strip_comments(sql)
+    m = re.match(r"[(\s]*([A-Za-z_]+)", text)
+    if m is None or m.group(1).upper() not in _HIVE_DDL_FIRST or _trino_parsed(text):
+        return database
+    return database[1:-1]
 
 
 def syntax_error(sql: str) -> str | None:

@@ -142,7 +142,7 @@ def unload(engine: QueryEngine, q: _Query, text: str, database: str) -> QueryRes
                       f"{type(ast).__name__.upper()}")
     query = select_of(ast)
     tbl = engine.run_select(q, query, database)
-    check_output_columns(query, tbl.column_names, source)
+    check_output_columns(query, tbl.column_names, source, tbl.schema.types)
     pcols = props.get("partitioned_by") or []
     if not pcols and location_has_data(engine.s3, location):
         raise err("HIVE_PATH_ALREADY_EXISTS",

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from sqlglot import exp
 
 from . import _bucketing, _ddl, _trinofuncs, _typecheck, _unload
+from . import _requests as _rq
 from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
 from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
 from ._native import NativeScan, ParquetMirror, columns_read
@@ -240,6 +241,7 @@ class _Query:
         self.con.execute("SET ieee_floating_point_ops = true")  # Trino: 1e0 / 0 = Infinity, 0e0 / 0 = NaN
         self.con.execute("SET TimeZone = 'UTC'")
         self.n = 0
+        self.query_id: str | None = None  # the Athena execution id, when the endpoint runs the statement
         self.text = ""  # the statement as parsed (leading comments stripped)
         self.source = ""  # the statement as submitted: positions in Trino-style errors count from it
         self.tables: dict[tuple[str, str], dict] = {}  # Glue tables read by this statement
@@ -308,15 +310,20 @@ class QueryEngine:
         output_location: str | None = None,
         bytes_scanned_cutoff: int | None = None,
         cancel: Cancellation | None = None,
+        query_id: str | None = None,
     ) -> QueryResult:
         """Run one statement. Raises :class:`AthenaQueryError` with Athena's category/type/message.
 
         ``cancel``: a :class:`Cancellation` another thread may trigger (raises state CANCELLED).
+        ``query_id``: the execution's id (a CTAS without ``external_location`` writes under
+        ``<output_location>/tables/<query_id>/``, as Athena does; a fresh UUID when None).
         """
         if catalog and catalog.lower() != DEFAULT_CATALOG:
             raise _user_error("CATALOG_NOT_FOUND", f"Catalog '{catalog}' does not exist (only AwsDataCatalog is served locally)")
         t0 = time.perf_counter()
         q = _Query(self, access, bytes_scanned_cutoff)
+        q.query_id = query_id
+        database = _rq.hive_context_database(sql, database)
         if cancel is not None:
             cancel._attach(q.con)
         try:

@@ -342,7 +342,8 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
         else:
             res = _engine(job["region"], job["access_key"], url).execute(
                 job["sql"], database=job["database"], catalog=job["catalog"], access=hook,
-                output_location=job["output"], bytes_scanned_cutoff=job["cutoff"], cancel=token)
+                output_location=job["output"], bytes_scanned_cutoff=job["cutoff"], cancel=token,
+                query_id=qid)
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in ("AccessDeniedException", "AccessDenied"):
             raise
@@ -405,8 +406,12 @@ def _reuse(qid: str, job: dict[str, Any], s3: Any, hook: Any) -> bool:
             except ClientError:
                 return False
 
+        def readable(result: dict[str, Any] = result) -> bool:
+            return not iam_strict.enabled() or athena_reuse.result_readable(
+                job["account"], job["region"], job["access_key"], result["bucket"], result["key"])
+
         if not athena_reuse.accessible(prev, job["access_key"], lambda: _client(
-                job["url"], "glue", job["region"], job["access_key"]), hook, exists):
+                job["url"], "glue", job["region"], job["access_key"]), hook, exists, readable):
             continue
 
         def reused(rec: dict[str, Any], prev: dict[str, Any] = prev, prev_id: str = prev_id) -> None:
@@ -586,8 +591,8 @@ def start_query_execution(req: AwsRequest) -> dict[str, Any]:
     if loc.managed is not None:
         rec["ManagedQueryResultsConfiguration"] = loc.managed
         rec["_managed"] = True
-    if params:
-        rec["ExecutionParameters"] = params
+    if params:  # kept privately: "The list of parameters is not returned in the response" (botocore)
+        rec["_execution_parameters"] = params
     reuse = None
     if loc.managed is None and todo.failure is None and (stype, sub) == ("DML", "SELECT") \
             and rq.reusable(todo.sql):
@@ -764,6 +769,11 @@ def _result_rows(qid: str, result: dict[str, Any], url: str, managed: bool = Fal
     """The result rows as VarCharValue strings, read back from the result file in S3 (cached)."""
     if result.get("key") is None:  # CTAS / INSERT / UNLOAD: no result file, no rows
         return []
+    if managed and ManagedStore.default().expired(result["key"]):  # kept 24 hours, as on Athena
+        with _LOCK:
+            _ROWS.pop(qid, None)
+        raise _invalid(f"The managed query results of query {qid} have expired: Athena keeps managed "
+                       "query results for 24 hours. Run the query again.")
     with _LOCK:
         rows = _ROWS.get(qid)
         if rows is not None:

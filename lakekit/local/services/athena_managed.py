@@ -3,7 +3,9 @@
 A query in a workgroup whose ``ManagedQueryResultsConfiguration.Enabled`` is true has no
 ``OutputLocation``: Athena keeps its result files where the caller cannot see them and serves
 them through ``GetQueryResults``. Locally they live under ``<home>/work/athena-managed/`` (never
-in a bucket of the caller). :class:`ManagedStore` speaks the two S3 calls the result writer and
+in a bucket of the caller). Athena keeps managed results 24 hours: a file older than
+:attr:`ManagedStore.RETENTION_SECONDS` (by its modification time, against the store's ``clock``) is
+expired - deleted on the next read, which then fails as for a deleted result. :class:`ManagedStore` speaks the two S3 calls the result writer and
 reader make (``put_object``, ``get_object``), so the same code writes both kinds of results.
 
 Example::
@@ -17,6 +19,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +37,24 @@ class ManagedStore:
     """Result files of managed-results queries, on the endpoint's disk (``root``/<key>)."""
 
     BUCKET = "lakekit-athena-managed"  # a name for the records; no such bucket exists
+    RETENTION_SECONDS = 24 * 3600  # "Athena retains query results for 24 hours"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, clock: Callable[[], float] = time.time) -> None:
         self.root = root
+        self.clock = clock
+
+    def expired(self, key: str) -> bool:
+        """True when the result file of ``key`` is gone or older than the retention (then removed)."""
+        path = self._path(key)
+        try:
+            age = self.clock() - path.stat().st_mtime
+        except FileNotFoundError:
+            return True
+        if age <= self.RETENTION_SECONDS:
+            return False
+        log.info("managed query result %s expired (%.0f s old, kept %d s)", key, age, self.RETENTION_SECONDS)
+        path.unlink(missing_ok=True)
+        return True
 
     @classmethod
     def default(cls) -> ManagedStore:
@@ -56,6 +75,9 @@ class ManagedStore:
         return {}
 
     def get_object(self, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:  # noqa: N803 - S3's names
+        if self.expired(Key):
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "The managed query result expired."}},
+                              "GetObject")
         try:
             return {"Body": io.BytesIO(self._path(Key).read_bytes())}
         except FileNotFoundError:
@@ -63,6 +85,6 @@ class ManagedStore:
                               "GetObject") from None
 
     def head_object(self, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:  # noqa: N803 - S3's names
-        if not self._path(Key).exists():
+        if self.expired(Key):
             raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
         return {}

@@ -10,7 +10,8 @@ answered from the latest previous execution when all of these hold:
 - the statement is a SELECT (or EXECUTE of one) without non-deterministic parts (``rand()``,
   ``shuffle()``, ``LIMIT`` without ``ORDER BY``...), not in a managed-results workgroup;
 - neither execution read a table with Lake Formation row or column filters;
-- the caller may read every table of the query and the previous result file still exists.
+- the caller may read every table of the query, the previous result file still exists and the
+  caller may read it (``s3:GetObject``, and ``kms:Decrypt`` for SSE-KMS, under strict IAM).
 
 Changed source data does not invalidate a reusable result (Athena does not look). A reused execution
 scans nothing (``DataScannedInBytes`` 0), reports ``ResultReuseInformation.ReusedPreviousResult``
@@ -32,7 +33,8 @@ from botocore.exceptions import ClientError
 
 from lakekit.local.registry import AwsError
 
-__all__ = ["DEFAULT_MAX_AGE", "MAX_AGE_LIMIT", "max_age", "reuse_key", "candidates", "accessible"]
+__all__ = ["DEFAULT_MAX_AGE", "MAX_AGE_LIMIT", "max_age", "reuse_key", "candidates", "accessible",
+           "result_readable"]
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +83,38 @@ def candidates(records: Iterable[tuple[str, dict[str, Any]]], key: str, account:
     return found
 
 
+def result_readable(account: str, region: str, access_key: str, bucket: str, key: str) -> bool:
+    """Whether the caller may read the previous result file (``s3:GetObject`` on it, and
+    ``kms:Decrypt`` when it is SSE-KMS encrypted) - Athena reuses a result only for a caller with
+    "access to the S3 file location where the previous result is stored". Strict IAM only."""
+    from lakekit.local.iam import enforce, principals
+    from lakekit.local.iam.actions import Check, s3_object_arn
+
+    who = principals.resolve(access_key, account)
+    if who is None or who.is_admin:
+        return True
+    try:
+        enforce.authorize_check(who, Check("s3:GetObject", s3_object_arn(bucket, key), {}, "s3", bucket), region)
+        kc = enforce.object_kms_check(account, region, bucket, key)
+        if kc is not None:
+            enforce.authorize_check(who, kc, region)
+    except enforce.Denied as d:
+        log.info("no reuse of s3://%s/%s for %s: %s", bucket, key, who.arn, d.message)
+        return False
+    return True
+
+
 def accessible(prev: dict[str, Any], access_key: str, glue: Callable[[], Any],
-               hook: Callable[[str, str], Any] | None, result_exists: Callable[[], bool]) -> bool:
-    """Whether the caller may be answered with ``prev``'s result: the file is still there and the
-    caller can read every table ``prev`` read, without Lake Formation filters."""
+               hook: Callable[[str, str], Any] | None, result_exists: Callable[[], bool],
+               result_readable: Callable[[], bool] | None = None) -> bool:
+    """Whether the caller may be answered with ``prev``'s result: the file is still there, the
+    caller may read it (``result_readable``, strict IAM) and every table ``prev`` read, without
+    Lake Formation filters."""
     from lakekit.local.athena import AccessDeniedError
 
     if not result_exists():
+        return False
+    if result_readable is not None and not result_readable():
         return False
     tables = [tuple(t) for t in prev.get("_tables") or []]
     if access_key != prev.get("_access_key"):

@@ -102,12 +102,15 @@ def test_changed_data_does_not_invalidate_a_reused_result(athena, lake):
     _, before = _run(athena, sql)
     extra = pa.table({c: pa.array([None], pa.float64() if t == "double" else pa.int64() if t == "bigint" else pa.string())
                       for c, t in L.COLS})
-    pq.write_table(extra, f"{L.BUCKET}/processed/flights/year=2013/month=3/day=7/part-extra.parquet",
-                   filesystem=lake["fs"])
-    stale, rows = _run(athena, sql)
-    assert _reused(stale) and rows == before
-    fresh, rows_now = _run(athena, sql, reuse=None)
-    assert int(rows_now[1][0]) == int(before[1][0]) + 1 and not _reused(fresh)
+    path = f"{L.BUCKET}/processed/flights/year=2013/month=3/day=7/part-extra.parquet"
+    pq.write_table(extra, path, filesystem=lake["fs"])
+    try:
+        stale, rows = _run(athena, sql)
+        assert _reused(stale) and rows == before
+        fresh, rows_now = _run(athena, sql, reuse=None)
+        assert int(rows_now[1][0]) == int(before[1][0]) + 1 and not _reused(fresh)
+    finally:  # the lake is shared by the whole session: leave its flights as they were
+        lake["fs"].delete_file(path)
 
 
 def test_a_deleted_previous_result_is_not_reused(athena, endpoint):

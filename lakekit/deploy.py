@@ -591,8 +591,8 @@ def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True
 
     The pipeline stack (``<prefix>-pipeline``) is deleted first and waited for.
 
-    Returns ``{"stack": final status, "pipeline": the pipeline stack's final status (or
-    DOES_NOT_EXIST), "emptied": {bucket: objects deleted}, "deleted":
+    Returns ``{"stack": final status, "pipeline": the pipeline stack's final status (only
+    when it existed), "emptied": {bucket: objects deleted}, "deleted":
     {"log groups": [...], "log streams": [...], "lf-tags": [...]}}`` (``deleted`` only when
     the stack was waited for, or something was left); a stack that does not exist only
     cleans those leftovers.
@@ -602,10 +602,11 @@ def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True
     s = s or _settings()
     # the pipeline stack reads the lake's outputs (job, crawler, buckets): it goes first
     pipeline_status = teardown_pipeline(s, wait=True, progress=progress, timeout=timeout)
+    piped = {} if pipeline_status == "DOES_NOT_EXIST" else {"pipeline": pipeline_status}
     stack = _describe(s)
     if stack is None:
         deleted = _delete_service_leftovers(s, [])
-        return {"stack": "DOES_NOT_EXIST", "pipeline": pipeline_status, "emptied": {},
+        return {"stack": "DOES_NOT_EXIST", **piped, "emptied": {},
                 **({"deleted": deleted} if any(deleted.values()) else {})}
     cf = _client("cloudformation", s)
     job_runs = _job_runs(s)
@@ -620,11 +621,11 @@ def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True
     cf.delete_stack(StackName=stack["StackId"])
     status = "DELETE_IN_PROGRESS"
     if not wait:
-        return {"stack": status, "pipeline": pipeline_status, "emptied": emptied}
+        return {"stack": status, **piped, "emptied": emptied}
     total = sum(1 for _ in _items(cf, "list_stack_resources", "StackResourceSummaries", StackName=stack["StackId"]))
     status = wait_for_stack(s, timeout, progress=progress, total=total, since=started, name=stack["StackId"])
     # what the services made outside the stack (Glue's log groups, LF-tags left behind)
-    return {"stack": status, "pipeline": pipeline_status, "emptied": emptied,
+    return {"stack": status, **piped, "emptied": emptied,
             "deleted": _delete_service_leftovers(s, job_runs)}
 
 

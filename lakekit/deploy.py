@@ -303,8 +303,14 @@ def wait_for_stack(s: Settings | None = None, timeout: float = _DEFAULT_TIMEOUT,
     return status
 
 
-def expected_resources(phase_compute: bool, governance: bool = False) -> int:
-    """How many resources the template defines for a phase (e.g. 43 for compute, more with governance)."""
+def expected_resources(phase_compute: bool, governance: bool = False, pipeline: bool = False) -> int:
+    """How many resources the template defines for a phase (e.g. 43 for compute, more with
+    governance); ``pipeline=True`` adds the pipeline stack's (:mod:`lakekit.pipeline`)."""
+    extra = 0
+    if pipeline:
+        from lakekit.pipeline import expected_resources as _pipeline_resources
+
+        extra = _pipeline_resources()
     from cfnlint.decode import decode_str
 
     template, _ = decode_str(TEMPLATE.read_text())
@@ -312,8 +318,8 @@ def expected_resources(phase_compute: bool, governance: bool = False) -> int:
         raise DeployError(f"{TEMPLATE} is not valid YAML: run deploy.lint() to see where.")
     enabled = {"ComputeEnabled": phase_compute, "GovernanceEnabled": governance,
                "DeployerGoverned": governance}  # deploy() always names the deployer
-    return sum(1 for res in template["Resources"].values()
-               if enabled.get(res.get("Condition", ""), "Condition" not in res))
+    return extra + sum(1 for res in template["Resources"].values()
+                       if enabled.get(res.get("Condition", ""), "Condition" not in res))
 
 
 def _parameter(stack: dict[str, Any] | None, key: str) -> str | None:
@@ -417,12 +423,15 @@ def _apply(s: Settings, params: dict[str, str], wait_: bool, progress: bool, tim
 
 
 def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
-           timeout: float = _DEFAULT_TIMEOUT, governance: bool | None = None) -> dict[str, str]:
+           timeout: float = _DEFAULT_TIMEOUT, governance: bool | None = None,
+           pipeline: bool = True) -> dict[str, str]:
     """Create or update the stack (phases 1-2, and 3 when asked); returns the outputs. Idempotent.
 
     ``governance``: None keeps the stack's current ``DeployGovernance`` (re-running notebook 01
     does not drop the grants), True deploys the governance phase (the governed tables must
     exist), False removes it. A second call with nothing changed performs no stack operation.
+    ``pipeline``: after the compute phase, create or update the second stack
+    ``<prefix>-pipeline`` (:mod:`lakekit.pipeline`; needs ``wait=True``).
     """
     s = s or _settings()
     base = {"Prefix": s.prefix, "DeployerPrincipalArn": deployer_arn(s)}
@@ -444,7 +453,12 @@ def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
     _check_assets(s, bucket, keys)
     _apply(s, {**base, "DeployCompute": "true", "DeployGovernance": "true" if governance else "false", **keys},
            wait, progress, timeout, expected_resources(True, governance))
-    return outputs(s)
+    out = outputs(s)
+    if pipeline and wait:
+        from lakekit.pipeline import deploy_pipeline
+
+        deploy_pipeline(s, out, wait=True, progress=progress, timeout=timeout)
+    return out
 
 
 # ---------------------------------------------------------------- teardown
@@ -575,16 +589,24 @@ def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True
     what the services made outside it: the log groups/streams Glue wrote for the prefix's job
     and crawler, and the prefix's LF-tags left behind. :func:`remaining` is empty afterwards.
 
-    Returns ``{"stack": final status, "emptied": {bucket: objects deleted}, "deleted":
+    The pipeline stack (``<prefix>-pipeline``) is deleted first and waited for.
+
+    Returns ``{"stack": final status, "pipeline": the pipeline stack's final status (only
+    when it existed), "emptied": {bucket: objects deleted}, "deleted":
     {"log groups": [...], "log streams": [...], "lf-tags": [...]}}`` (``deleted`` only when
     the stack was waited for, or something was left); a stack that does not exist only
     cleans those leftovers.
     """
+    from lakekit.pipeline import teardown_pipeline
+
     s = s or _settings()
+    # the pipeline stack reads the lake's outputs (job, crawler, buckets): it goes first
+    pipeline_status = teardown_pipeline(s, wait=True, progress=progress, timeout=timeout)
+    piped = {} if pipeline_status == "DOES_NOT_EXIST" else {"pipeline": pipeline_status}
     stack = _describe(s)
     if stack is None:
         deleted = _delete_service_leftovers(s, [])
-        return {"stack": "DOES_NOT_EXIST", "emptied": {},
+        return {"stack": "DOES_NOT_EXIST", **piped, "emptied": {},
                 **({"deleted": deleted} if any(deleted.values()) else {})}
     cf = _client("cloudformation", s)
     job_runs = _job_runs(s)
@@ -599,11 +621,12 @@ def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True
     cf.delete_stack(StackName=stack["StackId"])
     status = "DELETE_IN_PROGRESS"
     if not wait:
-        return {"stack": status, "emptied": emptied}
+        return {"stack": status, **piped, "emptied": emptied}
     total = sum(1 for _ in _items(cf, "list_stack_resources", "StackResourceSummaries", StackName=stack["StackId"]))
     status = wait_for_stack(s, timeout, progress=progress, total=total, since=started, name=stack["StackId"])
     # what the services made outside the stack (Glue's log groups, LF-tags left behind)
-    return {"stack": status, "emptied": emptied, "deleted": _delete_service_leftovers(s, job_runs)}
+    return {"stack": status, **piped, "emptied": emptied,
+            "deleted": _delete_service_leftovers(s, job_runs)}
 
 
 def remaining(s: Settings | None = None):
@@ -626,9 +649,12 @@ def remaining(s: Settings | None = None):
     def add(service: str, kind: str, name: str) -> None:
         rows.append({"service": service, "kind": kind, "name": name})
 
-    stack = _describe(s)
-    if stack is not None:
-        add("cloudformation", "stack", f"{stack['StackName']} ({stack['StackStatus']})")
+    from lakekit.pipeline import _describe as _describe_pipeline
+
+    for st in (_describe(s), _describe_pipeline(s)):
+        if st is not None:
+            add("cloudformation", "stack", f"{st['StackName']} ({st['StackStatus']})")
+    _pipeline_remaining(s, add)
     for b in _items(_client("s3", s), "list_buckets", "Buckets"):
         if b["Name"].startswith(f"{p}-"):
             add("s3", "bucket", b["Name"])
@@ -668,7 +694,7 @@ def remaining(s: Settings | None = None):
             group if stream is None else f"{group}:{stream}")
     kms = _client("kms", s)
     for a in _items(kms, "list_aliases", "Aliases"):
-        if a["AliasName"] == f"alias/{p}-datalake":
+        if a["AliasName"] in (f"alias/{p}-datalake", f"alias/{p}-pipeline"):
             add("kms", "alias", a["AliasName"])
     for k in _items(kms, "list_keys", "Keys"):
         try:
@@ -676,7 +702,7 @@ def remaining(s: Settings | None = None):
         except ClientError:  # another team's key this caller may not describe
             continue
         if meta.get("KeyManager") == "CUSTOMER" and meta.get("KeyState") != "PendingDeletion" \
-                and meta.get("Description", "").startswith(f"{p} data lake key"):
+                and meta.get("Description", "").startswith((f"{p} data lake key", f"{p} pipeline notifications key")):
             add("kms", "key", f"{k['KeyId']} ({meta.get('KeyState')})")
     lf = _client("lakeformation", s)
     for r in _items(lf, "list_resources", "ResourceInfoList"):
@@ -685,3 +711,25 @@ def remaining(s: Settings | None = None):
     for key in _prefix_lf_tags(s):
         add("lakeformation", "lf-tag", key)
     return pd.DataFrame(rows, columns=["service", "kind", "name"])
+
+
+def _pipeline_remaining(s: Settings, add: Any) -> None:
+    """What the pipeline stack makes, by prefix: state machines, topics, rules, alarms, dashboards,
+    the state machine's log group (its roles and KMS key are listed with the others)."""
+    p = s.prefix
+    for sm in _items(_client("stepfunctions", s), "list_state_machines", "stateMachines"):
+        if sm["name"].startswith(f"{p}-"):
+            add("stepfunctions", "state machine", sm["name"])
+    for t in _items(_client("sns", s), "list_topics", "Topics"):
+        if t["TopicArn"].rsplit(":", 1)[-1].startswith(f"{p}-"):
+            add("sns", "topic", t["TopicArn"])
+    for r in _items(_client("events", s), "list_rules", "Rules", NamePrefix=f"{p}-"):
+        add("events", "rule", r["Name"])
+    cw = _client("cloudwatch", s)
+    for a in _items(cw, "describe_alarms", "MetricAlarms", AlarmNamePrefix=f"{p}-"):
+        add("cloudwatch", "alarm", a["AlarmName"])
+    for d in _items(cw, "list_dashboards", "DashboardEntries", DashboardNamePrefix=f"{p}-"):
+        add("cloudwatch", "dashboard", d["DashboardName"])
+    for lg in _items(_client("logs", s), "describe_log_groups", "logGroups",
+                     logGroupNamePrefix=f"/aws/vendedlogs/states/{p}-"):
+        add("logs", "log group", lg["logGroupName"])

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from lakekit.local.cloudformation.resources import (  # noqa: F401
     analytics,
+    cloudwatch,
     events,
     kms_iam_logs,
     lakeformation,
     lambda_,
     s3,
     secrets,
+    sns,
+    stepfunctions,
 )
 from lakekit.local.cloudformation.resources.base import PROVISIONERS, get_provisioner
 

@@ -1,18 +1,23 @@
 """AWS::Events::Rule (EventBridge rules on the default event bus).
 
 The rule and its targets are stored in moto's EventBridge backend, so ``events.describe_rule``
-and ``list_targets_by_rule`` answer as on AWS. The local endpoint does not fire scheduled rules
-(see docs/aws-parity.md): an ENABLED schedule is stored, never run.
+and ``list_targets_by_rule`` answer as on AWS. ``EventPattern`` (an object in
+the template) is stored as its JSON, targets keep RoleArn / Input / InputPath / InputTransformer
+as PutTargets takes them; a Step Functions target without RoleArn and any entry PutTargets
+refuses (FailedEntries) fail the resource, as on AWS. Firing rules is the endpoint's job.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from lakekit.local.cloudformation.resources.base import (
     Created,
     ProvisionContext,
     Provisioner,
+    ResourceFailure,
     deleting,
     failing_as,
     provisioner,
@@ -33,7 +38,18 @@ class Rule(Provisioner):
 
     def create(self, ctx: ProvisionContext, logical: str, props: dict[str, Any]) -> Created:
         name = props.get("Name") or ctx.physical_name(logical)
-        arn = self._put(ctx, name, props)
+        try:
+            ctx.client("events").describe_rule(Name=name)
+            existed = True
+        except ClientError:
+            existed = False
+        try:
+            arn = self._put(ctx, name, props)
+        except ResourceFailure:
+            # a refused target leaves no half-made rule behind (the handler cleans up on AWS)
+            if not existed:
+                self.delete(ctx, logical, name, props, {})
+            raise
         return Created(name, {"Arn": arn})
 
     def update(self, ctx: ProvisionContext, logical: str, physical_id: str,
@@ -57,6 +73,15 @@ class Rule(Provisioner):
     @staticmethod
     def _put(ctx: ProvisionContext, name: str, props: dict[str, Any]) -> str:
         events = ctx.client("events")
+        targets = [{k: t[k] for k in _TARGET_KEYS if k in t} for t in props.get("Targets", [])]
+        for t in targets:
+            if t.get("Arn", "").split(":")[2:3] == ["states"] and not t.get("RoleArn"):
+                # EventBridge calls StartExecution with a role it assumes: no RoleArn, no target
+                raise ResourceFailure(
+                    f'Resource handler returned message: "RoleArn is required for target '
+                    f'{t.get("Arn")}." (Service: EventBridge, Status Code: 400, Error Code: '
+                    f"ValidationException). Give target {t.get('Id')} a RoleArn whose role allows "
+                    "states:StartExecution on the state machine.")
         kwargs: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
         for key in ("Description", "ScheduleExpression", "RoleArn"):
             if key in props:
@@ -67,8 +92,14 @@ class Rule(Provisioner):
         with failing_as("ScheduleExpression" if "ScheduleExpression" in props else "EventPattern",
                         "EventBridge"):
             arn = events.put_rule(**kwargs)["RuleArn"]
-        targets = [{k: t[k] for k in _TARGET_KEYS if k in t} for t in props.get("Targets", [])]
         if targets:
             with failing_as("Targets", "EventBridge"):
-                events.put_targets(Rule=name, Targets=targets)
+                resp = events.put_targets(Rule=name, Targets=targets)
+            failed = resp.get("FailedEntries") or []
+            if resp.get("FailedEntryCount") or failed:
+                first = failed[0] if failed else {}
+                raise ResourceFailure(
+                    f"Property Targets: target {first.get('TargetId', '?')} was refused: "
+                    f"{first.get('ErrorCode', '')}: {first.get('ErrorMessage', '')} (Service: "
+                    "EventBridge, PutTargets FailedEntries). Fix the target's Arn/RoleArn/Input.")
         return arn

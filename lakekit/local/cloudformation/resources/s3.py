@@ -118,7 +118,10 @@ def _notification(cfg: dict[str, Any]) -> dict[str, Any]:
         out["QueueConfigurations"] = queues
     if topics:
         out["TopicConfigurations"] = topics
-    if "EventBridgeConfiguration" in cfg:
+    # EventBridgeEnabled is required; false means no delivery (the API's empty
+    # EventBridgeConfiguration object is what switches it on).
+    eb = cfg.get("EventBridgeConfiguration")
+    if isinstance(eb, dict) and str(eb.get("EventBridgeEnabled")).lower() == "true":
         out["EventBridgeConfiguration"] = {}
     return out
 

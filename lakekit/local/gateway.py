@@ -171,8 +171,6 @@ class Gateway:
             body = _read_body(environ)
         params: dict[str, Any] = {}
         operation = ""
-        if protocol.startswith("smithy-rpc") and headers.get("x-amz-target"):
-            protocol = "json"  # botocore speaks the model's json fallback (CloudWatch: X-Amz-Target)
         if protocol == "json":
             target = headers.get("x-amz-target", "")
             operation = target.rpartition(".")[2]

@@ -154,3 +154,22 @@ def run(engine):
         return engine.execute(sql, **kw)
 
     return _run
+
+
+@pytest.fixture
+def wr(endpoint, lake):
+    """awswrangler pointed at the test endpoint (after the module's ``lake`` is built); reset after."""
+    import awswrangler as wr
+
+    for name in ("athena", "s3", "glue", "sts"):
+        setattr(wr.config, f"{name}_endpoint_url", endpoint.url)
+    yield wr
+    wr.config.reset()
+
+
+@pytest.fixture
+def session():
+    """A boto3 session with the endpoint's bootstrap credentials."""
+    import boto3
+
+    return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pandas as pd
 import pytest
 
@@ -50,19 +49,6 @@ def _frame_rows(df: pd.DataFrame) -> list[tuple]:
     return _norm(df[["carrier", "month", "n", "avg_dep_delay"]].itertuples(index=False, name=None))
 
 
-@pytest.fixture
-def wr_config(endpoint, lake):
-    import awswrangler as wr
-
-    for name in ("athena", "s3", "glue", "sts"):
-        setattr(wr.config, f"{name}_endpoint_url", endpoint.url)
-    yield wr
-    wr.config.reset()
-
-
-@pytest.fixture
-def session():
-    return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
 
 
 def test_boto3(endpoint, lake, truth):
@@ -74,8 +60,8 @@ def test_boto3(endpoint, lake, truth):
     _same(_norm(rows[1:]), truth)
 
 
-def test_awswrangler_without_ctas(wr_config, session, truth):
-    df = wr_config.athena.read_sql_query(SQL, database=L.DB, ctas_approach=False, s3_output=L.OUTPUT,
+def test_awswrangler_without_ctas(wr, session, truth):
+    df = wr.athena.read_sql_query(SQL, database=L.DB, ctas_approach=False, s3_output=L.OUTPUT,
                                          boto3_session=session)
     assert len(df) == len(truth)
     assert str(df["n"].dtype) == "Int64" and str(df["month"].dtype) == "Int32"
@@ -83,8 +69,8 @@ def test_awswrangler_without_ctas(wr_config, session, truth):
     assert df.query_metadata["Statistics"]["DataScannedInBytes"] > 0
 
 
-def test_awswrangler_ctas_approach_default(wr_config, session, endpoint, truth):
-    df = wr_config.athena.read_sql_query(SQL, database=L.DB, s3_output=L.OUTPUT, boto3_session=session)
+def test_awswrangler_ctas_approach_default(wr, session, endpoint, truth):
+    df = wr.athena.read_sql_query(SQL, database=L.DB, s3_output=L.OUTPUT, boto3_session=session)
     assert len(df) == len(truth)
     _same(_frame_rows(df.sort_values(["carrier", "month"])), truth)
     assert df.query_metadata["SubstatementType"] == "CREATE_TABLE_AS_SELECT"
@@ -94,10 +80,10 @@ def test_awswrangler_ctas_approach_default(wr_config, session, endpoint, truth):
     assert not [n for n in names if n.startswith("temp_table_")]
 
 
-def test_awswrangler_ctas_in_an_enforced_workgroup(wr_config, session, truth):
-    df = wr_config.athena.read_sql_query(SQL, database=L.DB, workgroup="analysts", boto3_session=session)
+def test_awswrangler_ctas_in_an_enforced_workgroup(wr, session, truth):
+    df = wr.athena.read_sql_query(SQL, database=L.DB, workgroup="analysts", boto3_session=session)
     _same(_frame_rows(df.sort_values(["carrier", "month"])), truth)
-    empty = wr_config.athena.read_sql_query("SELECT carrier, month FROM flights WHERE month = 12", database=L.DB,
+    empty = wr.athena.read_sql_query("SELECT carrier, month FROM flights WHERE month = 12", database=L.DB,
                                             workgroup="analysts", boto3_session=session)
     assert len(empty) == 0 and list(empty.columns) == ["carrier", "month"]
 

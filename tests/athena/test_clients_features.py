@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 
-import boto3
 import pytest
 
 from . import _gwlake as L
@@ -32,19 +31,6 @@ def truth(lake) -> dict[str, tuple[int, int]]:
     return {c: (int(r.n), int(r.dist)) for c, r in g.iterrows()}
 
 
-@pytest.fixture
-def wr(endpoint, lake):
-    import awswrangler as wr
-
-    for name in ("athena", "s3", "glue", "sts"):
-        setattr(wr.config, f"{name}_endpoint_url", endpoint.url)
-    yield wr
-    wr.config.reset()
-
-
-@pytest.fixture
-def session():
-    return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ Prepared statements (PREPARE / EXECUTE [USING] / DEALLOCATE PREPARE) belong to t
 """
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -106,19 +105,6 @@ def test_a_prepared_statement_with_a_syntax_error_is_refused(athena):
 
 
 # ----------------------------------------------------------------------------- the clients
-@pytest.fixture
-def wr(endpoint, lake):
-    import awswrangler as wr
-
-    for name in ("athena", "s3", "glue", "sts"):
-        setattr(wr.config, f"{name}_endpoint_url", endpoint.url)
-    yield wr
-    wr.config.reset()
-
-
-@pytest.fixture
-def session():
-    return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
 
 
 def test_awswrangler_qmark_params_quoted_and_bare(wr, session, lake):

@@ -8,7 +8,6 @@ import io
 import json
 import uuid
 
-import boto3
 import fastavro
 import pyarrow.orc as orc
 import pyarrow.parquet as pq
@@ -182,19 +181,6 @@ def test_result_files_per_statement_type(athena, s3):
     L.run(athena, "DROP TABLE files_ctas", **kw)
 
 
-@pytest.fixture
-def wr(endpoint, lake):
-    import awswrangler as wr
-
-    for name in ("athena", "s3", "glue", "sts"):
-        setattr(wr.config, f"{name}_endpoint_url", endpoint.url)
-    yield wr
-    wr.config.reset()
-
-
-@pytest.fixture
-def session():
-    return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
 
 
 def test_awswrangler_unload(wr, session, s3, truth):

@@ -37,6 +37,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lakekit import _stacks
 from lakekit.config import Settings
 from lakekit.config import settings as _settings
 from lakekit.exceptions import DeployError, WaitTimeout
@@ -186,18 +187,12 @@ def _check_assets(s: Settings, bucket: str, keys: dict[str, str]) -> None:
 
 # ---------------------------------------------------------------- stack helpers
 def _describe(s: Settings) -> dict[str, Any] | None:
-    try:
-        return _client("cloudformation", s).describe_stacks(StackName=stack_name(s))["Stacks"][0]
-    except ClientError as exc:
-        if "does not exist" in str(exc):
-            return None
-        raise
+    return _stacks.describe(stack_name(s), s)
 
 
 def outputs(s: Settings | None = None) -> dict[str, str]:
     """The stack's outputs as a dict ({} when the stack does not exist)."""
-    stack = _describe(s or _settings())
-    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+    return _stacks.outputs_of(_describe(s or _settings()))
 
 
 def resources(s: Settings | None = None):
@@ -322,13 +317,6 @@ def expected_resources(phase_compute: bool, governance: bool = False, pipeline: 
                        if enabled.get(res.get("Condition", ""), "Condition" not in res))
 
 
-def _parameter(stack: dict[str, Any] | None, key: str) -> str | None:
-    for p in (stack or {}).get("Parameters", []):
-        if p["ParameterKey"] == key:
-            return p.get("ParameterValue")
-    return None
-
-
 def _governance_ready(s: Settings, stack: dict[str, Any] | None) -> str:
     """The lake database when the governed tables exist; DeployError saying what to run otherwise."""
     db = outputs(s).get("DatabaseName") if stack is not None else None
@@ -437,7 +425,7 @@ def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
     base = {"Prefix": s.prefix, "DeployerPrincipalArn": deployer_arn(s)}
     current = _describe(s)
     if governance is None:
-        governance = _parameter(current, "DeployGovernance") == "true"
+        governance = _stacks.parameter(current, "DeployGovernance") == "true"
     if governance:
         from lakekit.governance import use_lake_formation_permissions
 

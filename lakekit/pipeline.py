@@ -32,6 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lakekit import _stacks
 from lakekit.config import Settings
 from lakekit.config import settings as _settings
 from lakekit.exceptions import DeployError
@@ -172,25 +173,12 @@ def expected_resources() -> int:
 
 
 def _describe(s: Settings) -> dict[str, Any] | None:
-    try:
-        return _client("cloudformation", s).describe_stacks(StackName=stack_name(s))["Stacks"][0]
-    except ClientError as exc:
-        if "does not exist" in str(exc):
-            return None
-        raise
+    return _stacks.describe(stack_name(s), s)
 
 
 def outputs(s: Settings | None = None) -> dict[str, str]:
     """The pipeline stack's outputs ({} when it does not exist)."""
-    stack = _describe(s or _settings())
-    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
-
-
-def _current(stack: dict[str, Any] | None, key: str) -> str | None:
-    for p in (stack or {}).get("Parameters", []):
-        if p["ParameterKey"] == key:
-            return p.get("ParameterValue")
-    return None
+    return _stacks.outputs_of(_describe(s or _settings()))
 
 
 def deploy_pipeline(s: Settings | None = None, lake_outputs: dict[str, str] | None = None,
@@ -207,9 +195,9 @@ def deploy_pipeline(s: Settings | None = None, lake_outputs: dict[str, str] | No
     lake = lake_outputs if lake_outputs is not None else _deploy.outputs(s)
     stack = _describe(s)
     state = None if trigger is None else ("ENABLED" if trigger else "DISABLED")
-    params = parameters(lake, PipelineTrigger=state or _current(stack, "PipelineTrigger"),
+    params = parameters(lake, PipelineTrigger=state or _stacks.parameter(stack, "PipelineTrigger"),
                         CrawlerPollSeconds=crawler_poll_seconds if crawler_poll_seconds is not None
-                        else _current(stack, "CrawlerPollSeconds"))
+                        else _stacks.parameter(stack, "CrawlerPollSeconds"))
     url = upload_template(lake["ArtifactsBucket"], s)
     cf = _client("cloudformation", s)
     name = stack_name(s)

@@ -5,16 +5,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakekit.config import Settings
-from lakekit.session import client as _client
-
 __all__ = ["describe", "outputs_of", "parameter"]
 
 
-def describe(name: str, s: Settings) -> dict[str, Any] | None:
-    """DescribeStacks of ``name`` (None when it does not exist)."""
+def describe(cloudformation: Any, name: str) -> dict[str, Any] | None:
+    """DescribeStacks of ``name`` with that client (None when the stack does not exist)."""
     try:
-        return _client("cloudformation", s).describe_stacks(StackName=name)["Stacks"][0]
+        return cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     except ClientError as exc:
         if "does not exist" in str(exc):
             return None

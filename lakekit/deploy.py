@@ -187,7 +187,7 @@ def _check_assets(s: Settings, bucket: str, keys: dict[str, str]) -> None:
 
 # ---------------------------------------------------------------- stack helpers
 def _describe(s: Settings) -> dict[str, Any] | None:
-    return _stacks.describe(stack_name(s), s)
+    return _stacks.describe(_client("cloudformation", s), stack_name(s))
 
 
 def outputs(s: Settings | None = None) -> dict[str, str]:

@@ -173,7 +173,7 @@ def expected_resources() -> int:
 
 
 def _describe(s: Settings) -> dict[str, Any] | None:
-    return _stacks.describe(stack_name(s), s)
+    return _stacks.describe(_client("cloudformation", s), stack_name(s))
 
 
 def outputs(s: Settings | None = None) -> dict[str, str]:

@@ -14,7 +14,6 @@ import uuid
 import pytest
 
 from lakekit.local.lambda_runtime import emf
-
 from tests.lambda_runtime.conftest import Lam, make_zip
 
 # the specification's "valid example of embedded metric format", verbatim

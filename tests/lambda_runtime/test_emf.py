@@ -206,3 +206,26 @@ def test_no_metrics_when_the_role_cannot_write_the_logs(lam: Lam):
     assert lam.log_messages(name) == []
     assert _sum(lam.ep.client("cloudwatch"), namespace, "Widgets",
                 [{"Name": "Stage", "Value": "test"}]) == []
+
+
+def test_parity_no_emf_error_metrics_and_no_extraction_from_put_log_events(lam: Lam):
+    """Ledger pins. AWS counts invalid documents in AWS/Logs EMFValidationErrors and extracts EMF
+    from ANY event reaching CloudWatch Logs; locally only a Lambda function's own log is read
+    and no AWS/Logs error metric is published."""
+    namespace = f"emf-direct-{lam.tag}"
+    fn = lam.function("emf", EMF_PRINTER)["FunctionName"]
+    lam.lam.invoke(FunctionName=fn, Payload=json.dumps({"namespace": namespace, "widgets": 1}).encode())
+    cw = lam.ep.client("cloudwatch")
+    now = dt.datetime.now(dt.UTC)
+    listed = cw.list_metrics(Namespace="AWS/Logs")["Metrics"]
+    assert [m for m in listed if m["MetricName"].startswith("EMF")] == []
+    group, stream = f"/emf-direct-{lam.tag}", "s"
+    lam.logs.create_log_group(logGroupName=group)
+    lam.logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    doc = copy.deepcopy(SPEC_EXAMPLE)
+    doc["_aws"]["Timestamp"] = int(now.timestamp() * 1000)
+    doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] = namespace
+    lam.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": doc["_aws"]["Timestamp"], "message": json.dumps(doc)}])
+    assert _sum(cw, namespace, "time", [{"Name": "functionVersion", "Value": "$LATEST"}]) == []
+    assert _sum(cw, namespace, "Widgets", [{"Name": "Stage", "Value": "test"}]) == [(1.0, 1.0, "Count")]

@@ -5,6 +5,12 @@ returns the result as a DataFrame together with :class:`QueryStats` (data scanne
 time, cost). A query that ends ``FAILED`` or ``CANCELLED`` raises :class:`QueryFailed`
 carrying Athena's ``StateChangeReason``.
 
+Every finished query (SUCCEEDED, FAILED or CANCELLED: all are billed for what they read) is
+also published as the pipeline's custom metric ``QueryBytes`` (namespace ``lakekit``, dimension
+``Prefix``; :data:`lakekit.pipeline.CUSTOM_METRICS`) = its ``DataScannedInBytes``, with
+PutMetricData and the caller's own credentials. A principal without ``cloudwatch:PutMetricData``
+(the analyst roles) still gets its rows: the refusal is logged once and the query goes on.
+
 Example::
 
     >>> df, stats = query("SELECT carrier, count(*) AS n FROM flights GROUP BY 1",
@@ -14,18 +20,27 @@ Example::
 """
 from __future__ import annotations
 
+import datetime as _dt
+import logging
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
 
+from lakekit.config import settings as _settings
 from lakekit.exceptions import LakekitError
 from lakekit.session import client as _client
 from lakekit.session import session as _session
 from lakekit.waiters import wait_for
 
-__all__ = ["QueryStats", "QueryFailed", "query", "cost_usd", "human_bytes", "FINAL_STATES"]
+log = logging.getLogger(__name__)
+
+__all__ = ["QueryStats", "QueryFailed", "query", "publish_query_bytes", "cost_usd", "human_bytes",
+           "FINAL_STATES"]
 
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
 _MB = 1024**2
@@ -101,14 +116,68 @@ class QueryFailed(LakekitError):
             f"the query) and run it again; the console's Recent queries tab shows the same execution.")
 
 
+_WARNED: set[tuple[str, str]] = set()
+_WARNED_LOCK = threading.Lock()
+
+
+def _cloudwatch_like(athena: Any, boto3_session: Any) -> Any:
+    """A CloudWatch client with the credentials, region and endpoint the Athena client uses."""
+    sess = boto3_session
+    if sess is None:
+        creds = getattr(getattr(athena, "_request_signer", None), "_credentials", None)
+        frozen = creds.get_frozen_credentials() if creds is not None else None
+        sess = boto3.session.Session(
+            aws_access_key_id=frozen.access_key, aws_secret_access_key=frozen.secret_key,
+            aws_session_token=frozen.token) if frozen else _session()
+    url = athena.meta.endpoint_url
+    standard = url.rstrip("/").endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+    return sess.client("cloudwatch", region_name=athena.meta.region_name,
+                       **({} if standard else {"endpoint_url": url}))
+
+
+def publish_query_bytes(qe: dict[str, Any], cloudwatch: Any, prefix: str | None = None) -> bool:
+    """PutMetricData ``QueryBytes`` = ``DataScannedInBytes`` of the finished execution ``qe``
+    (timestamp: its completion time). Never raises: a refusal (no cloudwatch:PutMetricData) or an
+    unreachable CloudWatch is logged once per caller and error; returns whether it was put."""
+    from lakekit import pipeline
+
+    prefix = prefix or _settings().prefix
+    scanned = int((qe.get("Statistics") or {}).get("DataScannedInBytes") or 0)
+    when = qe.get("Status", {}).get("CompletionDateTime") or _dt.datetime.now(_dt.UTC)
+    metric = pipeline.CUSTOM_METRICS["QueryBytes"]
+    try:
+        cloudwatch.put_metric_data(Namespace=pipeline.METRIC_NAMESPACE, MetricData=[{
+            "MetricName": metric.name, "Dimensions": pipeline.metric_dimensions(prefix),
+            "Value": float(scanned), "Unit": metric.unit, "Timestamp": when}])
+        return True
+    except (ClientError, BotoCoreError) as exc:
+        code = exc.response["Error"].get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+        said = exc.response["Error"].get("Message", "") if isinstance(exc, ClientError) else str(exc)
+        creds = getattr(getattr(cloudwatch, "_request_signer", None), "_credentials", None)
+        who = getattr(creds, "access_key", "") or ""
+        with _WARNED_LOCK:
+            first = (who, code) not in _WARNED
+            _WARNED.add((who, code))
+        (log.warning if first else log.debug)(
+            "the query's result is fine, but its QueryBytes metric (%s bytes, query %s) was not "
+            "published: %s%s. Grant this principal cloudwatch:PutMetricData on the lakekit "
+            "namespace to see it on the pipeline dashboard, or pass publish_metrics=False.%s",
+            scanned, qe.get("QueryExecutionId"), code, f" ({said})" if said else "",
+            "" if first else " (repeated)")
+        return False
+
+
 def query(sql: str, database: str, workgroup: str = "primary", *, timeout: float = 300.0,
           price_per_tb: float = 5.0, progress: bool = True, athena: Any = None,
-          boto3_session: Any = None) -> tuple[pd.DataFrame, QueryStats]:
+          boto3_session: Any = None, publish_metrics: bool = True,
+          prefix: str | None = None) -> tuple[pd.DataFrame, QueryStats]:
     """Run ``sql`` in ``workgroup`` against ``database``; return ``(rows, stats)``.
 
     Waits at most ``timeout`` s (progress bar). Raises :class:`QueryFailed` when Athena
     ends the query FAILED/CANCELLED. DDL statements return their text output (often empty).
     ``athena``/``boto3_session``: another client or session (e.g. an assumed role's).
+    ``publish_metrics``: put ``QueryBytes`` for the finished query (see the module docstring)
+    with the dimension ``Prefix`` = ``prefix`` (default: LAKEKIT_PREFIX).
     """
     athena = athena or _client("athena", sess=boto3_session)
     qid = athena.start_query_execution(QueryString=sql, WorkGroup=workgroup,
@@ -118,6 +187,8 @@ def query(sql: str, database: str, workgroup: str = "primary", *, timeout: float
                     desc=f"athena {qid[:8]}", progress=progress,
                     hint=f"Stop it with athena.stop_query_execution(QueryExecutionId='{qid}') or wait longer.")
     stats = QueryStats.from_execution(done.value, price_per_tb)
+    if publish_metrics:
+        publish_query_bytes(done.value, _cloudwatch_like(athena, boto3_session), prefix)
     if stats.state != "SUCCEEDED":
         raise QueryFailed(stats, sql)
     return _rows(athena, qid, done.value.get("StatementType", ""), boto3_session), stats

@@ -48,6 +48,16 @@ bad_delimiter, header_only, bad_row, truncated_row, invalid_json, json_shape.
 
 Returns ``{"landed": [...], "quarantined": [...], "skipped_duplicates": [...], "ignored": [...],
 "missing": [...], "errors": [...], "jobs_started": [...]}``; one JSON log line per decision.
+
+Metrics (lakekit.pipeline.CUSTOM_METRICS): the last log line of an invocation, ``summary``, is
+also a CloudWatch Embedded Metric Format document (CloudWatch user guide, "Specification:
+Embedded metric format"; "Using the embedded metric format with Lambda": CloudWatch Logs
+extracts the metrics from the function's log, no cloudwatch:PutMetricData needed): namespace
+``lakekit``, dimension set ``[["Prefix"]]``, ``FilesLanded`` = files handled (landed +
+quarantined + duplicates) and ``FilesQuarantined``, both Count, both published every invocation
+(0 too, so the quarantine-rate alarm has its denominator). The Prefix is the function's name
+``<prefix>-ingest`` (AWS_LAMBDA_FUNCTION_NAME) without ``-ingest``; outside Lambda (no function
+name) the line has no metrics.
 """
 from __future__ import annotations
 
@@ -125,6 +135,33 @@ def _config() -> _Config:
         glue_job_arguments=json.loads(os.environ.get("GLUE_JOB_ARGUMENTS") or '{"--dataset": "{dataset}"}'),
         raise_on_error=_env_bool("RAISE_ON_ERROR", True),
     )
+
+
+METRIC_NAMESPACE = "lakekit"  # lakekit.pipeline.METRIC_NAMESPACE (this zip cannot import lakekit)
+_FUNCTION_SUFFIX = "-ingest"   # the stack names the function "${Prefix}-ingest"
+
+
+def _metrics_prefix() -> str:
+    """The stack Prefix of this function (``lakekit-ingest`` -> ``lakekit``); "" outside Lambda."""
+    name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    if name.endswith(_FUNCTION_SUFFIX) and len(name) > len(_FUNCTION_SUFFIX):
+        return name[: -len(_FUNCTION_SUFFIX)]
+    if _FUNCTION_SUFFIX + "-" in name:  # e.g. a copy named "<prefix>-ingest-<tag>"
+        return name.rsplit(_FUNCTION_SUFFIX + "-", 1)[0]
+    return name
+
+
+def _emf(prefix: str, landed: int, quarantined: int) -> dict:
+    """The EMF members of the summary line (empty without a prefix: no metrics published)."""
+    if not prefix:
+        return {}
+    return {
+        "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
+            "Namespace": METRIC_NAMESPACE, "Dimensions": [["Prefix"]],
+            "Metrics": [{"Name": "FilesLanded", "Unit": "Count"},
+                        {"Name": "FilesQuarantined", "Unit": "Count"}]}]},
+        "Prefix": prefix, "FilesLanded": landed, "FilesQuarantined": quarantined,
+    }
 
 
 def _log(level: str, message: str, **fields) -> None:
@@ -496,8 +533,10 @@ def lambda_handler(event: dict, context=None) -> dict:
             summary["errors"].append({"key": key, "error": f"{type(e).__name__}: {e}"})
     landed_datasets = sorted({d["dataset"] for d in summary["landed"]})
     summary["jobs_started"] = _start_jobs(cfg, landed_datasets, request_id)
-    _log("INFO", "summary", request_id=request_id,
-         **{k: len(v) for k, v in summary.items()})
+    counts = {k: len(v) for k, v in summary.items()}
+    handled = counts["landed"] + counts["quarantined"] + counts["skipped_duplicates"]
+    _log("INFO", "summary", request_id=request_id, **counts,
+         **_emf(_metrics_prefix(), handled, counts["quarantined"]))
     if summary["errors"] and cfg.raise_on_error:
         raise RuntimeError(f"{len(summary['errors'])} of {len(records)} record(s) failed "
                            f"({summary['errors'][0]['error']}); the originals stay in landing and "

@@ -9,7 +9,8 @@ with the function's environment; a new one runs the init phase first — a cold 
 enforces ``Timeout`` (counted from the handler's start, like AWS) by killing the
 environment, and writes ``START`` / output / ``END`` / ``REPORT`` lines to the CloudWatch Logs
 group ``/aws/lambda/<name>``, stream ``YYYY/MM/DD/[$LATEST]<32 hex>`` — one stream per
-environment, as on AWS.
+environment, as on AWS. Log events that are Embedded Metric Format documents then become
+CloudWatch metrics (:mod:`.emf`), as CloudWatch Logs extracts them on AWS.
 
 Module globals and ``/tmp`` survive between invocations of one environment; ``REPORT``
 carries ``Init Duration`` only on a cold start. The first invocation's log has the init
@@ -39,7 +40,7 @@ from botocore.exceptions import ClientError
 
 from lakekit.local._clients import endpoint_client, role_credentials, role_credentials_until
 from lakekit.local._logs import write_logs
-from lakekit.local.lambda_runtime import environments
+from lakekit.local.lambda_runtime import emf, environments
 from lakekit.local.services import cloudwatch_publish
 
 __all__ = ["FunctionSpec", "Outcome", "FunctionNotFound", "resolve", "invoke", "INIT_LIMIT_SECONDS"]
@@ -204,6 +205,8 @@ def invoke(spec: FunctionSpec, payload: bytes, *, request_id: str, invoked_arn: 
                        out.log_stream, events, create=not (env and env.logs_ready))
             if env is not None:
                 env.logs_ready = True
+            # CloudWatch Logs extracts the metrics of EMF events it received (emf.py)
+            emf.publish(spec.account_id, spec.region, events, source=f"lambda {spec.name}")
         except ClientError as exc:
             log.warning("lambda %s (%s): its logs were not written to %s: %s - give the execution role "
                         "%s logs:CreateLogGroup/CreateLogStream/PutLogEvents on that log group (as "

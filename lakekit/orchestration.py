@@ -190,7 +190,8 @@ def _layout(definition: dict[str, Any]) -> dict[str, tuple[int, int]]:
 
 
 def draw(definition: dict[str, Any] | str, outcomes: dict[str, str] | None = None, title: str = ""):
-    """The state machine's graph, each state coloured by its outcome (grey: not run)."""
+    """The state machine's graph, each state coloured by its outcome (grey: not run); the
+    figure's ``lakekit_states`` maps each state name to its box."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch, Patch
 
@@ -210,6 +211,7 @@ def draw(definition: dict[str, Any] | str, outcomes: dict[str, str] | None = Non
                                 "linestyle": "--" if kind == "catch" else "-", "lw": 0.8,
                                 "shrinkA": 18, "shrinkB": 18,
                                 "connectionstyle": "arc3,rad=0.25" if xb <= xa else "arc3,rad=0.0"})
+    boxes = {}
     for name, (x, y) in pos.items():
         st = states[name]
         label = name
@@ -217,7 +219,7 @@ def draw(definition: dict[str, Any] | str, outcomes: dict[str, str] | None = Non
             inner = list(st.get("ItemProcessor", st.get("Iterator", {})).get("States", {}))
             label += "\n[" + ", ".join(inner) + "]"
         colour = COLOURS.get(outcomes.get(name), COLOURS[None])
-        ax.add_patch(FancyBboxPatch((x * 1.6 - w / 2, -y - h / 2), w, h, boxstyle="round,pad=0.03",
+        boxes[name] = ax.add_patch(FancyBboxPatch((x * 1.6 - w / 2, -y - h / 2), w, h, boxstyle="round,pad=0.03",
                                     facecolor=colour, edgecolor="#333333", lw=0.8))
         ax.text(x * 1.6, -y + 0.05, label, ha="center", va="center", fontsize=6.5, wrap=True)
         ax.text(x * 1.6, -y - 0.19, st["Type"], ha="center", va="center", fontsize=5.5, color="#333333")
@@ -228,6 +230,7 @@ def draw(definition: dict[str, Any] | str, outcomes: dict[str, str] | None = Non
               loc="lower right", fontsize=7, ncol=5, frameon=False)
     ax.set_title(title or definition.get("Comment", "")[:100], fontsize=9)
     fig.tight_layout()
+    fig.lakekit_states = boxes   # state name -> its box (tests read the colours)
     return fig
 
 

@@ -70,7 +70,8 @@ def test_graph_draws_every_top_level_state_of_the_pipeline_coloured():
     ax = fig.axes[0]
     texts = {t.get_text().split("\n")[0] for t in ax.texts}
     assert set(definition["States"]) <= texts
-    by_name = {t.get_text().split("\n")[0]: p.get_facecolor() for t, p in zip(ax.texts[::2], ax.patches)}
+    by_name = {name: box.get_facecolor() for name, box in fig.lakekit_states.items()}
+    assert set(by_name) == set(definition["States"])
     to_rgba = matplotlib.colors.to_rgba
     assert by_name["RunEtlJob"] == to_rgba(orchestration.COLOURS["CAUGHT"])
     assert by_name["PipelineFailed"] == to_rgba(orchestration.COLOURS["FAILED"])

@@ -254,25 +254,37 @@ def inbox(topic_arn: str, s: Settings | None = None) -> str:
     return url
 
 
+#: envelopes received but not yet matched, per queue URL (a later read_inbox sees them first)
+_UNCLAIMED: dict[str, list[dict[str, Any]]] = {}
+
+
 def read_inbox(queue_url: str, *, want: int = 1, timeout: float = 60.0,
                match: Any = None, s: Settings | None = None) -> list[dict[str, Any]]:
-    """Receive (and delete) SNS envelopes until ``want`` matched ``match(envelope)`` or the deadline."""
+    """SNS envelopes matching ``match(envelope)`` (all when None), oldest first, until ``want`` or
+    the deadline. Messages are deleted from the queue once received; those that do not match
+    are kept for the next call."""
     sqs = _client("sqs", s or _settings())
+    pending = _UNCLAIMED.setdefault(queue_url, [])
     got: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
-    while len(got) < want and time.monotonic() < deadline:
+    while True:
+        for body in list(pending):
+            if len(got) < want and (match is None or match(body)):
+                got.append(body)
+                pending.remove(body)
+        if len(got) >= want or time.monotonic() >= deadline:
+            return got
         resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         for m in resp.get("Messages", []):
-            body = json.loads(m["Body"])
+            pending.append(json.loads(m["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-            if match is None or match(body):
-                got.append(body)
-    return got
 
 
 def purge_inbox(queue_url: str, s: Settings | None = None) -> int:
     """Drop what is waiting (a re-run starts from an empty inbox); -> messages dropped."""
-    return len(read_inbox(queue_url, want=10_000, timeout=2.0, s=s))
+    dropped = len(read_inbox(queue_url, want=10_000, timeout=2.0, s=s))
+    _UNCLAIMED.pop(queue_url, None)
+    return dropped
 
 
 def delete_inbox(s: Settings | None = None) -> bool:

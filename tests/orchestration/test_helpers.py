@@ -93,3 +93,30 @@ def test_time_scales_are_empty_on_aws():
     from lakekit.config import settings
 
     assert orchestration.endpoint_time_scales(settings().with_(target="aws")) == {}
+
+
+class _FakeSqs:
+    def __init__(self, bodies: list[str]) -> None:
+        self.bodies, self.deleted = bodies, []
+
+    def receive_message(self, **_kw):
+        out, self.bodies = self.bodies[:10], self.bodies[10:]
+        return {"Messages": [{"Body": b, "ReceiptHandle": f"r{i}"} for i, b in enumerate(out)]}
+
+    def delete_message(self, QueueUrl, ReceiptHandle):  # noqa: N803
+        self.deleted.append(ReceiptHandle)
+
+
+def test_read_inbox_keeps_what_did_not_match_for_the_next_read(monkeypatch):
+    import json
+
+    fake = _FakeSqs([json.dumps({"Subject": s}) for s in ("ALARM: x", "lakekit pipeline failed", "OK: x")])
+    monkeypatch.setattr(orchestration, "_client", lambda service, s=None: fake)
+    from lakekit.config import settings
+
+    s = settings().with_(target="local")
+    first = orchestration.read_inbox("q", timeout=0.5, s=s, match=lambda m: m["Subject"] == "lakekit pipeline failed")
+    assert [m["Subject"] for m in first] == ["lakekit pipeline failed"]
+    alarms = orchestration.read_inbox("q", want=2, timeout=0.5, s=s, match=lambda m: m["Subject"].endswith(": x"))
+    assert [m["Subject"] for m in alarms] == ["ALARM: x", "OK: x"]      # not lost by the first read
+    assert len(fake.deleted) == 3

@@ -721,3 +721,5 @@ def _pipeline_remaining(s: Settings, add: Any) -> None:
     for lg in _items(_client("logs", s), "describe_log_groups", "logGroups",
                      logGroupNamePrefix=f"/aws/vendedlogs/states/{p}-"):
         add("logs", "log group", lg["logGroupName"])
+    for url in _client("sqs", s).list_queues(QueueNamePrefix=f"{p}-").get("QueueUrls", []):
+        add("sqs", "queue", url.rsplit("/", 1)[-1])   # notebook 07's inbox (orchestration.inbox)

@@ -20,11 +20,29 @@ from pathlib import Path
 
 from lakekit.exceptions import LakekitError
 
-__all__ = ["NotebookFailed", "notebooks", "run_notebook", "run_all", "main"]
+__all__ = ["NotebookFailed", "WORKSHOP_TIME_KNOBS", "workshop_environment", "notebooks", "run_notebook",
+           "run_all", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "build" / "notebooks"
+
+#: Time compression of the local endpoint for a workshop run (local target only; AWS runs in
+#: real time). Read by the endpoint when it starts, so they must be in the environment of the
+#: process that starts it (``make run``, notebook 00's ``lk.connect()``, tests/notebooks):
+#: Step Functions Wait/Retry at 1/100 (the crawler poll of 30 s lasts 0.3 s), EventBridge
+#: schedules 1200x (``rate(1 hour)`` fires every 3 s), CloudWatch periods 60x (a 5-minute
+#: alarm period lasts 5 s) with an evaluation pass every 0.25 s. Values already set win.
+WORKSHOP_TIME_KNOBS = {"LAKEKIT_SFN_TIME_SCALE": "0.01", "LAKEKIT_EVENTS_TIME_SCALE": "1200",
+                       "LAKEKIT_CW_TIME_SCALE": "60", "LAKEKIT_CW_ALARM_TICK": "0.25"}
+
+
+def workshop_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Put :data:`WORKSHOP_TIME_KNOBS` into ``environ`` (default ``os.environ``) unless set; -> them."""
+    env = os.environ if environ is None else environ
+    for key, value in WORKSHOP_TIME_KNOBS.items():
+        env.setdefault(key, value)
+    return {k: env[k] for k in WORKSHOP_TIME_KNOBS}
 
 
 class NotebookFailed(LakekitError):
@@ -107,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     from lakekit.config import settings
 
     s = settings()
+    if s.is_local:  # before the endpoint starts (notebook 00 starts it unless it runs)
+        workshop_environment()
     started_here = s.is_local and not local.status(s).running
     try:
         runs = run_all(args.only, args.out, html=not args.no_html)

@@ -58,11 +58,17 @@ def build_app(home: Path, endpoint_url: str) -> tuple[Any, Any]:
         return {"status": "ok", "pid": os.getpid(), "url": endpoint_url, "started": STARTED,
                 "uptime_seconds": round(time.time() - STARTED, 1), "snapshots": persistence.snapshots,
                 "last_snapshot_seconds": round(persistence.last_snapshot_seconds, 3),
-                "executors": sorted(f"{s}.{o}" for s, o in _registry().executors)}
+                "executors": sorted(f"{s}.{o}" for s, o in _registry().executors),
+                "time_scales": {k: os.environ[k] for k in TIME_KNOBS if os.environ.get(k)}}
 
     app = Gateway(DomainDispatcherApplication(create_backend_app), state_lock=lock,
                   on_mutation=persistence.mark_dirty, endpoint_url=endpoint_url, health=health)
     return app, persistence
+
+
+#: the time-compression knobs the executors read at start (health reports those set)
+TIME_KNOBS = ("LAKEKIT_SFN_TIME_SCALE", "LAKEKIT_EVENTS_TIME_SCALE", "LAKEKIT_CW_TIME_SCALE",
+              "LAKEKIT_CW_ALARM_TICK")
 
 
 def _registry():

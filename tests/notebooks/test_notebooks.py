@@ -12,6 +12,7 @@ import json
 import pytest
 
 from lakekit import local, workshop
+from tests.conftest import Endpoint, free_port
 
 pytestmark = pytest.mark.notebooks
 # Not the default prefix: every notebook must take it from the environment (a parameters cell
@@ -34,11 +35,25 @@ EXPECTED_OUTPUT = {
     "01_deploy_infrastructure.ipynb": [
         "0 cfn-lint findings", "raw versioning:        Enabled", "analysts bytes cutoff:      10,485,760",
         f"landing -> Lambda:    arn:aws:lambda:us-east-1:123456789012:function:{PREFIX}-ingest"],
+    "07_orchestrate_monitor.ipynb": ["SUCCEEDED in", "Glue.AccessDeniedException", "rule: DISABLED"],
     "99_cleanup.ipynb": [f"0 resources with prefix '{PREFIX}' remain"],
 }
 
 
-def test_every_notebook_twice_in_a_row(fresh_endpoint, monkeypatch, tmp_path):
+@pytest.fixture
+def workshop_endpoint(tmp_path, monkeypatch):
+    """A private endpoint started with the workshop's time compression (what `make run` sets:
+    notebook 07 waits for a schedule, an alarm period and the crawler loop)."""
+    for key, value in workshop.WORKSHOP_TIME_KNOBS.items():
+        monkeypatch.setenv(key, value)
+    ep = Endpoint(tmp_path / "home", free_port())
+    ep.start()
+    yield ep
+    ep.stop()
+
+
+def test_every_notebook_twice_in_a_row(workshop_endpoint, monkeypatch, tmp_path):
+    fresh_endpoint = workshop_endpoint
     for key, value in {"LAKEKIT_TARGET": "local", "LAKEKIT_HOME": str(fresh_endpoint.home),
                        "LAKEKIT_PORT": str(fresh_endpoint.settings.port), "LAKEKIT_PREFIX": PREFIX}.items():
         monkeypatch.setenv(key, value)

@@ -389,13 +389,14 @@ class _Fonts:
         self.bold = FontProperties(fname=str(ttf / "DejaVuSans-Bold.ttf"))
 
     def width(self, text: str, size: float, bold: bool = False) -> float:
-        """Width of ``text`` in inches, from the glyphs (the same layout on every machine)."""
-        from matplotlib.textpath import TextPath
+        """Width of ``text`` in inches, from the font file's advances (the same layout everywhere)."""
+        from matplotlib.textpath import TextToPath
 
         if not text:
             return 0.0
-        prop = self.bold if bold else self.regular
-        return TextPath((0, 0), text, size=size, prop=prop).get_extents().width / 72.0
+        prop = (self.bold if bold else self.regular).copy()
+        prop.set_size(size)
+        return TextToPath().get_text_width_height_descent(text, prop, ismath=False)[0] / 72.0
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``lakekit`` console script: ``lakekit local up|down|status|env`` and ``lakekit aws preflight``."""
+"""``lakekit`` console script: ``lakekit local up|down|status|env``, ``lakekit aws preflight``, ``lakekit diagram``."""
 from __future__ import annotations
 
 import argparse
@@ -22,9 +22,14 @@ def main(argv: list[str] | None = None) -> int:
                      help="check credentials, Lake Formation admin, defaults, permissions; estimate the cost")
     aws.add_argument("--region", help="region (default: LAKEKIT_REGION / AWS_REGION / us-east-1)")
     aws.add_argument("--prefix", help="resource prefix (default: LAKEKIT_PREFIX or lakekit)")
+    pic = sub.add_parser("diagram", help="regenerate docs/architecture.svg and .png from the templates")
+    pic.add_argument("--out", help="directory (default: docs/ of the kit)")
+    pic.add_argument("--highlight", help="emphasise one part (ingest, etl, catalog, governance, query, ...)")
     args = parser.parse_args(argv)
     if args.group == "aws":
         return _aws(args)
+    if args.group == "diagram":
+        return _diagram(args)
 
     from lakekit import local as endpoint
     from lakekit.config import settings
@@ -68,6 +73,21 @@ def _aws(args: argparse.Namespace) -> int:
     print("ready for the workshop" if report.ok else "not ready: do what the ACTION lines say, then run "
           "`lakekit aws preflight` again")
     return 0 if report.ok else 2
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    """``lakekit diagram``: write the picture of the lake, print the files written."""
+    from lakekit import diagram
+
+    try:
+        kw = {"directory": args.out} if args.out else {}
+        paths = diagram.save(**kw, highlight=args.highlight,
+                             name=f"architecture-{args.highlight}" if args.highlight else "architecture")
+    except LakekitError as exc:
+        print(f"lakekit: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(str(p) for p in paths))
+    return 0
 
 
 if __name__ == "__main__":

@@ -637,9 +637,9 @@ def remaining(s: Settings | None = None):
     def add(service: str, kind: str, name: str) -> None:
         rows.append({"service": service, "kind": kind, "name": name})
 
-    from lakekit.pipeline import _describe as _describe_pipeline
+    from lakekit.pipeline import stack_name as _pipeline_stack
 
-    for st in (_describe(s), _describe_pipeline(s)):
+    for st in (_describe(s), _stacks.describe(_client("cloudformation", s), _pipeline_stack(s))):
         if st is not None:
             add("cloudformation", "stack", f"{st['StackName']} ({st['StackStatus']})")
     _pipeline_remaining(s, add)

@@ -104,8 +104,20 @@ def _two_pages(st: Stubber, op: str, key: str, first: list, second: list, params
 
 def test_remaining_finds_leftovers_on_second_pages(stubs):
     p = "ws01"
-    stubs.stub("cloudformation").add_client_error("describe_stacks", "ValidationError",
-                                                  "Stack with id ws01-datalake does not exist")
+    cf = stubs.stub("cloudformation")
+    cf.add_client_error("describe_stacks", "ValidationError", "Stack with id ws01-datalake does not exist")
+    cf.add_client_error("describe_stacks", "ValidationError", "Stack with id ws01-pipeline does not exist")
+    # the pipeline stack's resources (none left here) are listed first
+    stubs.stub("stepfunctions").add_response("list_state_machines", {"stateMachines": []}, {})
+    stubs.stub("sns").add_response("list_topics", {"Topics": []}, {})
+    stubs.stub("events").add_response("list_rules", {"Rules": []}, {"NamePrefix": f"{p}-"})
+    cw = stubs.stub("cloudwatch")
+    cw.add_response("describe_alarms", {"MetricAlarms": []}, {"AlarmNamePrefix": f"{p}-"})
+    cw.add_response("list_dashboards", {"DashboardEntries": []}, {"DashboardNamePrefix": f"{p}-"})
+    stubs.stub("logs").add_response("describe_log_groups", {"logGroups": []},
+                                    {"logGroupNamePrefix": f"/aws/vendedlogs/states/{p}-"})
+    stubs.stub("sqs").add_response("list_queues", {"QueueUrls": [f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{p}-pipeline-inbox"]},
+                                   {"QueueNamePrefix": f"{p}-"})
     _two_pages(stubs.stub("s3"), "list_buckets", "Buckets", [{"Name": "other-bucket"}],
                [{"Name": f"{p}-raw-{ACCOUNT}-us-east-1"}], token_in="ContinuationToken",
                token_out="ContinuationToken")
@@ -188,6 +200,7 @@ def test_remaining_finds_leftovers_on_second_pages(stubs):
         ("kms", "key", "k-live (Enabled)"),
         ("lakeformation", "registered location", f"arn:aws:s3:::{p}-raw-{ACCOUNT}-us-east-1"),
         ("lakeformation", "lf-tag", f"{p}-sensitivity"),
+        ("sqs", "queue", f"{p}-pipeline-inbox"),
     ])
 
 

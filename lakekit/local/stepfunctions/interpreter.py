@@ -170,6 +170,9 @@ def install() -> None:
         _patch_time()
         _patch_errors()
         _patch_sync()
+        from lakekit.local.stepfunctions import athena_sync
+
+        athena_sync.install()
         _INSTALLED = True
 
 

@@ -52,6 +52,8 @@ def test_lambda_invoke_returns_the_payload_and_the_invoke_response(lab, function
     assert out["Payload"] == {"echo": {"n": 3, "fixed": "x"}, "fn": function}
     assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
     assert "FunctionError" not in out
+    # AWS adds the Java SDK's SdkHttpMetadata / SdkResponseMetadata; locally they are absent
+    assert not {"SdkHttpMetadata", "SdkResponseMetadata"} & set(out)
     scheduled = next(e for e in events if e["type"] == "TaskScheduled")["taskScheduledEventDetails"]
     assert (scheduled["resourceType"], scheduled["resource"]) == ("lambda", "invoke")
     assert json.loads(scheduled["parameters"])["Payload"] == {"n": 3, "fixed": "x"}

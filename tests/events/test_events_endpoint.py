@@ -147,8 +147,11 @@ def test_s3_put_reaches_a_lambda_rule_with_s3s_exact_event(kit):
 
 
 def _state_machine(kit, name: str) -> str:
+    # CreateStateMachine refuses a role states.amazonaws.com cannot assume, as AWS does
+    role = service_role(kit.ep, f"arn:aws:iam::{ACCOUNT}:role/sfn-{kit.tag}", "states.amazonaws.com",
+                        ["sns:Publish"])
     return kit.sfn.create_state_machine(
-        name=name, roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn-{kit.tag}",
+        name=name, roleArn=role,
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
 
 

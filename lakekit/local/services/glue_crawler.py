@@ -118,9 +118,17 @@ def _zero_metrics(name: str) -> dict[str, Any]:
             "TablesCreated": 0, "TablesUpdated": 0, "TablesDeleted": 0}
 
 
+def _internal_glue(req: AwsRequest) -> Any:
+    """Loopback client for reads the executors make on their own behalf: AWS does not ask the
+    caller of StartCrawler/GetCrawler for glue:BatchGetCrawlers or glue:ListCrawlers."""
+    from lakekit.local._clients import endpoint_client
+
+    return endpoint_client(req.endpoint_url, "glue", req.region)
+
+
 def _definitions(req: AwsRequest, names: list[str]) -> dict[str, dict[str, Any]]:
     """moto's crawler definitions (loopback BatchGetCrawlers, which we do not intercept)."""
-    glue = req.client("glue")
+    glue = _internal_glue(req)
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(names), 100):
         got = glue.batch_get_crawlers(CrawlerNames=names[i : i + 100])
@@ -141,7 +149,7 @@ def _definition(req: AwsRequest, name: str) -> dict[str, Any]:
 
 
 def _all_names(req: AwsRequest) -> list[str]:
-    glue = req.client("glue")
+    glue = _internal_glue(req)
     names: list[str] = []
     token = None
     while True:

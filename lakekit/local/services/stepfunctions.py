@@ -21,8 +21,9 @@ metrics are published (ExecutionsStarted at start; ExecutionsSucceeded / Executi
 ExecutionsAborted / ExecutionsTimedOut and ExecutionTime at the end; dimension StateMachineArn).
 
 StopExecution stops the interpreter (an in-flight Wait/Retry interval is interrupted), stops the
-Glue job run a ``startJobRun.sync`` state is waiting for (BatchStopJobRun, as Step Functions does
-for .sync jobs) and records ``ExecutionAborted`` with the given error/cause.
+Glue job run a ``startJobRun.sync`` state is waiting for (BatchStopJobRun) or the query of an
+``athena:startQueryExecution.sync`` state (StopQueryExecution), as Step Functions does for .sync
+tasks, and records ``ExecutionAborted`` with the given error/cause.
 
 **Endpoint restarts.** On AWS an execution is never interrupted by the service. Locally the
 interpreter's state (the position in the state machine, retry counters, the job run it waits
@@ -235,6 +236,10 @@ def _classes() -> tuple[type, type, type]:
     return _classes._cached  # type: ignore[attr-defined]
 
 
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, (_dt.date, _dt.datetime)) else str(value)
+
+
 def _finished(execution: Any) -> None:
     arn = execution.exec_arn
     status = getattr(execution.exec_status, "value", str(execution.exec_status))
@@ -243,7 +248,9 @@ def _finished(execution: Any) -> None:
     stop = final["timestamp"] if final else time.time()
     output = None
     if status == "SUCCEEDED":
-        output = json.dumps(execution.output, separators=(",", ":"))
+        # an SDK integration's output can hold timestamps (GetQueryExecution...): ISO-8601, as
+        # the interpreter's own history events write them
+        output = json.dumps(execution.output, separators=(",", ":"), default=_iso)
     _close(arn, status, stop, output=output, error=execution.error, cause=execution.cause)
 
 
@@ -488,12 +495,16 @@ def stop_execution(req: AwsRequest) -> dict[str, Any]:
 
 
 def _stop_sync_job(rec: dict[str, Any]) -> None:
-    """Stop the Glue job run a ``glue:startJobRun.sync`` state is waiting for, as the role."""
+    """Stop what a ``.sync`` state is waiting for, as the role: the Glue job run of
+    ``glue:startJobRun.sync`` (BatchStopJobRun) or the query of
+    ``athena:startQueryExecution.sync`` (StopQueryExecution) - Step Functions does the same."""
     pending: dict[str, Any] | None = None
     for event in rec.get("events") or []:
         if event["type"] == "TaskSubmitted":
             d = event.get("taskSubmittedEventDetails") or {}
-            if d.get("resourceType") == "glue" and str(d.get("resource", "")).startswith("startJobRun"):
+            resource = str(d.get("resource", ""))
+            if (d.get("resourceType"), resource) in (("glue", "startJobRun.sync"),
+                                                     ("athena", "startQueryExecution.sync")):
                 pending = d
         elif event["type"] in ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStateExited"):
             pending = None
@@ -501,9 +512,13 @@ def _stop_sync_job(rec: dict[str, Any]) -> None:
         return
     try:
         out = json.loads(pending.get("output") or "{}")
-        client = interpreter.boto_client_for(rec["_region"], "glue",
-                                             interpreter._ExecutionCredentials(rec["_roleArn"], rec["name"]))
-        client.batch_stop_job_run(JobName=out["JobName"], JobRunIds=[out["JobRunId"]])
+        creds = interpreter._ExecutionCredentials(rec["_roleArn"], rec["name"])
+        if pending.get("resourceType") == "glue":
+            client = interpreter.boto_client_for(rec["_region"], "glue", creds)
+            client.batch_stop_job_run(JobName=out["JobName"], JobRunIds=[out["JobRunId"]])
+        else:
+            client = interpreter.boto_client_for(rec["_region"], "athena", creds)
+            client.stop_query_execution(QueryExecutionId=out["QueryExecutionId"])
     except Exception:
-        log.warning("could not stop the Glue job run of execution %s", rec["executionArn"],
-                    exc_info=True)
+        log.warning("could not stop the %s work of execution %s", pending.get("resourceType"),
+                    rec["executionArn"], exc_info=True)

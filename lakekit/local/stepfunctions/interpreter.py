@@ -18,6 +18,8 @@ Out of the box its task integrations call ``http://localhost:$MOTO_PORT`` with t
   was compressed, so history timestamps, ``stopDate`` and ``ExecutionTime`` show the declared
   intervals (a Retry with ``IntervalSeconds: 2, BackoffRate: 2`` has TaskFailed -> TaskScheduled
   gaps of 2 s, 4 s, ...) as on AWS. Waits stay interruptible by StopExecution.
+* **timestamps** - service responses enter the state data with their timestamps as ISO-8601
+  strings (botocore's datetimes cannot pass through JSON paths, intrinsics or the output).
 * **error names** - ``aws-sdk:<service>:<action>`` failures are ``<Service>.<ErrorCode>`` with
   the ``Exception`` suffix, PascalCase service ("Glue.EntityNotFoundException",
   "Athena.InvalidRequestException"), as the developer guide's "AWS SDK service integrations"
@@ -153,9 +155,34 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     except ClientError as exc:
         log.info("states.amazonaws.com could not assume %s: %s", role_arn, exc)
         raise RoleNotAssumable(ROLE_NOT_ASSUMABLE) from exc
-    return endpoint_client(endpoint, service, region, creds["AWS_ACCESS_KEY_ID"],
-                           secret=creds["AWS_SECRET_ACCESS_KEY"],
-                           session_token=creds["AWS_SESSION_TOKEN"], config=_CLIENT_CONFIG)
+    client = endpoint_client(endpoint, service, region, creds["AWS_ACCESS_KEY_ID"],
+                             secret=creds["AWS_SECRET_ACCESS_KEY"],
+                             session_token=creds["AWS_SESSION_TOKEN"], config=_CLIENT_CONFIG)
+    client.meta.events.register("after-call", _jsonable_response, unique_id=_ISO_HANDLER)
+    return client
+
+
+_ISO_HANDLER = "lakekit-sfn-iso-timestamps"
+
+
+def _jsonable_response(parsed: Any = None, **_: Any) -> None:
+    """A service response enters the state's JSON data: timestamps become ISO-8601 strings
+    (botocore parses them into datetimes, which no JSON path, intrinsic function or output can
+    carry)."""
+    if isinstance(parsed, dict):
+        _iso_in_place(parsed)
+
+
+def _iso_in_place(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _iso_in_place(item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            value[i] = _iso_in_place(item)
+    elif isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    return value
 
 
 # -- install ----------------------------------------------------------------------------------
@@ -170,6 +197,9 @@ def install() -> None:
         _patch_time()
         _patch_errors()
         _patch_sync()
+        from lakekit.local.stepfunctions import athena_sync
+
+        athena_sync.install()
         _INSTALLED = True
 
 

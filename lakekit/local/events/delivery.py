@@ -152,13 +152,14 @@ class Bus:
         self._enqueue(rule, event)
 
     def pending(self) -> int:
+        """Jobs queued or being delivered (counted from enqueue to the end of delivery)."""
         with self._lock:
-            return self._q.qsize() + self._busy
+            return self._busy
 
     def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self._q.qsize() or self._busy:
+            while self._busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -170,6 +171,7 @@ class Bus:
         _metric(rule.account, rule.region, "TriggeredRules", 1.0, {"RuleName": rule.name})
         with self._lock:
             for target in rule.targets:
+                self._busy += 1  # before the put: a worker that takes the job never sees 0
                 self._q.put(_Job(rule, target, event))
             while len(self._workers) < self._workers_wanted:
                 t = threading.Thread(target=self._work, daemon=True,
@@ -180,8 +182,6 @@ class Bus:
     def _work(self) -> None:
         while True:
             job = self._q.get()
-            with self._lock:
-                self._busy += 1
             try:
                 self._deliver(job)
             except Exception:

@@ -101,11 +101,13 @@ def test_rate_rule_fires_in_compressed_time_and_disabled_never_fires(kit):
     kit.allow_rule(off)
     kit.events.put_targets(Rule=f"off-{kit.tag}", Targets=[{"Id": "rec", "Arn": kit.fn}])
     kit.events.put_targets(Rule=f"tick-{kit.tag}", Targets=[{"Id": "rec", "Arn": kit.fn}])
-    seen = wait_until(lambda: [e for e in kit.seen() if e.get("detail-type") == "Scheduled Event"
-                               and len([x for x in kit.seen() if x.get("resources") == [on]]) >= 3],
-                      "3 scheduled events at the Lambda target", 60)
+    def three_ticks() -> list[dict]:
+        snapshot = kit.seen()  # one snapshot: the Lambda keeps receiving events meanwhile
+        ticks = [e for e in snapshot if e.get("detail-type") == "Scheduled Event" and e["resources"] == [on]]
+        return ticks if len(ticks) >= 3 else []
+
+    mine = wait_until(three_ticks, "3 scheduled events at the Lambda target", 120)
     kit.events.disable_rule(Name=f"tick-{kit.tag}")
-    mine = [e for e in seen if e["resources"] == [on]]
     assert len(mine) >= 3
     assert [e for e in kit.seen() if e["resources"] == [off]] == []
     e = mine[0]

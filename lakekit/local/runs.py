@@ -90,6 +90,8 @@ class Control:
         self.done = threading.Event()
         self.deadline: float | None = None
         self.thread: threading.Thread | None = None
+        self.handle: Any = None
+        """What the worker runs (a process, an interpreter execution), for the service's stop."""
         self._callbacks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 

@@ -135,3 +135,13 @@ def test_trim_forgets_only_the_oldest_final_runs(runs):
     gone = runs.trim(2, newest=lambda r: r["t"])
     assert gone == [run_key(ACCT, "us-east-1", "q0"), run_key(ACCT, "us-east-1", "q2")]
     assert sorted(runs.data) == [run_key(ACCT, "us-east-1", "q1"), run_key(ACCT, "us-east-1", "q3")]
+
+
+def test_services_bound_their_worker_threads():
+    """Parity-ledger pin: runs beyond these counts wait (Athena QUEUED, Glue STARTING, executions
+    RUNNING without events) where AWS starts them up to the account's quotas."""
+    from lakekit.local.services import athena, glue_jobs, stepfunctions
+
+    assert (athena.QUERY_RUNS.workers, glue_jobs.JOB_RUNS.workers, stepfunctions.RUNS.workers) == (4, 16, 64)
+    assert glue_jobs.JOB_RUNS.lifecycle.restart_state == "FAILED"
+    assert stepfunctions.RUNS.lifecycle.final == {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}

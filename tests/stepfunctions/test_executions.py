@@ -225,9 +225,9 @@ def test_executions_publish_aws_states_metrics_when_they_end():
     sm = "arn:aws:states:us-east-1:123456789012:stateMachine:metrics"
     arn = "arn:aws:states:us-east-1:123456789012:execution:metrics:one"
     with mock_aws():
-        sfn.EXECUTIONS[arn] = {"executionArn": arn, "stateMachineArn": sm, "status": "RUNNING",
-                               "startDate": 1000.0, "events": [], "_account": "123456789012",
-                               "_region": "us-east-1"}
+        sfn.RUNS.add("123456789012", "us-east-1", arn, {
+            "executionArn": arn, "stateMachineArn": sm, "status": "RUNNING", "startDate": 1000.0,
+            "events": []}, control=False)
         try:
             assert sfn._close(arn, "FAILED", 1002.5, error="E", cause="c") is not None
             assert sfn._close(arn, "SUCCEEDED", 1003.0) is None      # closed once only
@@ -244,6 +244,7 @@ def test_executions_publish_aws_states_metrics_when_they_end():
                 EndTime=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5), Period=600,
                 Statistics=["Maximum"])["Datapoints"]
             assert [p["Maximum"] for p in got] == [2500.0]
-            assert sfn.EXECUTIONS[arn]["status"] == "FAILED"
+            assert sfn.RUNS.get("123456789012", "us-east-1", arn)["status"] == "FAILED"
+            assert sfn.RUNS.get("123456789012", "eu-west-1", arn) is None
         finally:
-            sfn.EXECUTIONS.pop(arn, None)
+            sfn.RUNS.pop("123456789012", "us-east-1", arn)

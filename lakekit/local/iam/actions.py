@@ -262,18 +262,18 @@ def _athena_checks(req: Any) -> list[Check]:
     ids = p.get("QueryExecutionIds") or ([p["QueryExecutionId"]] if p.get("QueryExecutionId") else [])
     if ids and not p.get("WorkGroup"):
         out = []
-        for wg in {_query_workgroup(q) for q in ids}:
+        for wg in {_query_workgroup(req, q) for q in ids}:
             out.append(Check(f"athena:{op}", f"{base}:workgroup/{wg or 'primary'}"))
         return out
     wg = p.get("WorkGroup") or p.get("Name") or "primary"
     return [Check(f"athena:{op}", f"{base}:workgroup/{wg}")]
 
 
-def _query_workgroup(qid: str) -> str | None:
+def _query_workgroup(req: Any, qid: str) -> str | None:
     try:
-        from lakekit.local.services.athena import QUERIES
+        from lakekit.local.services.athena import QUERY_RUNS
 
-        rec = QUERIES.get(qid)
+        rec = QUERY_RUNS.get(req.account_id, req.region, qid)
         return rec.get("WorkGroup") if rec else None
     except Exception:
         return None

@@ -4,7 +4,8 @@ A filter restricts one table for the principals it is granted to: rows by a
 ``RowFilter.FilterExpression`` (a SQL predicate such as ``origin = 'JFK'``) or all rows
 (``AllRowsWildcard``), columns by ``ColumnNames`` or ``ColumnWildcard`` with
 ``ExcludedColumnNames``. Filters live in a persistent store, keyed by
-``(catalog, database, table, name)`` (:data:`.state.FILTERS`); the evaluator reads them there.
+``(catalog, region, database, table, name)`` (:data:`.state.FILTERS`): like on AWS a filter
+exists in the region it was created in only. The evaluator reads them there.
 """
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from typing import Any
 import sqlglot
 from botocore.exceptions import ClientError
 
-from lakekit.local.lakeformation.state import FILTERS, catalog_glue, filter_key, is_not_found
+from lakekit.local.lakeformation.state import (
+    FILTERS,
+    catalog_glue,
+    filter_key,
+    is_not_found,
+    upgrade_filter_keys,
+)
 from lakekit.local.registry import AwsError, AwsRequest, operation
 
 __all__ = ["create", "get", "list_filters", "update", "delete"]
@@ -73,7 +80,7 @@ def _validate(req: AwsRequest, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _key(req: AwsRequest, p: dict[str, Any]) -> str:
-    return filter_key(p.get("TableCatalogId") or req.account_id, p["DatabaseName"],
+    return filter_key(p.get("TableCatalogId") or req.account_id, req.region, p["DatabaseName"],
                       p["TableName"], p["Name"])
 
 
@@ -103,9 +110,11 @@ def get(req: AwsRequest) -> dict[str, Any]:
 @operation(_SERVICE, "ListDataCellsFilter")
 def list_filters(req: AwsRequest) -> dict[str, Any]:
     table = req.params.get("Table") or {}
-    items = sorted(FILTERS.items())
+    upgrade_filter_keys()
+    items = sorted((k, v) for k, v in FILTERS.items() if k.split("|")[1] == req.region)  # regional
     if table.get("DatabaseName"):
-        prefix = "|".join((table.get("CatalogId") or req.account_id, table["DatabaseName"].lower(), ""))
+        prefix = "|".join((table.get("CatalogId") or req.account_id, req.region,
+                           table["DatabaseName"].lower(), ""))
         if table.get("Name"):
             prefix += table["Name"].lower() + "|"
         items = [(k, v) for k, v in items if k.startswith(prefix)]

@@ -166,7 +166,7 @@ def validate_exists(req: AwsRequest, kind: str, res: dict[str, Any]) -> None:
                            f"Columns {unknown} do not exist in {r['DatabaseName']}.{r['Name']} "
                            f"(columns: {', '.join(cols)}).")
     elif kind == "DataCellsFilter":
-        key = filter_key(r["TableCatalogId"], r["DatabaseName"], r["TableName"], r["Name"])
+        key = filter_key(r["TableCatalogId"], req.region, r["DatabaseName"], r["TableName"], r["Name"])
         if key not in FILTERS:
             raise AwsError("EntityNotFoundException",
                            f"Data cells filter {r['Name']} not found on {r['DatabaseName']}.{r['TableName']}: "

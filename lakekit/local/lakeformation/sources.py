@@ -62,7 +62,7 @@ class LocalState:
             return []
 
     def filters(self, db: str, table: str) -> list[dict[str, Any]]:
-        return state.filters_for_table(self.account_id, db, table)
+        return state.filters_for_table(self.account_id, self.region, db, table)
 
     def column_tags(self, db: str, table: str, columns: list[str]) -> dict[str, dict[str, str]]:
         return effective_tags(self.account_id, self.region, db, table, columns)[2]

@@ -7,7 +7,8 @@ Every store survives restarts (:func:`lakekit.local.persistence.store`) and is k
 - ``IAM_DEFAULTS``: the IAM_ALLOWED_PRINCIPALS defaults in force per table / database
   (``"table"``: ``{"db|table": bool}``, ``"db_table_defaults"``: the database's
   CreateTableDefaultPermissions, ``"db_revoked"``: databases whose grant was revoked);
-- ``FILTERS``: data cells filters keyed ``"catalog|db|table|name"`` (see :mod:`.filters`);
+- ``FILTERS``: data cells filters keyed ``"catalog|region|db|table|name"`` (see :mod:`.filters`;
+  a filter is a regional resource: one created in us-east-1 does not exist in eu-west-1);
 - ``TAGS``: LF-tags and their assignments (see :mod:`.tags`).
 
 DataLakeSettings stay in moto (Get/PutDataLakeSettings pass through): :func:`settings_of`.
@@ -37,6 +38,7 @@ __all__ = [
     "current_table_defaults",
     "filter_key",
     "filters_for_table",
+    "upgrade_filter_keys",
     "grants_of",
     "has_iam_allowed",
     "scope",
@@ -131,14 +133,30 @@ def add_grant(catalog: str, region: str, principal: str, resource: dict[str, Any
 
 
 # ----------------------------------------------------------------------------- data cells filters
-def filter_key(catalog: str, database: str, table: str, name: str) -> str:
-    return "|".join((catalog, database.lower(), table.lower(), name))
+LEGACY_FILTER_REGION = "us-east-1"
+"""Region given to filters of snapshots written before filter keys carried one (the kit's default)."""
 
 
-def filters_for_table(catalog: str, database: str, table: str) -> list[dict[str, Any]]:
-    """Every filter defined on one table (copies)."""
-    prefix = "|".join((catalog, database.lower(), table.lower(), ""))
+def filter_key(catalog: str, region: str, database: str, table: str, name: str) -> str:
+    """The store key of a data cells filter: catalog and region first, so lookups are scoped."""
+    upgrade_filter_keys()
+    return "|".join((catalog, region, database.lower(), table.lower(), name))
+
+
+def filters_for_table(catalog: str, region: str, database: str, table: str) -> list[dict[str, Any]]:
+    """Every filter defined on one table of one region (copies)."""
+    prefix = filter_key(catalog, region, database, table, "")
     return [copy.deepcopy(v) for k, v in FILTERS.items() if k.startswith(prefix)]
+
+
+def upgrade_filter_keys() -> None:
+    """Re-key filters a snapshot stored as ``catalog|db|table|name`` (no region)."""
+    old = [k for k in FILTERS if k.count("|") == 3]
+    with LOCK:
+        for key in old:
+            if key in FILTERS:
+                catalog, rest = key.split("|", 1)
+                FILTERS[f"{catalog}|{LEGACY_FILTER_REGION}|{rest}"] = FILTERS.pop(key)
 
 
 def catalog_glue(req: Any) -> Any:

@@ -30,7 +30,8 @@ A query, like on AWS:
    ``CANCELLED`` (``StopQueryExecution`` interrupts DuckDB; the bytes-scanned cutoff cancels
    with Athena's message).
 
-Executions persist (store ``athena.queries``; results live in S3). One that was ``QUEUED`` or
+Executions persist (a :class:`lakekit.local.runs.RunStore`, ``athena.queries``, keyed by account,
+region and id; results live in S3). One that was ``QUEUED`` or
 ``RUNNING`` when the endpoint stopped is ``FAILED`` ("interrupted by endpoint restart").
 
 Example::
@@ -45,7 +46,6 @@ import atexit
 import base64
 import json
 import logging
-import queue
 import threading
 import time
 import uuid
@@ -68,8 +68,9 @@ from lakekit.local.athena import _requests as rq
 from lakekit.local.athena._inproc import MotoSource
 from lakekit.local.iam import athena as iam_athena
 from lakekit.local.iam import strict as iam_strict
-from lakekit.local.persistence import blobs_dir, store
+from lakekit.local.persistence import blobs_dir
 from lakekit.local.registry import AwsError, AwsRequest, operation
+from lakekit.local.runs import Lifecycle, RunStore
 from lakekit.local.services import athena_reuse, cloudwatch_publish
 from lakekit.local.services.athena_managed import ManagedStore
 from lakekit.local.services.athena_start import NO_OUTPUT_MESSAGE, plan, result_location
@@ -80,12 +81,9 @@ try:
 except ImportError:  # pragma: no cover - Lake Formation evaluator not installed
     _access_hook = None
 
-__all__ = ["QUERIES", "ACTIVE_STATES", "FINAL_STATES", "WORKERS", "NO_OUTPUT_MESSAGE", "wait_query"]
+__all__ = ["QUERY_RUNS", "QUERIES", "ACTIVE_STATES", "FINAL_STATES", "WORKERS", "NO_OUTPUT_MESSAGE", "wait_query"]
 
 log = logging.getLogger("lakekit.local.athena")
-
-QUERIES = store("athena.queries")
-"""QueryExecutionId -> the QueryExecution shape plus private ``_`` fields."""
 
 ACTIVE_STATES = ("QUEUED", "RUNNING")
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -97,14 +95,22 @@ RESTART_MESSAGE = ("interrupted by endpoint restart: the local endpoint stopped 
                    "queued or running; run it again")
 _DDL_WORDS = {"CREATE", "DROP", "ALTER", "MSCK"}
 
-_LOCK = threading.RLock()
-_CONTROLS: dict[str, Cancellation] = {}
-_THREADS: dict[str, threading.Event] = {}
+
+
+def _restarted(rec: dict[str, Any], now: float) -> None:
+    _finish(rec, "FAILED", now, RESTART_MESSAGE,
+            {"ErrorCategory": 1, "ErrorType": 401, "Retryable": True, "ErrorMessage": RESTART_MESSAGE})
+
+
+QUERY_RUNS = RunStore("athena.queries", Lifecycle(active=set(ACTIVE_STATES), final=set(FINAL_STATES),
+                                                  restart_state="FAILED"),
+                      state=("Status", "State"), workers=WORKERS, on_restart=_restarted, history=False)
+QUERIES = QUERY_RUNS.data
+"""``account|region|QueryExecutionId`` -> the QueryExecution shape plus private ``_`` fields."""
+_LOCK = QUERY_RUNS.lock
 _ROWS: OrderedDict[str, list[list[str | None]]] = OrderedDict()
 _ROWS_MAX = 32
 _VERIFIED_BUCKETS: dict[str, float] = {}  # output bucket -> when HeadBucket last succeeded
-_QUEUE: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
-_WORKERS: list[threading.Thread] = []
 _ENGINES = threading.local()
 _CLIENT_LOCK = threading.Lock()  # engines are created once per (caller, region)
 
@@ -124,26 +130,10 @@ def _client(url: str, service: str, region: str, access_key: str) -> Any:
 
 def _submit(qid: str, job: dict[str, Any]) -> None:
     """Queue a query for the worker threads (daemons: a running query never blocks shutdown)."""
-    with _LOCK:
-        while len(_WORKERS) < WORKERS:
-            t = threading.Thread(target=_worker, name=f"lakekit-athena-{len(_WORKERS)}", daemon=True)
-            _WORKERS.append(t)
-            t.start()
-    _QUEUE.put((qid, job))
+    QUERY_RUNS.launch(job["account"], job["region"], qid, lambda control: _run(qid, job, control.handle))
 
 
-def _worker() -> None:
-    while True:
-        qid, job = _QUEUE.get()
-        _run(qid, job)
-
-
-def _cancel_all() -> None:
-    for token in list(_CONTROLS.values()):
-        token.cancel()
-
-
-atexit.register(_cancel_all)
+atexit.register(QUERY_RUNS.stop_all)
 
 
 def _invalid(message: str) -> AwsError:
@@ -152,19 +142,15 @@ def _invalid(message: str) -> AwsError:
 
 @runtime.once
 def _recover() -> None:
-    """Executions in flight when the endpoint stopped become FAILED."""
-    with _LOCK:
-        now = _now()
-        for qid, rec in QUERIES.items():
-            if rec["Status"]["State"] in ACTIVE_STATES and qid not in _CONTROLS:
-                _finish(rec, "FAILED", now, RESTART_MESSAGE,
-                        {"ErrorCategory": 1, "ErrorType": 401, "Retryable": True, "ErrorMessage": RESTART_MESSAGE})
+    """Executions in flight when the endpoint stopped become FAILED (:func:`_restarted`)."""
+    with runtime.state_lock().shared():
+        QUERY_RUNS.recover()
 
 
 def _finish(rec: dict[str, Any], state: str, now: float, reason: str | None = None,
             error: dict[str, Any] | None = None) -> None:
     st = rec["Status"]
-    st["State"] = state
+    QUERY_RUNS.transition(rec, state, now)  # a final state is final
     st["CompletionDateTime"] = now
     if reason:
         st["StateChangeReason"] = reason
@@ -192,8 +178,8 @@ def _public(rec: dict[str, Any]) -> dict[str, Any]:
 def _get(req: AwsRequest, qid: str) -> dict[str, Any]:
     if not qid:
         raise _invalid("QueryExecutionId is required.")
-    rec = QUERIES.get(qid)
-    if rec is None or rec.get("_account") != req.account_id or rec.get("_region") != req.region:
+    rec = QUERY_RUNS.get(req.account_id, req.region, qid)
+    if rec is None:
         raise _invalid(f"QueryExecution {qid} was not found. Check the id and the region "
                        "(ListQueryExecutions lists the ids of a workgroup).")
     return rec
@@ -247,13 +233,9 @@ def _account(access_key: str) -> str:
     return get_account_id_from(access_key)
 
 
-def _update(qid: str, fn: Any) -> None:
+def _update(job: dict[str, Any], qid: str, fn: Any) -> None:
     """Mutate a record from a worker thread (shared side of the state lock, like every request)."""
-    with runtime.state_lock().shared():
-        with _LOCK:
-            rec = QUERIES.get(qid)
-            if rec is not None:
-                fn(rec)
+    QUERY_RUNS.update(job["account"], job["region"], qid, fn)
 
 
 def _put(s3: Any, bucket: str, key: str, body: bytes, enc: dict[str, Any] | None, ctype: str) -> None:
@@ -268,9 +250,7 @@ def _put(s3: Any, bucket: str, key: str, body: bytes, enc: dict[str, Any] | None
     s3.put_object(**kw)
 
 
-def _run(qid: str, job: dict[str, Any]) -> None:
-    token = _CONTROLS.get(qid)
-    done = _THREADS.get(qid)
+def _run(qid: str, job: dict[str, Any], token: Cancellation | None) -> None:
     try:
         _run_inner(qid, job, token)
     except Exception as exc:  # an engine/gateway bug must still end the query
@@ -283,13 +263,7 @@ def _run(qid: str, job: dict[str, Any]) -> None:
                 _finish(rec, "FAILED", _now(), msg,
                         {"ErrorCategory": 1, "ErrorType": 200, "Retryable": False, "ErrorMessage": msg})
 
-        _update(qid, fail)
-    finally:
-        with _LOCK:
-            _CONTROLS.pop(qid, None)
-            _THREADS.pop(qid, None)
-        if done is not None:
-            done.set()
+        _update(job, qid, fail)
 
 
 def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> None:
@@ -303,7 +277,7 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
             rec["Statistics"]["QueryQueueTimeInMillis"] = _ms(started - rec["Status"]["SubmissionDateTime"])
             go["ok"] = True
 
-    _update(qid, to_running)
+    _update(job, qid, to_running)
     if not go["ok"]:
         return  # stopped while queued
     url = job["url"]
@@ -314,7 +288,7 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
             s3.head_bucket(Bucket=bucket)  # Athena's check, once per 30 s
             _VERIFIED_BUCKETS[bucket] = time.monotonic()
     except ClientError:
-        _output_failed(qid, bucket)
+        _output_failed(job, qid, bucket)
         return
     hook = None
     if _access_hook is not None:
@@ -348,7 +322,7 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
         if exc.response["Error"]["Code"] not in ("AccessDeniedException", "AccessDenied"):
             raise
         msg = iam_athena.glue_denied_reason(exc.response["Error"].get("Message", ""))
-        _update(qid, lambda rec: rec["Status"]["State"] in ACTIVE_STATES and _finish(
+        _update(job, qid, lambda rec: rec["Status"]["State"] in ACTIVE_STATES and _finish(
             rec, "FAILED", _now(), msg, {"ErrorCategory": 2, "ErrorType": 1000, "Retryable": False,
                                          "ErrorMessage": msg}))
         return
@@ -366,7 +340,7 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
                 "ErrorCategory": err.error_category, "ErrorType": err.error_type_code,
                 "Retryable": False, "ErrorMessage": err.message})
 
-        _update(qid, failed)
+        _update(job, qid, failed)
         return
     if iam_strict.enabled() and not job.get("managed"):  # managed: Athena writes its own storage
         who = iam_athena.caller(job["account"], job["access_key"])
@@ -374,7 +348,7 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
             who, job["region"], bucket, [f"{job['prefix']}{qid}.{'csv' if res.header_row else 'txt'}"],
             job.get("encryption"))
         if denied is not None:
-            _update(qid, lambda rec: rec["Status"]["State"] in ACTIVE_STATES and _finish(
+            _update(job, qid, lambda rec: rec["Status"]["State"] in ACTIVE_STATES and _finish(
                 rec, "FAILED", _now(), denied, {"ErrorCategory": 2, "ErrorType": 1000,
                                                 "Retryable": False, "ErrorMessage": denied}))
             return
@@ -383,17 +357,18 @@ def _run_inner(qid: str, job: dict[str, Any], token: Cancellation | None) -> Non
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in ("NoSuchBucket", "AccessDenied"):
             raise
-        _output_failed(qid, bucket)  # deleted (or locked) since it was verified
+        _output_failed(job, qid, bucket)  # deleted (or locked) since it was verified
         return
-    _update(qid, lambda rec: rec.update({"_tables": [list(t) for t in res.tables],
+    _update(job, qid, lambda rec: rec.update({"_tables": [list(t) for t in res.tables],
                                          "_reusable": not filtered["seen"]}))
 
 
 def _reuse(qid: str, job: dict[str, Any], s3: Any, hook: Any) -> bool:
     """Answer the execution from a previous result (ResultReuseConfiguration); False to run it."""
     with _LOCK:
-        found = athena_reuse.candidates(list(QUERIES.items()), job["reuse"]["key"], job["account"],
-                                        job["region"], job["reuse"]["since"])
+        found = athena_reuse.candidates([(r["QueryExecutionId"], r) for r in QUERY_RUNS.records(
+            job["account"], job["region"])], job["reuse"]["key"], job["account"], job["region"],
+            job["reuse"]["since"])
         found = [(q, {**r, "_result": dict(r["_result"]), "Statistics": dict(r["Statistics"]),
                       "ResultConfiguration": dict(r["ResultConfiguration"])}) for q, r in found if q != qid]
     for prev_id, prev in found:
@@ -427,17 +402,17 @@ def _reuse(qid: str, job: dict[str, Any], s3: Any, hook: Any) -> bool:
             rec["_reused_from"] = prev_id
             _finish(rec, "SUCCEEDED", _now())
 
-        _update(qid, reused)
+        _update(job, qid, reused)
         log.info("athena query %s reused the result of %s", qid, prev_id)
         return True
     return False
 
 
-def _output_failed(qid: str, bucket: str) -> None:
+def _output_failed(job: dict[str, Any], qid: str, bucket: str) -> None:
     _VERIFIED_BUCKETS.pop(bucket, None)
     msg = (f"Unable to verify/create output bucket {bucket}. Create the bucket or change the "
            "OutputLocation (ResultConfiguration or the workgroup's).")
-    _update(qid, lambda rec: _finish(rec, "FAILED", _now(), msg, {
+    _update(job, qid, lambda rec: rec["Status"]["State"] in ACTIVE_STATES and _finish(rec, "FAILED", _now(), msg, {
         "ErrorCategory": 2, "ErrorType": 1000, "Retryable": False, "ErrorMessage": msg}))
 
 
@@ -513,15 +488,13 @@ def _write_results(qid: str, job: dict[str, Any], s3: Any, res: Any, started: fl
             _ROWS[qid] = rows
             while len(_ROWS) > _ROWS_MAX:
                 _ROWS.popitem(last=False)
-    _update(qid, succeeded)
+    _update(job, qid, succeeded)
 
 
 def wait_query(qid: str, timeout: float = 600.0) -> str:
     """Block until the execution is final (inside the endpoint process; tests/benchmarks)."""
-    ev = _THREADS.get(qid)
-    if ev is not None:
-        ev.wait(timeout)
-    return QUERIES.get(qid, {}).get("Status", {}).get("State", "")
+    rec = QUERY_RUNS.locate(qid)
+    return QUERY_RUNS.wait(rec["_account"], rec["_region"], qid, timeout) if rec else ""
 
 
 # ----------------------------------------------------------------------------- executors
@@ -537,13 +510,11 @@ def start_query_execution(req: AwsRequest) -> dict[str, Any]:
     token = p.get("ClientRequestToken")
     if token:
         with _LOCK:
-            for qid, rec in QUERIES.items():
-                if rec.get("_token") == token and rec.get("_account") == req.account_id \
-                        and rec.get("_region") == req.region:
-                    if rec["Query"] != sql:
-                        raise AwsError("InvalidRequestException", "ClientRequestToken was already used "
-                                       "for a different query: use a new token for a new query.", 400)
-                    return {"QueryExecutionId": qid}
+            for rec in QUERY_RUNS.records(req.account_id, req.region, lambda r: r.get("_token") == token):
+                if rec["Query"] != sql:
+                    raise AwsError("InvalidRequestException", "ClientRequestToken was already used "
+                                   "for a different query: use a new token for a new query.", 400)
+                return {"QueryExecutionId": rec["QueryExecutionId"]}
     wg_name = p.get("WorkGroup") or "primary"
     wg = _work_group(req, wg_name)
     if getattr(wg, "state", "ENABLED") == "DISABLED":
@@ -582,8 +553,6 @@ def start_query_execution(req: AwsRequest) -> dict[str, Any]:
                        "ResultReuseInformation": {"ReusedPreviousResult": False}},
         "WorkGroup": wg_name,
         "EngineVersion": dict(ENGINE_VERSION),
-        "_account": req.account_id,
-        "_region": req.region,
         "_publish_metrics": bool(cfg.get("PublishCloudWatchMetricsEnabled")),
         "_token": token,
         "_access_key": req.access_key_id,
@@ -609,28 +578,24 @@ def start_query_execution(req: AwsRequest) -> dict[str, Any]:
         "utility": todo.utility, "reuse": reuse,
     }
     with _LOCK:
-        QUERIES[qid] = rec
+        QUERY_RUNS.add(req.account_id, req.region, qid, rec, control=todo.failure is None)
         if todo.failure is not None:  # Athena accepts the request, the query FAILS
             err = todo.failure
             _finish(rec, "FAILED", _now(), err.message, {"ErrorCategory": err.error_category,
                     "ErrorType": err.error_type_code, "Retryable": False, "ErrorMessage": err.message})
             _trim()
             return {"QueryExecutionId": qid}
-        _CONTROLS[qid] = Cancellation()
-        _THREADS[qid] = threading.Event()
+        control = QUERY_RUNS.control(req.account_id, req.region, qid)
+        control.handle = token = Cancellation()
+        control.on_stop(token.cancel)
         _trim()
     _submit(qid, job)
     return {"QueryExecutionId": qid}
 
 
 def _trim() -> None:
-    if len(QUERIES) <= MAX_HISTORY:
-        return
-    done = sorted((r["Status"]["SubmissionDateTime"], q) for q, r in QUERIES.items()
-                  if r["Status"]["State"] in FINAL_STATES)
-    for _, qid in done[: len(QUERIES) - MAX_HISTORY]:
-        QUERIES.pop(qid, None)
-        _ROWS.pop(qid, None)
+    for key in QUERY_RUNS.trim(MAX_HISTORY, newest=lambda r: r["Status"]["SubmissionDateTime"]):
+        _ROWS.pop(key.rsplit("|", 1)[-1], None)
 
 
 @operation("athena", "GetQueryExecution")
@@ -666,9 +631,9 @@ def list_query_executions(req: AwsRequest) -> dict[str, Any]:
         raise _invalid("MaxResults must be between 1 and 50.")
     start = _decode_token(req.params.get("NextToken"), "list")
     with _LOCK:
-        mine = sorted(((r["Status"]["SubmissionDateTime"], q) for q, r in QUERIES.items()
-                       if r.get("_account") == req.account_id and r.get("_region") == req.region
-                       and r.get("WorkGroup") == wg_name), reverse=True)
+        mine = sorted(((r["Status"]["SubmissionDateTime"], r["QueryExecutionId"]) for r in
+                       QUERY_RUNS.records(req.account_id, req.region, lambda r: r.get("WorkGroup") == wg_name)),
+                      reverse=True)
     ids = [q for _, q in mine]
     out: dict[str, Any] = {"QueryExecutionIds": ids[start:start + limit]}
     if start + limit < len(ids):
@@ -686,9 +651,7 @@ def stop_query_execution(req: AwsRequest) -> dict[str, Any]:
         if state == "QUEUED":
             _finish(rec, "CANCELLED", _now(), "Query cancelled by user (StopQueryExecution) while queued")
         if state in ACTIVE_STATES:
-            token = _CONTROLS.get(qid)
-            if token is not None:
-                token.cancel()
+            QUERY_RUNS.stop(req.account_id, req.region, qid)  # interrupts DuckDB (Cancellation)
     return {}
 
 
@@ -697,7 +660,7 @@ def get_query_runtime_statistics(req: AwsRequest) -> dict[str, Any]:
     _recover()
     with _LOCK:
         rec = _public(_get(req, req.params.get("QueryExecutionId", "")))
-        result = QUERIES[rec["QueryExecutionId"]].get("_result") or {}
+        result = _get(req, rec["QueryExecutionId"]).get("_result") or {}
     s = rec["Statistics"]
     timeline = {k: s.get(k, 0) for k in ("QueryQueueTimeInMillis", "ServicePreProcessingTimeInMillis",
                                           "QueryPlanningTimeInMillis", "EngineExecutionTimeInMillis",

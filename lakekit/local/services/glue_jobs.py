@@ -27,8 +27,10 @@ Logs as Glue 5.0 writes them (see :mod:`lakekit.glue`): the script's stdout and 
 ``<LogGroupName>/error``, stream ``<JobRunId>-driver``. ``LogGroupName`` is ``/aws-glue/jobs``,
 or ``/aws-glue/jobs/<security configuration>-role/<role name>`` (KMS key associated) when the
 job's security configuration encrypts CloudWatch Logs. ``GetJobRun`` returns only the run's own
-``Arguments`` (absent when none were passed), like AWS. Runs persist (store ``glue.job_runs``); a run that was in flight when the
-endpoint stopped is ``FAILED`` with "interrupted by endpoint restart" afterwards.
+``Arguments`` (absent when none were passed), like AWS. Runs persist (a
+:class:`lakekit.local.runs.RunStore`, ``glue.job_runs``, keyed by account, region and run id; at
+most :data:`WORKERS` runs execute at once, the others wait in ``STARTING``); a run that was in
+flight when the endpoint stopped is ``FAILED`` with "interrupted by endpoint restart" afterwards.
 
 The local ``awsglue`` library (``lakekit/local/glue/pylib``) is on the script's ``PYTHONPATH``
 (only there): ``GlueContext`` reads and writes S3 through the run's stage, so ``s3://`` paths named
@@ -74,14 +76,13 @@ from lakekit.local._logs import write_logs
 from lakekit.local.glue import jobrunner
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
+from lakekit.local.runs import Control, Lifecycle, RunStore
 from lakekit.local.services import cloudwatch_publish, glue_dq
 
-__all__ = ["RUNS", "BOOKMARKS", "ACTIVE_STATES", "FINAL_STATES", "run_history", "wait_run"]
+__all__ = ["JOB_RUNS", "RUNS", "BOOKMARKS", "ACTIVE_STATES", "FINAL_STATES", "run_history", "wait_run"]
 
 log = logging.getLogger("lakekit.local.glue.jobs")
 
-RUNS = store("glue.job_runs")
-"""JobRunId -> run record (the JobRun shape plus private ``_`` fields)."""
 BOOKMARKS = store("glue.job_bookmarks")
 """``account|region|job`` -> {Version, Run, Attempt, RunId, PreviousRunId, Bookmark, _runs}
 (``_runs``: run id -> the Bookmark state that run committed)."""
@@ -90,25 +91,25 @@ ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING", "WAITING")
 FINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
 LOG_GROUP = glue_logs.DEFAULT_LOG_GROUP
 DEFAULT_TIMEOUT_MINUTES = 2880
+WORKERS = 16
+RESTART_MESSAGE = ("interrupted by endpoint restart: the local endpoint stopped while this run was "
+                   "in flight; start the job again")
 _KEEP_REMOTE = frozenset({"--extra-py-files", "--extra-jars", "--extra-files", "--scriptLocation",
                           "--spark-event-logs-path", "--TempDir", "--RedshiftTempDir"})
-_LOCK = threading.Lock()
-_CONTROLS: dict[str, _Control] = {}
+_LOCK = threading.Lock()  # bookmarks and moto's job definitions
 
 
-class _Control:
-    """In-memory handle of a run in flight in this process (never persisted)."""
+def _restarted(rec: dict[str, Any], now: float) -> None:
+    rec["ErrorMessage"] = RESTART_MESSAGE
+    rec["CompletedOn"] = rec["LastModifiedOn"] = now
+    rec["ExecutionTime"] = int(max(0.0, now - rec.get("StartedOn", now)))
 
-    def __init__(self) -> None:
-        self.stop_requested = False
-        self.process: jobrunner.RunningProcess | None = None
-        self.lock = threading.Lock()
 
-    def stop(self) -> None:
-        with self.lock:
-            self.stop_requested = True
-            if self.process is not None:
-                self.process.stop()
+JOB_RUNS = RunStore("glue.job_runs", Lifecycle(active=set(ACTIVE_STATES), final=set(FINAL_STATES),
+                                               restart_state="FAILED"),
+                    state=("JobRunState",), workers=WORKERS, on_restart=_restarted)
+RUNS = JOB_RUNS.data
+"""``account|region|JobRunId`` -> run record (the JobRun shape plus private ``_`` fields)."""
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -122,30 +123,27 @@ def _now() -> float:
 
 def run_history(run_id: str) -> list[tuple[str, float]]:
     """(state, epoch seconds) transitions of a run, oldest first (inside the endpoint)."""
-    return [tuple(x) for x in RUNS.get(run_id, {}).get("_history", [])]  # type: ignore[misc]
+    rec = JOB_RUNS.locate(run_id)
+    return JOB_RUNS.history_of(rec) if rec is not None else []
 
 
 def wait_run(run_id: str, timeout: float = 600.0) -> str:
     """Block until the run is final (inside the endpoint process; tests/benchmarks)."""
-    control = _CONTROLS.get(run_id)
-    thread = getattr(control, "thread", None)
-    if thread is not None:
-        thread.join(timeout)
-    return RUNS.get(run_id, {}).get("JobRunState", "")
+    rec = JOB_RUNS.locate(run_id)
+    return JOB_RUNS.wait(rec["_account"], rec["_region"], run_id, timeout) if rec else ""
 
 
-def _set(run_id: str, state: str | None = None, **fields: Any) -> dict[str, Any]:
+def _set(rec: dict[str, Any], state: str | None = None, **fields: Any) -> dict[str, Any]:
     """Update a run record from a background thread (under the state lock's shared side)."""
-    with runtime.state_lock().shared():
-        with _LOCK:
-            rec = RUNS[run_id]
-            now = fields.get("CompletedOn") or _now()
-            if state and state != rec.get("JobRunState"):
-                rec["JobRunState"] = state
-                rec.setdefault("_history", []).append((state, now))
-            rec.update(fields)
-            rec["LastModifiedOn"] = now
-            return dict(rec)
+    def change(live: dict[str, Any]) -> dict[str, Any]:
+        now = fields.get("CompletedOn") or _now()
+        if state:
+            JOB_RUNS.transition(live, state, now)
+        live.update(fields)
+        live["LastModifiedOn"] = now
+        return dict(live)
+
+    return JOB_RUNS.update(rec["_account"], rec["_region"], rec["Id"], change)
 
 
 def _get_job(req: AwsRequest, name: str) -> dict[str, Any]:
@@ -168,20 +166,11 @@ def _get_job(req: AwsRequest, name: str) -> dict[str, Any]:
 
 @runtime.once
 def _recover() -> None:
-    """Runs in flight when the endpoint stopped become FAILED."""
-    with _LOCK:
-        now = _now()
-        lost = []
-        for run_id, rec in RUNS.items():
-            if rec.get("JobRunState") in ACTIVE_STATES and run_id not in _CONTROLS:
-                rec["JobRunState"] = "FAILED"
-                rec["ErrorMessage"] = ("interrupted by endpoint restart: the local endpoint stopped "
-                                       "while this run was in flight; start the job again")
-                rec["CompletedOn"] = rec["LastModifiedOn"] = now
-                rec["ExecutionTime"] = int(max(0.0, now - rec.get("StartedOn", now)))
-                rec.setdefault("_history", []).append(("FAILED", now))
-                lost.append((rec.get("JobName", ""), run_id))
-                shutil.rmtree(_work_dir(run_id), ignore_errors=True)
+    """Runs in flight when the endpoint stopped become FAILED (:func:`_restarted`)."""
+    with runtime.state_lock().shared():
+        lost = [(rec.get("JobName", ""), rec["Id"]) for rec in JOB_RUNS.recover()]
+    for _, run_id in lost:
+        shutil.rmtree(_work_dir(run_id), ignore_errors=True)
     for job, run_id in lost:
         threading.Thread(target=_notify, args=(job, "FAILED", run_id), daemon=True).start()
 
@@ -203,12 +192,7 @@ def _notify(job_name: str, state: str, run_id: str) -> None:
         log.exception("glue_crawler.on_glue_job_state(%s, %s, %s) failed", job_name, state, run_id)
 
 
-def _kill_all() -> None:
-    for control in list(_CONTROLS.values()):
-        control.stop()
-
-
-atexit.register(_kill_all)
+atexit.register(JOB_RUNS.stop_all)
 
 
 # -- executors ------------------------------------------------------------------------------
@@ -248,39 +232,32 @@ def start_job_run(req: AwsRequest) -> dict[str, Any]:
         "GlueVersion": job.get("GlueVersion", "5.0"), "LogGroupName": log_prefix,
         "SecurityConfiguration": sec,
         "ExecutionClass": p.get("ExecutionClass", job.get("ExecutionClass", "STANDARD")),
-        "_account": req.account_id, "_region": req.region, "_access_key": req.access_key_id,
-        "_history": [("STARTING", now)], "_args": args,
+        "_access_key": req.access_key_id, "_history": [("STARTING", now)], "_args": args,
         "_job_id": jobrunner.job_id(req.account_id, req.region, name, str(job.get("CreatedOn", ""))),
         "_log_kms_key": (encryption or {}).get("KmsKeyArn"),
     }
-    control = _Control()
-    with _LOCK:
-        running = [r for r in RUNS.values()
-                   if r.get("JobName") == name and r.get("_account") == req.account_id
-                   and r.get("_region") == req.region and r.get("JobRunState") in ACTIVE_STATES]
+    with JOB_RUNS.lock:
+        running = JOB_RUNS.records(req.account_id, req.region,
+                                   lambda r: r.get("JobName") == name and JOB_RUNS.is_active(r))
         if len(running) >= max_runs:
             raise AwsError("ConcurrentRunsExceededException",
                            f"Concurrent runs exceeded for {name}: {len(running)} run(s) in flight "
                            f"and ExecutionProperty.MaxConcurrentRuns is {max_runs}. Wait for "
                            f"{running[0]['Id']} to finish, stop it (BatchStopJobRun) or raise "
                            f"MaxConcurrentRuns.")
-        RUNS[run_id] = rec
-        _CONTROLS[run_id] = control
+        JOB_RUNS.add(req.account_id, req.region, run_id, rec)
     spec = {
         "script": (job.get("Command") or {}).get("ScriptLocation", ""),
         "role": job.get("Role", ""), "endpoint": req.endpoint_url or runtime.endpoint_url(),
     }
-    thread = threading.Thread(target=_execute, args=(run_id, spec, control),
-                              name=f"glue-run-{run_id[:11]}", daemon=True)
-    control.thread = thread  # type: ignore[attr-defined]
-    thread.start()
+    JOB_RUNS.launch(req.account_id, req.region, run_id,
+                    lambda control: _execute(req.account_id, req.region, run_id, spec, control))
     return {"JobRunId": run_id}
 
 
 def _find_run(req: AwsRequest, name: str, run_id: str) -> dict[str, Any]:
-    rec = RUNS.get(run_id)
-    if (rec is None or rec.get("JobName") != name or rec.get("_account") != req.account_id
-            or rec.get("_region") != req.region):
+    rec = JOB_RUNS.get(req.account_id, req.region, run_id)
+    if rec is None or rec.get("JobName") != name:
         raise AwsError("EntityNotFoundException",
                        f"Job run {run_id} of job {name} not found: use the JobRunId returned by "
                        f"StartJobRun (GetJobRuns lists the job's runs).")
@@ -299,8 +276,7 @@ def get_job_runs(req: AwsRequest) -> dict[str, Any]:
     _recover()
     name = req.params.get("JobName", "")
     _get_job(req, name)
-    rows = sorted((r for r in RUNS.values() if r.get("JobName") == name
-                   and r.get("_account") == req.account_id and r.get("_region") == req.region),
+    rows = sorted(JOB_RUNS.records(req.account_id, req.region, lambda r: r.get("JobName") == name),
                   key=lambda r: r.get("StartedOn", 0), reverse=True)
     size = max(1, min(int(req.params.get("MaxResults") or 100), 200))
     try:
@@ -326,19 +302,17 @@ def batch_stop_job_run(req: AwsRequest) -> dict[str, Any]:
             errors.append({"JobName": name, "JobRunId": run_id,
                            "ErrorDetail": {"ErrorCode": err.code, "ErrorMessage": err.message}})
             continue
-        control = _CONTROLS.get(run_id)
-        if rec.get("JobRunState") not in ACTIVE_STATES or control is None:
+        control = JOB_RUNS.control(req.account_id, req.region, run_id)
+        if not JOB_RUNS.is_active(rec) or control is None:
             errors.append({"JobName": name, "JobRunId": run_id, "ErrorDetail": {
                 "ErrorCode": "InvalidInputException",
                 "ErrorMessage": f"Job Run cannot be stopped in current state "
                                 f"{rec.get('JobRunState')}: it has already finished."}})
             continue
-        with _LOCK:
+        with JOB_RUNS.lock:
             if rec["JobRunState"] != "STOPPING":
-                rec["JobRunState"] = "STOPPING"
-                rec["LastModifiedOn"] = _now()
-                rec.setdefault("_history", []).append(("STOPPING", rec["LastModifiedOn"]))
-        control.stop()
+                rec["LastModifiedOn"] = JOB_RUNS.transition(rec, "STOPPING")
+        control.request_stop()
         ok.append({"JobName": name, "JobRunId": run_id})
     return {"SuccessfulSubmissions": ok, "Errors": errors}
 
@@ -434,8 +408,8 @@ class _RunFailed(Exception):
     """A run ends FAILED before or around the script (message = ErrorMessage)."""
 
 
-def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
-    rec = dict(RUNS[run_id])
+def _execute(account: str, region: str, run_id: str, spec: dict[str, str], control: Control) -> None:
+    rec = dict(JOB_RUNS.get(account, region, run_id) or {})
     name, region, access_key = rec["JobName"], rec["_region"], rec["_access_key"]
     endpoint = spec["endpoint"]
     work = _work_dir(run_id)
@@ -473,7 +447,7 @@ def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
         fields["ErrorMessage"] = error
     # logs first: once a run is final, its logs are complete
     note(f"JobRunState {state}" + (f": {error}" if error else ""))
-    history = list(RUNS[run_id].get("_history", [])) + [(state, now)]
+    history = run_history(run_id) + [(state, now)]
     for s, ts in history:
         note(f"state history {s} at {ts:.3f}")
     try:
@@ -481,10 +455,8 @@ def _execute(run_id: str, spec: dict[str, str], control: _Control) -> None:
                         stderr, notes, now)
     except Exception:
         log.exception("writing CloudWatch Logs of glue job run %s failed", run_id)
-    final = _set(run_id, state, **fields)
+    final = _set(rec, state, **fields)
     cloudwatch_publish.glue_run_finished(final)  # "Glue" job metrics, with --enable-metrics only
-    with _LOCK:
-        _CONTROLS.pop(run_id, None)
     if state == "SUCCEEDED" and final["_args"].get("--job-bookmark-option") == "job-bookmark-enable":
         _advance_bookmark(final, committed)
     log.info("glue job run %s of %s: %s in %.1f s%s", run_id, name, state, now - rec["StartedOn"],
@@ -557,7 +529,7 @@ def _script_env(creds: dict[str, str], jhome: str, endpoint: str, region: str, w
     return env
 
 
-def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Control, work: Path,
+def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: Control, work: Path,
          note: Any, stdout: list[tuple[int, str]], stderr: list[tuple[int, str]],
          ) -> tuple[str, str | None, dict[str, Any]]:
     name, region, access_key = rec["JobName"], rec["_region"], rec["_access_key"]
@@ -618,13 +590,12 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: _Contr
     env = {**_script_env(creds, jhome, endpoint, region, work), **jobrunner.library_env(glue_runtime)}
     env[glue_dq.DQ_DIR_ENV] = str(glue_dq.results_dir(work))
     deadline = rec["StartedOn"] + rec["Timeout"] * 60
-    with control.lock:
-        if control.stop_requested:
-            return "STOPPED", None, {}
-        _set(run_id, "RUNNING")
-        note("JobRunState RUNNING")
-        proc = jobrunner.RunningProcess(cmd, env, work)
-        control.process = proc
+    if control.stop_requested:
+        return "STOPPED", None, {}
+    _set(rec, "RUNNING")
+    note("JobRunState RUNNING")
+    proc = control.handle = jobrunner.RunningProcess(cmd, env, work)
+    control.on_stop(proc.stop)  # at once when BatchStopJobRun came in meanwhile
     result = proc.wait(max(0.0, deadline - time.time()))
     stdout += [(ts, stage.to_s3(line)) for ts, line in result.stdout]
     stderr += [(ts, stage.to_s3(line)) for ts, line in result.stderr]

@@ -15,7 +15,7 @@ Status Code: 400; Error Code: AccessDeniedException; ...)"), which Retry/Catch s
 History: every event the interpreter records (ExecutionStarted, TaskStateEntered, TaskScheduled,
 TaskStarted, TaskSubmitted, TaskSucceeded/TaskFailed, ChoiceStateEntered, WaitStateEntered,
 ExecutionSucceeded/Failed/Aborted ... with ``id``/``previousEventId``) is stored as it happens
-(store ``stepfunctions.executions``); timestamps follow the execution's virtual clock (see
+(a :class:`lakekit.local.runs.RunStore`, ``stepfunctions.executions``, keyed by account, region and ARN); timestamps follow the execution's virtual clock (see
 ``LAKEKIT_SFN_TIME_SCALE`` in the interpreter module). When an execution ends, ``AWS/States``
 metrics are published (ExecutionsStarted at start; ExecutionsSucceeded / ExecutionsFailed /
 ExecutionsAborted / ExecutionsTimedOut and ExecutionTime at the end; dimension StateMachineArn).
@@ -41,23 +41,19 @@ import datetime as _dt
 import json
 import logging
 import re
-import threading
 import time
 import types
 import uuid
 from typing import Any
 
 from lakekit.local import metrics, runtime
-from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
+from lakekit.local.runs import Lifecycle, RunStore, run_key
 from lakekit.local.stepfunctions import interpreter
 
-__all__ = ["EXECUTIONS", "wait_execution", "RESTART_CAUSE"]
+__all__ = ["RUNS", "EXECUTIONS", "wait_execution", "RESTART_CAUSE"]
 
 log = logging.getLogger(__name__)
-
-EXECUTIONS = store("stepfunctions.executions")
-"""executionArn -> record (the DescribeExecution shape, ``events`` and private ``_`` fields)."""
 
 RESTART_CAUSE = ("The local endpoint stopped while this execution was running: the local "
                  "Step Functions interpreter cannot resume an execution after a restart (AWS "
@@ -71,17 +67,34 @@ _STATE_MACHINE_ARN = re.compile(r"^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachi
 _BAD_NAME_CHARS = set(' <>{}[]?*"#%\\^|~`$&,;:/') | {chr(i) for i in range(32)} \
     | {chr(i) for i in range(127, 160)}
 _STOP_GRACE_SECONDS = 10.0
-_LOCK = threading.RLock()
-_LIVE: dict[str, _Live] = {}
+WORKERS = 64
+"""Executions interpreted at once; more wait (RUNNING, no events yet) for a free worker."""
 
 
-class _Live:
-    """In-memory handle of an execution running in this process (never persisted)."""
+def _restarted(rec: dict[str, Any], now: float) -> None:
+    """An execution RUNNING when the endpoint stopped fails cleanly (see the module docstring)."""
+    event = _next_event(rec, "ExecutionFailed", "executionFailedEventDetails",
+                        {"error": "States.Runtime", "cause": RESTART_CAUSE}, now)
+    rec["events"].append(event)
+    rec.update(stopDate=round(now, 3), error="States.Runtime", cause=RESTART_CAUSE)
 
-    def __init__(self, execution: Any) -> None:
-        self.execution = execution
-        self.thread: threading.Thread | None = None
-        self.done = threading.Event()
+
+RUNS = RunStore("stepfunctions.executions",
+                Lifecycle(active={"RUNNING"}, final=set(_METRIC_FOR), restart_state="FAILED"),
+                state=("status",), workers=WORKERS, on_restart=_restarted)
+EXECUTIONS = RUNS.data
+"""``account|region|executionArn`` -> record (the DescribeExecution shape, ``events``, ``_`` fields)."""
+_LOCK = RUNS.lock
+
+
+def _scope(arn: str) -> tuple[str, str]:
+    """(account, region) of an execution ARN."""
+    parts = arn.split(":")
+    return (parts[4], parts[3]) if len(parts) > 4 else ("", "")
+
+
+def _find(arn: str) -> dict[str, Any] | None:
+    return RUNS.get(*_scope(arn), arn)
 
 
 # -- records -------------------------------------------------------------------------------
@@ -101,33 +114,40 @@ def _plain(event: dict[str, Any]) -> dict[str, Any]:
 
 def _record_event(arn: str, event: dict[str, Any]) -> None:
     plain = _plain(event)
-    with runtime.state_lock().shared():
-        with _LOCK:
-            rec = EXECUTIONS.get(arn)
-            if rec is None or rec.get("_closed"):
-                return  # an aborted execution's late events (see StopExecution)
+
+    def add(rec: dict[str, Any]) -> None:
+        if not RUNS.is_final(rec):  # else an aborted execution's late events (see StopExecution)
             rec["events"].append(plain)
+
+    RUNS.update(*_scope(arn), arn, add)
 
 
 def _close(arn: str, status: str, stop: float, *, output: str | None = None,
            error: str | None = None, cause: str | None = None,
            final_event: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Mark the execution final (once) and publish its metrics; returns the record or None."""
-    with runtime.state_lock().shared():
-        with _LOCK:
-            rec = EXECUTIONS.get(arn)
-            if rec is None or rec.get("_closed"):
-                return None
-            if final_event is not None:
-                rec["events"].append(final_event)
-            rec.update(status=status, stopDate=round(stop, 3), _closed=True)
-            if output is not None:
-                rec["output"] = output
-            if error is not None:
-                rec["error"] = error
-            if cause is not None:
-                rec["cause"] = cause
-            rec = dict(rec)
+    def close(rec: dict[str, Any]) -> dict[str, Any] | None:
+        if RUNS.is_final(rec):
+            return None
+        if final_event is not None:
+            rec["events"].append(final_event)
+        RUNS.transition(rec, status, stop)
+        rec["stopDate"] = round(stop, 3)
+        for key, value in (("output", output), ("error", error), ("cause", cause)):
+            if value is not None:
+                rec[key] = value
+        return dict(rec)
+
+    rec = RUNS.update(*_scope(arn), arn, close)
+    if rec is None:
+        return None
+    _publish(rec)
+    return rec
+
+
+def _publish(rec: dict[str, Any]) -> None:
+    """``AWS/States`` metrics of an execution that ended."""
+    status, arn, error, cause = rec["status"], rec["executionArn"], rec.get("error"), rec.get("cause")
     dims = {"StateMachineArn": rec["stateMachineArn"]}
     duration_ms = max(0.0, (rec["stopDate"] - rec["startDate"]) * 1000.0)
     metrics.emit_many(rec["_account"], rec["_region"], "AWS/States",
@@ -135,7 +155,6 @@ def _close(arn: str, status: str, stop: float, *, output: str | None = None,
                        ("ExecutionTime", duration_ms, "Milliseconds", dims)])
     log.info("step functions execution %s: %s in %.1f s%s", arn, status, duration_ms / 1000,
              f" ({error}: {cause})" if error else "")
-    return rec
 
 
 def _next_event(rec: dict[str, Any], typ: str, details_key: str, details: dict[str, Any],
@@ -148,24 +167,16 @@ def _next_event(rec: dict[str, Any], typ: str, details_key: str, details: dict[s
 
 @runtime.once
 def _recover() -> None:
-    """Executions RUNNING when the endpoint stopped fail cleanly (see the module docstring)."""
-    with _LOCK:
-        lost = [arn for arn, rec in EXECUTIONS.items()
-                if rec.get("status") == "RUNNING" and arn not in _LIVE]
-    now = time.time()
-    for arn in lost:
-        rec = EXECUTIONS[arn]
-        event = _next_event(rec, "ExecutionFailed", "executionFailedEventDetails",
-                            {"error": "States.Runtime", "cause": RESTART_CAUSE}, now)
-        _close(arn, "FAILED", now, error="States.Runtime", cause=RESTART_CAUSE, final_event=event)
+    """Executions RUNNING when the endpoint stopped fail cleanly (:func:`_restarted`)."""
+    with runtime.state_lock().shared():
+        lost = [dict(rec) for rec in RUNS.recover()]
+    for rec in lost:
+        _publish(rec)
 
 
 def wait_execution(arn: str, timeout: float = 600.0) -> str:
     """Block until the execution is final (inside the endpoint process; tests/benchmarks)."""
-    live = _LIVE.get(arn)
-    if live is not None:
-        live.done.wait(timeout)
-    return str(EXECUTIONS.get(arn, {}).get("status", ""))
+    return RUNS.wait(*_scope(arn), arn, timeout)
 
 
 # -- the interpreter -------------------------------------------------------------------------
@@ -187,7 +198,6 @@ def _classes() -> tuple[type, type, type]:
 
     class Worker(ExecutionWorker):
         lk_arn = ""
-        lk_live: _Live | None = None
 
         def _get_evaluation_environment(self) -> Any:
             env = super()._get_evaluation_environment()
@@ -201,35 +211,24 @@ def _classes() -> tuple[type, type, type]:
             except Exception as exc:  # an interpreter bug must still end the execution
                 log.exception("step functions execution %s crashed in the interpreter", self.lk_arn)
                 now = time.time()
-                rec = EXECUTIONS.get(self.lk_arn) or {}
+                rec = _find(self.lk_arn) or {}
                 cause = (f"the local Step Functions interpreter failed: {exc!r}; see the endpoint "
                          f"log (lakekit local status)")
                 _close(self.lk_arn, "FAILED", now, error="States.Runtime", cause=cause,
                        final_event=_next_event(rec, "ExecutionFailed", "executionFailedEventDetails",
                                                {"error": "States.Runtime", "cause": cause}, now))
-            finally:
-                if self.lk_live is not None:
-                    self.lk_live.done.set()
-                with _LOCK:
-                    _LIVE.pop(self.lk_arn, None)
 
-        def start(self) -> None:
-            thread = threading.Thread(target=self._execution_logic, daemon=True,
-                                      name=f"sfn-{self.lk_arn.rsplit(':', 1)[-1][:20]}")
-            if self.lk_live is not None:
-                self.lk_live.thread = thread
-            thread.start()
+        def start(self) -> None:  # on one of the store's bounded worker threads
+            RUNS.launch(*_scope(self.lk_arn), self.lk_arn, lambda control: self._execution_logic())
 
     class LocalExecution(Execution):
-        lk_live: _Live | None = None
-
         def _get_start_execution_worker_comm(self) -> Any:
             return Comm(self)
 
         def _get_start_execution_worker(self) -> Any:
             worker = super()._get_start_execution_worker()
             worker.__class__ = Worker
-            worker.lk_arn, worker.lk_live = self.exec_arn, self.lk_live
+            worker.lk_arn = self.exec_arn
             return worker
 
     _classes._cached = (LocalExecution, Worker, Comm)  # type: ignore[attr-defined]
@@ -243,7 +242,7 @@ def _iso(value: Any) -> str:
 def _finished(execution: Any) -> None:
     arn = execution.exec_arn
     status = getattr(execution.exec_status, "value", str(execution.exec_status))
-    rec = EXECUTIONS.get(arn) or {}
+    rec = _find(arn) or {}
     final = next((e for e in reversed(rec.get("events") or []) if e["type"] in _FINAL_EVENTS), None)
     stop = final["timestamp"] if final else time.time()
     output = None
@@ -268,10 +267,9 @@ def _launch(rec: dict[str, Any]) -> None:
         exec_arn=rec["executionArn"], account_id=rec["_account"], region_name=rec["_region"],
         state_machine=machine, start_date=_dt.datetime.fromtimestamp(rec["startDate"], _dt.UTC),
         cloud_watch_logging_session=None, activity_store={}, input_data=rec["input"])
-    live = _Live(execution)
-    execution.lk_live = live
-    with _LOCK:
-        _LIVE[rec["executionArn"]] = live
+    control = RUNS.control(rec["_account"], rec["_region"], rec["executionArn"])
+    if control is not None:
+        control.handle = execution
     execution.start()
 
 
@@ -301,8 +299,8 @@ def _execution(req: AwsRequest, arn: str) -> dict[str, Any]:
                        "'executionArn' failed to satisfy constraint: Member must not be null")
     if not _EXECUTION_ARN.match(arn):
         raise AwsError("InvalidArn", f"Invalid Arn: '{arn}'")
-    rec = EXECUTIONS.get(arn)
-    if rec is None or rec.get("_account") != req.account_id or rec.get("_region") != req.region:
+    rec = RUNS.get(req.account_id, req.region, arn)
+    if rec is None:
         raise AwsError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
     return rec
 
@@ -361,7 +359,7 @@ def start_execution(req: AwsRequest) -> dict[str, Any]:
     sm_name = source_arn.split(":stateMachine:", 1)[1].split(":", 1)[0]
     arn = f"arn:aws:states:{req.region}:{req.account_id}:execution:{sm_name}:{name}"
     with _LOCK:
-        existing = EXECUTIONS.get(arn)
+        existing = RUNS.get(req.account_id, req.region, arn)
         if existing is not None:
             if existing["status"] == "RUNNING" and existing["input"] == raw_input:
                 return {"executionArn": arn, "startDate": existing["startDate"]}
@@ -374,7 +372,7 @@ def start_execution(req: AwsRequest) -> dict[str, Any]:
             "_definition": machine.definition, "_sm_name": sm_name,
             "_sm_updated": _epoch(getattr(machine, "update_date", None) or now),
         }
-        EXECUTIONS[arn] = rec
+        RUNS.add(req.account_id, req.region, arn, rec)
     metrics.emit(req.account_id, req.region, "AWS/States", "ExecutionsStarted", 1.0, "Count",
                  {"StateMachineArn": source_arn})
     try:
@@ -385,6 +383,10 @@ def start_execution(req: AwsRequest) -> dict[str, Any]:
         _close(arn, "FAILED", time.time(), error="States.Runtime", cause=cause,
                final_event=_next_event(rec, "ExecutionFailed", "executionFailedEventDetails",
                                        {"error": "States.Runtime", "cause": cause}, time.time()))
+        control = RUNS.control(req.account_id, req.region, arn)
+        if control is not None and control.thread is None:  # never launched: nothing will end it
+            RUNS.controls.pop(run_key(req.account_id, req.region, arn), None)
+            control.done.set()
     return {"executionArn": arn, "startDate": now}
 
 
@@ -437,10 +439,8 @@ def list_executions(req: AwsRequest) -> dict[str, Any]:
         raise AwsError("ValidationException", f"1 validation error detected: Value '{status}' at "
                        f"'statusFilter' failed to satisfy constraint: Member must satisfy enum "
                        f"value set: [{', '.join(valid)}]")
-    with _LOCK:
-        rows = [r for r in EXECUTIONS.values()
-                if r["stateMachineArn"] == machine_arn and r["_account"] == req.account_id
-                and r["_region"] == req.region and (status is None or r["status"] == status)]
+    rows = RUNS.records(req.account_id, req.region, lambda r: r["stateMachineArn"] == machine_arn
+                        and (status is None or r["status"] == status))
     rows.sort(key=lambda r: r["startDate"], reverse=True)
     chunk, token = _page(p, rows, "ListExecutions")
     items = []
@@ -472,25 +472,27 @@ def stop_execution(req: AwsRequest) -> dict[str, Any]:
                        "to 32768")
     if rec["status"] != "RUNNING":
         return {"stopDate": rec.get("stopDate") or time.time()}
-    live = _LIVE.get(arn)
+    control = RUNS.control(req.account_id, req.region, arn)
+    execution = control.handle if control is not None else None
     offset = 0.0
-    if live is not None and live.execution.exec_worker is not None \
-            and live.execution.exec_worker.env is not None:
-        offset = interpreter.clock_offset(live.execution.exec_worker.env.event_manager)
+    if execution is not None and execution.exec_worker is not None \
+            and execution.exec_worker.env is not None:
+        offset = interpreter.clock_offset(execution.exec_worker.env.event_manager)
     stop = time.time() + offset
     _stop_sync_job(rec)
-    if live is not None:
-        live.execution.stop(stop_date=_dt.datetime.fromtimestamp(stop, _dt.UTC), error=error,
-                            cause=cause)
-        if not live.done.wait(_STOP_GRACE_SECONDS):
+    if control is not None:
+        if execution is not None:
+            control.on_stop(lambda: execution.stop(
+                stop_date=_dt.datetime.fromtimestamp(stop, _dt.UTC), error=error, cause=cause))
+        if not RUNS.stop(req.account_id, req.region, arn, grace=_STOP_GRACE_SECONDS, wait=True):
             log.warning("execution %s did not unwind within %.0f s of StopExecution; recorded "
                         "ABORTED anyway", arn, _STOP_GRACE_SECONDS)
-    current = EXECUTIONS.get(arn) or rec
-    if not current.get("_closed"):  # the interpreter did not record it: record it here
+    current = RUNS.get(req.account_id, req.region, arn) or rec
+    if not RUNS.is_final(current):  # the interpreter did not record it: record it here
         _close(arn, "ABORTED", stop, error=error, cause=cause,
                final_event=_next_event(current, "ExecutionAborted", "executionAbortedEventDetails",
                                        {"error": error, "cause": cause}, stop))
-    final = EXECUTIONS.get(arn) or current
+    final = RUNS.get(req.account_id, req.region, arn) or current
     return {"stopDate": final.get("stopDate") or stop}
 
 

@@ -1,4 +1,4 @@
-"""lakekit Glue ETL job: raw zone -> processed zone (Parquet), plain PySpark.
+"""The DataFrame baseline of benchmarks/glue_job.py: lakekit's ETL job as it was before it used GlueContext.
 
 Runs unchanged on AWS Glue 5.0 (Spark 3.5, Python 3.11) and under local ``pyspark`` 3.5.
 Self-contained on purpose (stdlib + pyspark + boto3): this file is uploaded to S3 as the job's

@@ -37,6 +37,8 @@ def spark(etl):
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    # Python workers unpickle the library's record functions: they need it on their path too
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PYLIB), os.environ.get("PYTHONPATH")]))
     session = (SparkSession.builder.appName("lakekit-glue-tests").master("local[2]")
                .config("spark.driver.memory", "1g").config("spark.sql.shuffle.partitions", "4")
                .config("spark.ui.enabled", "false").getOrCreate())

@@ -260,11 +260,11 @@ def test_evaluate_quality_publishes_results_and_skips_rules_without_their_lookup
     assert [r["outcome"] for r in res] == ["Passed", "Passed", "Passed", "Passed", "Failed", "Passed",
                                            "Failed"]
     assert by['ColumnValues "month" between 0 and 13']["message"] == \
-        "Value: 14 does not meet the constraint requirement!"
+        "Value: 0.5 does not meet the constraint requirement!"   # compliance, as Glue
     assert by['ReferentialIntegrity "carrier" "airlines.carrier" = 1.0']["observed"] == 0.5
     with pytest.raises(etl.DataQualityError) as err:
         etl._raise_on_hard("flights", res)
-    assert 'ColumnValues "month" between 0 and 13 (Value: 14 does not meet' in str(err.value)
+    assert 'ColumnValues "month" between 0 and 13 (Value: 0.5 does not meet' in str(err.value)
     assert "No data was written" in str(err.value)
     published = [json.loads(p.read_text()) for p in sorted((tmp_path / "dq").glob("*.json"))]
     assert [(d["EvaluationContext"], len(d["RuleResults"])) for d in published] == [("flights_hard", 7)]

@@ -1,14 +1,19 @@
-"""Benchmark: the ETL job through the local Glue runner vs the same script on local files.
+"""Benchmark: the ETL job as DynamicFrames (lakekit/jobs/etl.py) vs as plain DataFrames, and the runner.
 
-For each flights scale (default 1x and 10x, ``data/generate.py``'s scale factor):
+For each flights scale (default 1x and 10x, ``data/generate.py``'s scale factor), on the same input
+in the same run:
 
-- **bare**: ``python lakekit/jobs/etl.py --dataset all`` on a local raw folder (what
-  ``spark-submit`` of the script does: one driver + its JVM), outputs to local folders;
-- **endpoint**: the same raw files in S3 of a fresh endpoint, the script uploaded as
-  ScriptLocation, ``StartJobRun`` -> final state (staging, the script, sync-back included).
+- **bare**: the DataFrame job (``benchmarks/_etl_dataframe.py``, the plain-PySpark script the
+  workshop used before it was written with GlueContext) as ``python <script> --dataset all`` on a
+  local raw folder (one driver + its JVM), outputs to local folders;
+- **endpoint DataFrame**: that script through the local Glue runner (raw files in S3 of the
+  endpoint, ``StartJobRun`` -> final state: staging, the script, sync-back included);
+- **endpoint DynamicFrame**: lakekit/jobs/etl.py (GlueContext, DynamicFrames, EvaluateDataQuality)
+  through the runner on the same raw objects.
 
-Prints rows/s of both (rows = sum of ``rows_in`` the job reports), their ratio (goal >= 0.8)
-and the peak RSS of the job's process group (driver + JVM). Standalone::
+Prints rows/s (rows = sum of ``rows_in`` the job reports), the ratios DynamicFrame/DataFrame job
+time (goal <= 1.2x) and endpoint/bare rows/s (goal >= 0.8x), and the peak RSS of the job's process
+group (driver + JVM). Standalone::
 
     .venv/bin/python benchmarks/glue_job.py            # 1x and 10x
     .venv/bin/python benchmarks/glue_job.py --scales 1
@@ -35,6 +40,7 @@ from _servers import LakekitEndpoint, client, service_role  # noqa: E402
 from lakekit.local.glue import jobrunner  # noqa: E402
 
 ETL = ROOT / "lakekit" / "jobs" / "etl.py"
+DATAFRAME_ETL = ROOT / "benchmarks" / "_etl_dataframe.py"
 INGEST_DATE = "ingest_date=2026-01-15"
 ROLE = "arn:aws:iam::123456789012:role/lakekit-glue-bench"
 
@@ -75,7 +81,7 @@ def bare(work: Path) -> dict[str, float]:
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
            "TZ": "UTC", "PYTHONUNBUFFERED": "1"}
     started = time.monotonic()
-    res = jobrunner.run_process([sys.executable, str(ETL), "--JOB_NAME", "bench",
+    res = jobrunner.run_process([sys.executable, str(DATAFRAME_ETL), "--JOB_NAME", "bench",
                                  *jobrunner.argv_from(args)], env, work, timeout_seconds=3600)
     seconds = time.monotonic() - started
     if res.returncode != 0:
@@ -95,15 +101,23 @@ def _job_role(url: str, buckets: dict[str, str]) -> None:
          "Resource": "arn:aws:logs:*:*:log-group:/aws-glue/*"}])
 
 
-def through_endpoint(work: Path, url: str, tag: str) -> dict[str, float]:
-    s3, glue, logs = client(url, "s3"), client(url, "glue"), client(url, "logs")
-    buckets = {k: f"bench-{k}-{tag}" for k in ("raw", "processed", "quarantine", "artifacts")}
-    for b in buckets.values():
-        s3.create_bucket(Bucket=b)
+def upload_raw(work: Path, url: str, tag: str) -> str:
+    """The raw files in one bucket of the endpoint (shared by both jobs); returns its name."""
+    s3 = client(url, "s3")
+    bucket = f"bench-raw-{tag}"
+    s3.create_bucket(Bucket=bucket)
     for path in (work / "raw").rglob("*"):
         if path.is_file():
-            s3.upload_file(str(path), buckets["raw"], path.relative_to(work / "raw").as_posix())
-    s3.upload_file(str(ETL), buckets["artifacts"], "scripts/etl.py")
+            s3.upload_file(str(path), bucket, path.relative_to(work / "raw").as_posix())
+    return bucket
+
+
+def through_endpoint(url: str, tag: str, raw_bucket: str, script: Path) -> dict[str, float]:
+    s3, glue, logs = client(url, "s3"), client(url, "glue"), client(url, "logs")
+    buckets = {"raw": raw_bucket, **{k: f"bench-{k}-{tag}" for k in ("processed", "quarantine", "artifacts")}}
+    for k in ("processed", "quarantine", "artifacts"):
+        s3.create_bucket(Bucket=buckets[k])
+    s3.upload_file(str(script), buckets["artifacts"], "scripts/etl.py")
     _job_role(url, buckets)
     job = f"bench-etl-{tag}"
     glue.create_job(Name=job, Role=ROLE, GlueVersion="5.0",
@@ -129,11 +143,13 @@ def through_endpoint(work: Path, url: str, tag: str) -> dict[str, float]:
     got = job_logs(job, run_id, glue=glue, logs=logs)  # the groups/streams Glue 5.0 writes
     notes = [m for m in got.error if m.startswith("lakekit-glue:")]
     rss = next((int(m) for n in notes for m in re.findall(r"peak RSS of its process group (\d+) MB", n)), 0)
+    script_s = next((float(m) for n in notes for m in re.findall(r"script exited with 0 after ([\d.]+) s", n)), seconds)
     rows = _rows_in(got.output)
     for n in notes:
         if "staged" in n or "synced" in n or "script exited" in n:
             print("   ", n)
-    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mb": rss}
+    return {"rows": rows, "seconds": seconds, "script_s": script_s, "rows_per_s": rows / seconds,
+            "peak_rss_mb": rss}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     os.environ.setdefault("LAKEKIT_SPARK_MASTER", "local[2]")
     os.environ.setdefault("LAKEKIT_SPARK_DRIVER_MEMORY", "2g")
-    if not ETL.exists():
-        print(f"{ETL} does not exist yet: nothing to benchmark")
-        return 1
+    for script in (ETL, DATAFRAME_ETL):
+        if not script.exists():
+            print(f"{script} does not exist: nothing to benchmark")
+            return 1
     with LakekitEndpoint() as ep:
         for scale in opts.scales:
             work = Path(tempfile.mkdtemp(prefix=f"lakekit-gluebench-{scale}x-"))
@@ -152,15 +169,18 @@ def main(argv: list[str] | None = None) -> int:
                 counts = _generate(work, scale)
                 print(f"scale {scale}x: {counts['flights']:,} flights (+ lookups, planes)")
                 b = bare(work)
-                e = through_endpoint(work, ep.url, f"{scale}x")
-                if b["rows"] != e["rows"]:
-                    raise RuntimeError(f"rows differ: bare {b['rows']} vs endpoint {e['rows']}")
-                ratio = e["rows_per_s"] / b["rows_per_s"]
-                print(f"  bare     : {b['rows']:,} rows in {b['seconds']:.1f} s = {b['rows_per_s']:,.0f} rows/s, "
-                      f"peak RSS {b['peak_rss_mb']} MB")
-                print(f"  endpoint : {e['rows']:,} rows in {e['seconds']:.1f} s = {e['rows_per_s']:,.0f} rows/s, "
-                      f"peak RSS {e['peak_rss_mb']} MB")
-                print(f"  ratio endpoint/bare = {ratio:.2f}x (goal >= 0.8x)")
+                raw = upload_raw(work, ep.url, f"{scale}x")
+                e = through_endpoint(ep.url, f"{scale}x-df", raw, DATAFRAME_ETL)
+                g = through_endpoint(ep.url, f"{scale}x-dyf", raw, ETL)
+                if not b["rows"] == e["rows"] == g["rows"]:
+                    raise RuntimeError(f"rows differ: bare {b['rows']}, endpoint DataFrame {e['rows']}, "
+                                       f"endpoint DynamicFrame {g['rows']}")
+                for label, r in (("bare DataFrame    ", b), ("endpoint DataFrame", e), ("endpoint DynamicFr", g)):
+                    print(f"  {label}: {r['rows']:,} rows in {r['seconds']:.1f} s = {r['rows_per_s']:,.0f} rows/s, "
+                          f"peak RSS {r['peak_rss_mb']} MB")
+                print(f"  ratio endpoint/bare (DataFrame job) = {e['rows_per_s'] / b['rows_per_s']:.2f}x (goal >= 0.8x)")
+                print(f"  ratio DynamicFrame/DataFrame job time = {g['seconds'] / e['seconds']:.2f}x run, "
+                      f"{g['script_s'] / e['script_s']:.2f}x script (goal <= 1.2x)")
             finally:
                 shutil.rmtree(work, ignore_errors=True)
     return 0

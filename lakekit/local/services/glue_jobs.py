@@ -43,8 +43,8 @@ with ``job-bookmark-enable``; its ``JobBookmark`` is the state ``job.commit()`` 
 handed over (per ``transformation_ctx``, Glue's ``HadoopDataSourceJobBookmarkState`` shape), kept
 per run for ``job-bookmark-from``/``job-bookmark-to``. ``GetJobBookmark`` without one is
 ``EntityNotFoundException``. ``ResetJobBookmark`` empties the state (the next run reads
-everything); it never touches objects lakekit's own jobs keep under ``--bookmark_path``
-(:func:`lakekit.glue.reset_bookmarks` resets both).
+everything), as on AWS; :func:`lakekit.glue.reset_bookmarks` calls it (and removes bookmark files
+an older version of the workshop job kept under ``--bookmark_path``).
 
 Example::
 

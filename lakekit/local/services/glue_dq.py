@@ -94,15 +94,43 @@ def _record(doc: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def ingest_results(run: dict[str, Any], folder: Path) -> list[str]:
+def publish_allowed(account: str, region: str, role_arn: str) -> str | None:
+    """None when the job's role may publish Data Quality results (``glue:PublishDataQuality``,
+    "Configure IAM permissions for AWS Glue Data Quality"), else AWS's denial text."""
+    from lakekit.local.iam import enforce, principals
+    from lakekit.local.iam.actions import Check
+
+    if not enforce.is_strict():
+        return None
+    role = principals._role_by_arn(account, role_arn) if role_arn else None
+    if role is None:
+        return f"role {role_arn or '(none)'} does not exist"
+    who = principals.Principal(kind="role", arn=f"arn:aws:sts::{account}:assumed-role/{role.name}/GlueJobRunnerSession",
+                               account=account, policies=principals.role_policies(role), role_arn=role_arn)
+    try:
+        enforce.authorize_check(who, Check("glue:PublishDataQuality",
+                                           f"arn:aws:glue:{region}:{account}:dataQualityRuleset/*"), region)
+    except enforce.Denied as denied:
+        return denied.message
+    return None
+
+
+def ingest_results(run: dict[str, Any], folder: Path, role_arn: str | None = None) -> list[str]:
     """Store the results a run's script wrote into ``folder``; returns their ResultIds.
 
     ``run`` is the job run record (``Id``, ``JobName``, ``StartedOn``, ``_account``, ``_region``).
-    Unreadable files are skipped with a warning (publishing is best effort, as in Glue).
+    Unreadable files are skipped with a warning (publishing is best effort, as in Glue). With
+    ``role_arn`` (the job's role) the results are published only if that role may
+    (:func:`publish_allowed`); otherwise they are dropped and the denial logged.
     """
     folder = Path(folder)
     if not folder.is_dir():
         return []
+    if role_arn is not None and any(folder.glob("*.json")):
+        denied = publish_allowed(run.get("_account", ""), run.get("_region", ""), role_arn)
+        if denied:
+            log.warning("glue job run %s: data quality results not published: %s", run.get("Id"), denied)
+            return []
     ids = []
     for path in sorted(folder.glob("*.json")):
         try:

@@ -432,7 +432,7 @@ def _execute(account: str, region: str, run_id: str, spec: dict[str, str], contr
                                   f"(lakekit local status) and start the job again")
     finally:
         try:  # DQ results are published whatever the run's final state (as on AWS)
-            glue_dq.ingest_results(rec, glue_dq.results_dir(work))
+            glue_dq.ingest_results(rec, glue_dq.results_dir(work), spec.get("role", ""))
         except Exception:
             log.exception("storing the data quality results of glue job run %s failed", run_id)
         shutil.rmtree(work, ignore_errors=True)

@@ -61,7 +61,9 @@ class Principal:
     def context(self) -> dict[str, Any]:
         """Global condition keys of this principal (aws:PrincipalArn, aws:username...)."""
         if self.kind == "service":
-            return {"aws:PrincipalServiceName": self.arn}
+            # a service acting for a resource of this account (assuming its role, delivering an
+            # event) passes the account as aws:SourceAccount (IAM "confused deputy prevention")
+            return {"aws:PrincipalServiceName": self.arn, "aws:SourceAccount": self.account}
         ctx: dict[str, Any] = {
             "aws:PrincipalArn": self.role_arn or self.arn,
             "aws:PrincipalAccount": self.account,

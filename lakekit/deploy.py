@@ -32,6 +32,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -539,9 +540,47 @@ def _job_runs(s: Settings) -> list[str]:
         raise
 
 
+@lru_cache(maxsize=1)
+def _template_name_patterns() -> tuple[str, ...]:
+    """The resource names the template gives a prefix (every ``!Sub "...${Prefix}..."`` that is a
+    name, not an ARN, URI or sentence), as regex sources with ``{prefix}`` left to fill in."""
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str(TEMPLATE.read_text())
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                sub = value[0] if key == "Fn::Sub" and isinstance(value, list) and value else value
+                if key == "Fn::Sub" and isinstance(sub, str) and "${Prefix}" in sub \
+                        and not any(c in sub for c in (" ", "arn:", "://", "*")):
+                    found.add(str(sub))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk((template or {}).get("Resources", {}))
+    fixed = {"${Prefix}": "{prefix}", "${AWS::AccountId}": r"\d{{12}}", "${AWS::Region}": "[a-z0-9-]+"}
+    out = []
+    for sub in sorted(found):
+        parts = re.split(r"(\$\{[^}]+\})", sub)
+        out.append("".join(fixed.get(x, "[^/]+") if x.startswith("${") else
+                           re.escape(x).replace("{", "{{").replace("}", "}}") for x in parts))
+    return tuple(out)
+
+
+def _owned(name: str, prefix: str) -> bool:
+    """Whether ``name`` is one the template gives ``prefix``. Not merely ``startswith(prefix + "-")``:
+    attendees sharing an account may be ``ana`` and ``ana-01``, and ``ana``'s cleanup must not take
+    ``ana-01-raw-...`` or the LF-tag ``ana-01-domain`` for hers."""
+    return any(re.fullmatch(p.format(prefix=re.escape(prefix)), name) for p in _template_name_patterns())
+
+
 def _prefix_lf_tags(s: Settings) -> list[str]:
     return [t["TagKey"] for t in _items(_client("lakeformation", s), "list_lf_tags", "LFTags")
-            if t["TagKey"].startswith(f"{s.prefix}-")]
+            if _owned(t["TagKey"], s.prefix)]
 
 
 def _delete_service_leftovers(s: Settings, job_runs: list[str]) -> dict[str, list[str]]:
@@ -630,39 +669,40 @@ def remaining(s: Settings | None = None):
     if stack is not None:
         add("cloudformation", "stack", f"{stack['StackName']} ({stack['StackStatus']})")
     for b in _items(_client("s3", s), "list_buckets", "Buckets"):
-        if b["Name"].startswith(f"{p}-"):
+        if _owned(b["Name"], p):
             add("s3", "bucket", b["Name"])
     iam = _client("iam", s)
     for r in _items(iam, "list_roles", "Roles"):
-        if r["RoleName"].startswith(f"{p}-"):
+        if _owned(r["RoleName"], p):
             add("iam", "role", r["RoleName"])
     for pol in _items(iam, "list_policies", "Policies", Scope="Local"):
-        if pol["PolicyName"].startswith(f"{p}-"):
+        if _owned(pol["PolicyName"], p):
             add("iam", "policy", pol["PolicyName"])
     glue = _client("glue", s)
     for d in _items(glue, "get_databases", "DatabaseList"):
         if d["Name"] == db:
             add("glue", "database", d["Name"])
     for j in _items(glue, "get_jobs", "Jobs"):
-        if j["Name"].startswith(f"{p}-"):
+        if _owned(j["Name"], p):
             add("glue", "job", j["Name"])
     for c in _items(glue, "get_crawlers", "Crawlers"):
-        if c["Name"].startswith(f"{p}-"):
+        if _owned(c["Name"], p):
             add("glue", "crawler", c["Name"])
     for t in _items(glue, "list_triggers", "TriggerNames"):
-        if t.startswith(f"{p}-"):
+        if _owned(t, p):
             add("glue", "trigger", t)
     for sc in _items(glue, "get_security_configurations", "SecurityConfigurations"):
-        if sc["Name"].startswith(f"{p}-"):
+        if _owned(sc["Name"], p):
             add("glue", "security configuration", sc["Name"])
     for wg in _items(_client("athena", s), "list_work_groups", "WorkGroups"):
-        if wg["Name"].startswith(f"{p}-"):
+        if _owned(wg["Name"], p):
             add("athena", "workgroup", wg["Name"])
     for fn in _items(_client("lambda", s), "list_functions", "Functions"):
-        if fn["FunctionName"].startswith(f"{p}-"):
+        if _owned(fn["FunctionName"], p):
             add("lambda", "function", fn["FunctionName"])
     for lg in _items(_client("logs", s), "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{p}-"):
-        add("logs", "log group", lg["logGroupName"])
+        if _owned(lg["logGroupName"], p):
+            add("logs", "log group", lg["logGroupName"])
     for group, stream in _service_logs(s):
         add("logs", "log group" if stream is None else "log stream",
             group if stream is None else f"{group}:{stream}")
@@ -680,7 +720,7 @@ def remaining(s: Settings | None = None):
             add("kms", "key", f"{k['KeyId']} ({meta.get('KeyState')})")
     lf = _client("lakeformation", s)
     for r in _items(lf, "list_resources", "ResourceInfoList"):
-        if r["ResourceArn"].split(":::")[-1].startswith(f"{p}-"):
+        if _owned(r["ResourceArn"].split(":::")[-1], p):
             add("lakeformation", "registered location", r["ResourceArn"])
     for key in _prefix_lf_tags(s):
         add("lakeformation", "lf-tag", key)

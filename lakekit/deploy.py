@@ -641,8 +641,37 @@ def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True
         return {"stack": status, "emptied": emptied}
     total = sum(1 for _ in _items(cf, "list_stack_resources", "StackResourceSummaries", StackName=stack["StackId"]))
     status = wait_for_stack(s, timeout, progress=progress, total=total, since=started, name=stack["StackId"])
+    _keep_shared_deployer(s, _parameter(stack, "DeployerPrincipalArn"))
     # what the services made outside the stack (Glue's log groups, LF-tags left behind)
     return {"stack": status, "emptied": emptied, "deleted": _delete_service_leftovers(s, job_runs)}
+
+
+def _keep_shared_deployer(s: Settings, deployer: str | None) -> None:
+    """Put the deployer back among the data lake administrators when another attendee's stack
+    still names it (a room sharing one account and one role): deleting this stack's
+    ``DataLakeSettings`` removed the admins it declared, the shared deployer included, and the
+    other lakes still need it to manage their grants. Admins are account-wide; PutDataLakeSettings
+    replaces the whole list, so it is read and written back with the one principal appended."""
+    if not deployer:
+        return
+    cf = _client("cloudformation", s)
+    still_named = False
+    for st in _items(cf, "describe_stacks", "Stacks"):
+        tags = {t["Key"]: t["Value"] for t in st.get("Tags", [])}
+        if "lakekit:prefix" in tags and tags["lakekit:prefix"] != s.prefix \
+                and not st["StackStatus"].startswith("DELETE") \
+                and _parameter(st, "DeployerPrincipalArn") == deployer:
+            still_named = True
+            break
+    if not still_named:
+        return
+    lf = _client("lakeformation", s)
+    current = lf.get_data_lake_settings()["DataLakeSettings"]
+    admins = current.get("DataLakeAdmins", [])
+    if any(a.get("DataLakePrincipalIdentifier") == deployer for a in admins):
+        return
+    current["DataLakeAdmins"] = [*admins, {"DataLakePrincipalIdentifier": deployer}]
+    lf.put_data_lake_settings(DataLakeSettings=current)
 
 
 def remaining(s: Settings | None = None):

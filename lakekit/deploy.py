@@ -32,6 +32,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -541,9 +542,47 @@ def _job_runs(s: Settings) -> list[str]:
         raise
 
 
+@lru_cache(maxsize=1)
+def _template_name_patterns() -> tuple[str, ...]:
+    """The resource names the template gives a prefix (every ``!Sub "...${Prefix}..."`` that is a
+    name, not an ARN, URI or sentence), as regex sources with ``{prefix}`` left to fill in."""
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str(TEMPLATE.read_text())
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                sub = value[0] if key == "Fn::Sub" and isinstance(value, list) and value else value
+                if key == "Fn::Sub" and isinstance(sub, str) and "${Prefix}" in sub \
+                        and not any(c in sub for c in (" ", "arn:", "://", "*")):
+                    found.add(str(sub))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk((template or {}).get("Resources", {}))
+    fixed = {"${Prefix}": "{prefix}", "${AWS::AccountId}": r"\d{{12}}", "${AWS::Region}": "[a-z0-9-]+"}
+    out = []
+    for sub in sorted(found):
+        parts = re.split(r"(\$\{[^}]+\})", sub)
+        out.append("".join(fixed.get(x, "[^/]+") if x.startswith("${") else
+                           re.escape(x).replace("{", "{{").replace("}", "}}") for x in parts))
+    return tuple(out)
+
+
+def _owned(name: str, prefix: str) -> bool:
+    """Whether ``name`` is one the template gives ``prefix``. Not merely ``startswith(prefix + "-")``:
+    attendees sharing an account may be ``ana`` and ``ana-01``, and ``ana``'s cleanup must not take
+    ``ana-01-raw-...`` or the LF-tag ``ana-01-domain`` for hers."""
+    return any(re.fullmatch(p.format(prefix=re.escape(prefix)), name) for p in _template_name_patterns())
+
+
 def _prefix_lf_tags(s: Settings) -> list[str]:
     return [t["TagKey"] for t in _items(_client("lakeformation", s), "list_lf_tags", "LFTags")
-            if t["TagKey"].startswith(f"{s.prefix}-")]
+            if _owned(t["TagKey"], s.prefix)]
 
 
 def _delete_service_leftovers(s: Settings, job_runs: list[str]) -> dict[str, list[str]]:
@@ -612,9 +651,38 @@ def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True
         return {"stack": status, **piped, "emptied": emptied}
     total = sum(1 for _ in _items(cf, "list_stack_resources", "StackResourceSummaries", StackName=stack["StackId"]))
     status = wait_for_stack(s, timeout, progress=progress, total=total, since=started, name=stack["StackId"])
+    _keep_shared_deployer(s, _parameter(stack, "DeployerPrincipalArn"))
     # what the services made outside the stack (Glue's log groups, LF-tags left behind)
     return {"stack": status, **piped, "emptied": emptied,
             "deleted": _delete_service_leftovers(s, job_runs)}
+
+
+def _keep_shared_deployer(s: Settings, deployer: str | None) -> None:
+    """Put the deployer back among the data lake administrators when another attendee's stack
+    still names it (a room sharing one account and one role): deleting this stack's
+    ``DataLakeSettings`` removed the admins it declared, the shared deployer included, and the
+    other lakes still need it to manage their grants. Admins are account-wide; PutDataLakeSettings
+    replaces the whole list, so it is read and written back with the one principal appended."""
+    if not deployer:
+        return
+    cf = _client("cloudformation", s)
+    still_named = False
+    for st in _items(cf, "describe_stacks", "Stacks"):
+        tags = {t["Key"]: t["Value"] for t in st.get("Tags", [])}
+        if "lakekit:prefix" in tags and tags["lakekit:prefix"] != s.prefix \
+                and not st["StackStatus"].startswith("DELETE") \
+                and _parameter(st, "DeployerPrincipalArn") == deployer:
+            still_named = True
+            break
+    if not still_named:
+        return
+    lf = _client("lakeformation", s)
+    current = lf.get_data_lake_settings()["DataLakeSettings"]
+    admins = current.get("DataLakeAdmins", [])
+    if any(a.get("DataLakePrincipalIdentifier") == deployer for a in admins):
+        return
+    current["DataLakeAdmins"] = [*admins, {"DataLakePrincipalIdentifier": deployer}]
+    lf.put_data_lake_settings(DataLakeSettings=current)
 
 
 def remaining(s: Settings | None = None):
@@ -644,39 +712,40 @@ def remaining(s: Settings | None = None):
             add("cloudformation", "stack", f"{st['StackName']} ({st['StackStatus']})")
     _pipeline_remaining(s, add)
     for b in _items(_client("s3", s), "list_buckets", "Buckets"):
-        if b["Name"].startswith(f"{p}-"):
+        if _owned(b["Name"], p):
             add("s3", "bucket", b["Name"])
     iam = _client("iam", s)
     for r in _items(iam, "list_roles", "Roles"):
-        if r["RoleName"].startswith(f"{p}-"):
+        if _owned(r["RoleName"], p):
             add("iam", "role", r["RoleName"])
     for pol in _items(iam, "list_policies", "Policies", Scope="Local"):
-        if pol["PolicyName"].startswith(f"{p}-"):
+        if _owned(pol["PolicyName"], p):
             add("iam", "policy", pol["PolicyName"])
     glue = _client("glue", s)
     for d in _items(glue, "get_databases", "DatabaseList"):
         if d["Name"] == db:
             add("glue", "database", d["Name"])
     for j in _items(glue, "get_jobs", "Jobs"):
-        if j["Name"].startswith(f"{p}-"):
+        if _owned(j["Name"], p):
             add("glue", "job", j["Name"])
     for c in _items(glue, "get_crawlers", "Crawlers"):
-        if c["Name"].startswith(f"{p}-"):
+        if _owned(c["Name"], p):
             add("glue", "crawler", c["Name"])
     for t in _items(glue, "list_triggers", "TriggerNames"):
-        if t.startswith(f"{p}-"):
+        if _owned(t, p):
             add("glue", "trigger", t)
     for sc in _items(glue, "get_security_configurations", "SecurityConfigurations"):
-        if sc["Name"].startswith(f"{p}-"):
+        if _owned(sc["Name"], p):
             add("glue", "security configuration", sc["Name"])
     for wg in _items(_client("athena", s), "list_work_groups", "WorkGroups"):
-        if wg["Name"].startswith(f"{p}-"):
+        if _owned(wg["Name"], p):
             add("athena", "workgroup", wg["Name"])
     for fn in _items(_client("lambda", s), "list_functions", "Functions"):
-        if fn["FunctionName"].startswith(f"{p}-"):
+        if _owned(fn["FunctionName"], p):
             add("lambda", "function", fn["FunctionName"])
     for lg in _items(_client("logs", s), "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{p}-"):
-        add("logs", "log group", lg["logGroupName"])
+        if _owned(lg["logGroupName"], p):
+            add("logs", "log group", lg["logGroupName"])
     for group, stream in _service_logs(s):
         add("logs", "log group" if stream is None else "log stream",
             group if stream is None else f"{group}:{stream}")
@@ -694,7 +763,7 @@ def remaining(s: Settings | None = None):
             add("kms", "key", f"{k['KeyId']} ({meta.get('KeyState')})")
     lf = _client("lakeformation", s)
     for r in _items(lf, "list_resources", "ResourceInfoList"):
-        if r["ResourceArn"].split(":::")[-1].startswith(f"{p}-"):
+        if _owned(r["ResourceArn"].split(":::")[-1], p):
             add("lakeformation", "registered location", r["ResourceArn"])
     for key in _prefix_lf_tags(s):
         add("lakeformation", "lf-tag", key)

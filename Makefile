@@ -42,7 +42,7 @@ test: venv lint-venv
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider tests/notebooks tests
 
 test-fast: venv
-	$(BIN)/python -m pytest -m "not notebooks and not slow" -p no:cacheprovider -x
+	$(BIN)/python -m pytest -m "not notebooks and not slow and not browser" -p no:cacheprovider -x
 
 lab-venv: $(LAB_STAMP)
 

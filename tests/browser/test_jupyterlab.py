@@ -214,7 +214,9 @@ const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
 if (!panel) return null;
 return Array.from(panel.querySelectorAll('.jp-Cell.jp-CodeCell')).map(c => ({
   prompt: (c.querySelector('.jp-InputPrompt') || {}).textContent || '',
-  text: (c.querySelector('.jp-OutputArea') || {}).innerText || '',
+  text: (c.querySelector('.jp-OutputArea') || {}).textContent || '',
+  mimes: Array.from(c.querySelectorAll('.jp-OutputArea-output')).map(o => o.getAttribute('data-mime-type')),
+  html: ((c.querySelector('.jp-OutputArea') || {}).innerHTML || '').slice(0, 1500),
   stderr: c.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]').length,
   errors: c.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').length,
   tables: Array.from(c.querySelectorAll('.jp-RenderedHTMLCommon table')).map(t =>
@@ -224,7 +226,7 @@ return Array.from(panel.querySelectorAll('.jp-Cell.jp-CodeCell')).map(c => ({
       const bar = p.querySelector('.progress-bar');
       const box = p.closest('.widget-hbox, .jupyter-widget-hbox') || p.parentElement;
       return {cls: bar ? bar.className : '', width: bar ? bar.style.width : '',
-              text: box ? box.innerText : ''};
+              text: box ? box.textContent : ''};
   }),
 }));
 """
@@ -247,8 +249,9 @@ def _run_all_from_menu(drv) -> None:
     menu = next(e for e in drv.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item")
                 if e.text.strip() == "Run")
     menu.click()
-    item = _wait(drv, "Run menu's 'Run All Cells'", lambda: drv.find_elements(
-        By.CSS_SELECTOR, '.lm-Menu-item[data-command="notebook:run-all-cells"]'), 10)
+    item = _wait(drv, "Run menu's 'Run All Cells'", lambda: [
+        e for e in drv.find_elements(By.CSS_SELECTOR, ".lm-Menu-item .lm-Menu-itemLabel")
+        if e.text.strip() == "Run All Cells"], 20)
     item[0].click()
 
 
@@ -327,7 +330,8 @@ def test_01_deploy_progress_widget_renders_completed(jupyterlab, driver, tmp_pat
                           tmp_path, timeout=900)
     assert [c["errors"] for c in cells] == [0] * len(cells), [c["text"][-500:] for c in cells if c["errors"]]
     bars = [b for c in cells for b in c["bars"]]
-    assert bars, "no progress widget rendered (is the ipywidgets lab extension installed?)"
+    assert bars, ("no progress widget rendered (is the ipywidgets lab extension installed?): "
+                  f"{[(c['mimes'], c['html'][:800]) for c in cells[3:6]]}")
     for bar in bars:
         assert "progress-bar-success" in bar["cls"], bar
         assert bar["width"] == "100%", bar

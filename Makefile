@@ -38,8 +38,9 @@ run: venv
 # Three workers (pytest-xdist), a test file each at a time (module fixtures are built once);
 # the notebook run is collected first so its worker starts with it: it is the longest item.
 TEST_WORKERS ?= 3
+TEST_PATHS ?= tests/notebooks tests
 test: venv lint-venv
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider tests/notebooks tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider $(TEST_PATHS)
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not notebooks and not slow and not browser" -p no:cacheprovider -x

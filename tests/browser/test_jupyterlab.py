@@ -237,10 +237,21 @@ def _cells(drv) -> list[dict]:
 
 
 def _kernel_idle(drv) -> bool:
+    """The open notebook's session has its kernel and it is idle (toolbar and status bar agree)."""
     return bool(drv.execute_script(
         "const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');"
         "const i = p && p.querySelector('.jp-Notebook-ExecutionIndicator');"
-        "return !!i && i.getAttribute('data-status') === 'idle';"))
+        "const bar = document.querySelector('#jp-main-statusbar');"
+        "return !!i && i.getAttribute('data-status') === 'idle'"
+        "  && !!bar && bar.textContent.includes('(ipykernel) | Idle');"))
+
+
+def _accept_kernel_dialog(drv) -> bool:
+    """Click "Select" if JupyterLab asks for a kernel (as an attendee would); True if it asked."""
+    return bool(drv.execute_script(
+        "const d = document.querySelector('.jp-Dialog');"
+        "if (!d || !d.textContent.includes('Select Kernel')) return false;"
+        "d.querySelector('.jp-Dialog-button.jp-mod-accept').click(); return true;"))
 
 
 def _run_all_from_menu(drv) -> None:
@@ -263,6 +274,7 @@ def _run_notebook(drv, server: Lab, url: str, shots: Path, timeout: float) -> li
     _run_all_from_menu(drv)
 
     def finished():
+        _accept_kernel_dialog(drv)
         cells = _cells(drv)
         done = cells and all(re.fullmatch(r"\[\d+\]:", c["prompt"].strip()) for c in cells)
         return cells if done and _kernel_idle(drv) else None

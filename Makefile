@@ -5,13 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.lakekit-installed
+LAB_STAMP := $(VENV)/.lakekit-lab-installed
 LINT_VENV := .venv-lint
 LINT_STAMP := $(LINT_VENV)/.lakekit-installed
 CHECKOV_VERSION := 3.3.30
 export LAKEKIT_HOME ?= $(CURDIR)/.lakekit
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-fast test-notebooks lab venv lint-venv clean bench
+.PHONY: run test test-fast test-notebooks lab lab-venv venv lint-venv clean bench
 
 venv: $(STAMP)
 
@@ -37,16 +38,25 @@ run: venv
 # Three workers (pytest-xdist), a test file each at a time (module fixtures are built once);
 # the notebook run is collected first so its worker starts with it: it is the longest item.
 TEST_WORKERS ?= 3
+TEST_PATHS ?= tests/notebooks tests
 test: venv lint-venv
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider tests/notebooks tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider $(TEST_PATHS)
 
 test-fast: venv
-	$(BIN)/python -m pytest -m "not notebooks and not slow" -p no:cacheprovider -x
+	$(BIN)/python -m pytest -m "not notebooks and not slow and not browser" -p no:cacheprovider -x
 
-lab: venv
+lab-venv: $(LAB_STAMP)
+
+$(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	@touch $(LAB_STAMP)
+
+# JupyterLab for attendees: opens on notebooks/00_setup.ipynb, no news prompt, --allow-root
+# when run as root (lakekit/lab.py). Extra options: make lab LAB_ARGS="--ip=0.0.0.0 --port=8899"
+LAB_ARGS ?=
+lab: lab-venv
 	LAKEKIT_TARGET=local $(BIN)/lakekit local up
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	LAKEKIT_TARGET=local $(BIN)/python -m lakekit.lab -- $(LAB_ARGS)
 
 bench: venv
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

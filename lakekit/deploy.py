@@ -285,6 +285,12 @@ def wait_for_stack(s: Settings | None = None, timeout: float = _DEFAULT_TIMEOUT,
             time.sleep(pause)
     finally:
         if bar is not None:
+            if status in _OK and bar.total and bar.n != bar.total:
+                # an update touches fewer resources than the stack has: a success ends at 100%
+                # (tqdm paints a bar closed short of its total red)
+                done = bar.n
+                bar.reset(total=max(done, 1))
+                bar.update(max(done, 1))
             bar.set_postfix_str(status)
             bar.close()
     if status not in _OK:

@@ -359,9 +359,6 @@ def test_01_deploy_progress_widget_renders_completed(jupyterlab, driver, tmp_pat
     assert "raw versioning:        Enabled" in text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lakekit.deploy.wait_for_stack closes an update's bar with n < total (total = every resource, "
-    "n = the resources the update touched), so tqdm paints a successful UPDATE_COMPLETE red at ~21%"))
 def test_01_every_progress_bar_ends_green_at_100():
     cells = _RENDERED.get("01")
     if cells is None:

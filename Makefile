@@ -39,8 +39,10 @@ run: venv
 # the notebook run is collected first so its worker starts with it: it is the longest item.
 TEST_WORKERS ?= 3
 TEST_PATHS ?= tests/notebooks tests
+# Files that use mock_aws() (it resets moto's process-wide state) run after, in one process.
 test: venv lint-venv
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider $(TEST_PATHS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider -m "not in_process_moto" $(TEST_PATHS)
+	$(BIN)/python -m pytest -p no:cacheprovider -m in_process_moto $(TEST_PATHS) || [ $$? -eq 5 ]
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not notebooks and not slow and not browser" -p no:cacheprovider -x

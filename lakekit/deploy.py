@@ -657,7 +657,7 @@ def teardown(s: Settings | None = None, wait: bool = True, progress: bool = True
         return {"stack": status, **piped, "emptied": emptied}
     total = sum(1 for _ in _items(cf, "list_stack_resources", "StackResourceSummaries", StackName=stack["StackId"]))
     status = wait_for_stack(s, timeout, progress=progress, total=total, since=started, name=stack["StackId"])
-    _keep_shared_deployer(s, _parameter(stack, "DeployerPrincipalArn"))
+    _keep_shared_deployer(s, _stacks.parameter(stack, "DeployerPrincipalArn"))
     # what the services made outside the stack (Glue's log groups, LF-tags left behind)
     return {"stack": status, **piped, "emptied": emptied,
             "deleted": _delete_service_leftovers(s, job_runs)}

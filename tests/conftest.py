@@ -117,3 +117,23 @@ def fresh_endpoint(tmp_path):
     ep.start()
     yield ep
     ep.stop()
+
+
+# ----------------------------------------------------------------------------- process-wide moto
+# ``mock_aws()`` resets moto's backends, which are process-wide: in a pytest-xdist worker it would
+# wipe the state of the in-process moto server (``moto_url``) that other test files of the same
+# worker built. Files using it are marked ``in_process_moto`` and `make test` runs them in a
+# pytest run of their own, after the parallel one.
+_MOCK_MODULES: dict[str, bool] = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = str(getattr(item, "fspath", ""))
+        if path not in _MOCK_MODULES:
+            try:
+                _MOCK_MODULES[path] = "mock_aws" in open(path, encoding="utf-8").read()
+            except OSError:
+                _MOCK_MODULES[path] = False
+        if _MOCK_MODULES[path]:
+            item.add_marker(pytest.mark.in_process_moto)

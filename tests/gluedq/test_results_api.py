@@ -33,7 +33,8 @@ def test_results_through_the_api_and_after_a_restart(fresh_endpoint):
     art = f"dq-art-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=art)
     s3.put_object(Bucket=art, Key="scripts/dq_job.py", Body=SCRIPT.read_bytes())
-    service_role(ep, ROLE, "glue.amazonaws.com", ["s3:*", "logs:*", "cloudwatch:PutMetricData"])
+    service_role(ep, ROLE, "glue.amazonaws.com", ["s3:*", "logs:*", "cloudwatch:PutMetricData",
+                                                  "glue:PublishDataQuality"])
     job = f"dq-job-{uuid.uuid4().hex[:6]}"
     glue.create_job(Name=job, Role=ROLE, GlueVersion="5.0", DefaultArguments={"--pylib": str(PYLIB)},
                     Command={"Name": "glueetl", "ScriptLocation": f"s3://{art}/scripts/dq_job.py"})

@@ -205,8 +205,11 @@ def start_job_run(req: AwsRequest) -> dict[str, Any]:
     max_runs = int((job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns") or 1)
     args = {**(job.get("DefaultArguments") or {}), **(p.get("Arguments") or {}),
             **(job.get("NonOverridableArguments") or {})}
+    from lakekit.config import LOCAL_ACCESS_KEY
+
+    # the service's own view, as for the job itself: AWS asks the caller for glue:StartJobRun only
     client = jobrunner.client(req.endpoint_url or runtime.endpoint_url(), "glue", req.region,
-                              req.access_key_id)
+                              LOCAL_ACCESS_KEY)
     sec = job.get("SecurityConfiguration")
     try:
         encryption = glue_logs.cloudwatch_encryption(client, sec)

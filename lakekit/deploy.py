@@ -554,8 +554,9 @@ def _template_name_patterns() -> tuple[str, ...]:
     name, not an ARN, URI or sentence), as regex sources with ``{prefix}`` left to fill in."""
     from cfnlint.decode import decode_str
 
-    template, _ = decode_str(TEMPLATE.read_text())
-    found: set[str] = set()
+    from lakekit.pipeline import TEMPLATE as PIPELINE_TEMPLATE
+
+    found: set[str] = {"${Prefix}-pipeline-inbox"}  # notebook 07's SQS inbox (lakekit.orchestration)
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -569,7 +570,9 @@ def _template_name_patterns() -> tuple[str, ...]:
             for item in node:
                 walk(item)
 
-    walk((template or {}).get("Resources", {}))
+    for path in (TEMPLATE, PIPELINE_TEMPLATE):
+        template, _ = decode_str(path.read_text())
+        walk((template or {}).get("Resources", {}))
     fixed = {"${Prefix}": "{prefix}", "${AWS::AccountId}": r"\d{{12}}", "${AWS::Region}": "[a-z0-9-]+"}
     out = []
     for sub in sorted(found):
@@ -677,7 +680,7 @@ def _keep_shared_deployer(s: Settings, deployer: str | None) -> None:
         tags = {t["Key"]: t["Value"] for t in st.get("Tags", [])}
         if "lakekit:prefix" in tags and tags["lakekit:prefix"] != s.prefix \
                 and not st["StackStatus"].startswith("DELETE") \
-                and _parameter(st, "DeployerPrincipalArn") == deployer:
+                and _stacks.parameter(st, "DeployerPrincipalArn") == deployer:
             still_named = True
             break
     if not still_named:
@@ -781,20 +784,26 @@ def _pipeline_remaining(s: Settings, add: Any) -> None:
     the state machine's log group (its roles and KMS key are listed with the others)."""
     p = s.prefix
     for sm in _items(_client("stepfunctions", s), "list_state_machines", "stateMachines"):
-        if sm["name"].startswith(f"{p}-"):
+        if _owned(sm["name"], p):
             add("stepfunctions", "state machine", sm["name"])
     for t in _items(_client("sns", s), "list_topics", "Topics"):
-        if t["TopicArn"].rsplit(":", 1)[-1].startswith(f"{p}-"):
+        if _owned(t["TopicArn"].rsplit(":", 1)[-1], p):
             add("sns", "topic", t["TopicArn"])
     for r in _items(_client("events", s), "list_rules", "Rules", NamePrefix=f"{p}-"):
-        add("events", "rule", r["Name"])
+        if _owned(r["Name"], p):
+            add("events", "rule", r["Name"])
     cw = _client("cloudwatch", s)
     for a in _items(cw, "describe_alarms", "MetricAlarms", AlarmNamePrefix=f"{p}-"):
-        add("cloudwatch", "alarm", a["AlarmName"])
+        if _owned(a["AlarmName"], p):
+            add("cloudwatch", "alarm", a["AlarmName"])
     for d in _items(cw, "list_dashboards", "DashboardEntries", DashboardNamePrefix=f"{p}-"):
-        add("cloudwatch", "dashboard", d["DashboardName"])
+        if _owned(d["DashboardName"], p):
+            add("cloudwatch", "dashboard", d["DashboardName"])
     for lg in _items(_client("logs", s), "describe_log_groups", "logGroups",
                      logGroupNamePrefix=f"/aws/vendedlogs/states/{p}-"):
-        add("logs", "log group", lg["logGroupName"])
+        if _owned(lg["logGroupName"], p):
+            add("logs", "log group", lg["logGroupName"])
     for url in _client("sqs", s).list_queues(QueueNamePrefix=f"{p}-").get("QueueUrls", []):
+        if not _owned(url.rsplit("/", 1)[-1], p):
+            continue
         add("sqs", "queue", url.rsplit("/", 1)[-1])   # notebook 07's inbox (orchestration.inbox)

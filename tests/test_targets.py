@@ -47,7 +47,8 @@ def test_settings_errors_say_how_to_fix(monkeypatch):
 
 
 def test_connect_exports_notebook_parameters(monkeypatch):
-    for key in ("LAKEKIT_TARGET", "LAKEKIT_REGION", "LAKEKIT_PREFIX"):
+    for key in ("LAKEKIT_TARGET", "LAKEKIT_REGION", "LAKEKIT_PREFIX", "LAKEKIT_PORT", "AWS_REGION",
+                "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"):  # connect() exports them: restore after
         monkeypatch.delenv(key, raising=False)
     s = lk.connect(target="aws", region="ap-southeast-2", prefix="ana-01")
     assert (s.target, s.region, s.prefix) == ("aws", "ap-southeast-2", "ana-01")

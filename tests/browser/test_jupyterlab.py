@@ -102,7 +102,9 @@ class Lab:
         shutil.copytree(ROOT / "notebooks", self.notebooks)
         self.settings = work / "lab-settings"
         lab.write_overrides(self.settings)
+        # the region too: another test of the same worker may have left AWS_REGION in the environment
         env = {**os.environ, "LAKEKIT_TARGET": "local", "LAKEKIT_HOME": str(endpoint.home),
+               "LAKEKIT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
                "LAKEKIT_PORT": str(endpoint.settings.port),
                "JUPYTER_CONFIG_DIR": str(work / "jupyter-config"),
                "JUPYTER_RUNTIME_DIR": str(work / "jupyter-runtime"),

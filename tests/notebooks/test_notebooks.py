@@ -52,6 +52,7 @@ def workshop_endpoint(tmp_path, monkeypatch):
     ep.stop()
 
 
+@pytest.mark.timeout(3600)  # nine notebooks twice; beside two other xdist workers it takes long
 def test_every_notebook_twice_in_a_row(workshop_endpoint, monkeypatch, tmp_path):
     fresh_endpoint = workshop_endpoint
     for key, value in {"LAKEKIT_TARGET": "local", "LAKEKIT_HOME": str(fresh_endpoint.home),

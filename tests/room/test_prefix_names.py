@@ -31,5 +31,6 @@ def test_owned_matches_the_template_names_only(name, prefix, ours):
 
 def test_the_patterns_come_from_the_template():
     patterns = deploy._template_name_patterns()
-    assert len(patterns) == 28
+    assert len(patterns) == 39  # 28 names of the lake template, 10 of the pipeline stack, the inbox
+    assert r"{prefix}\-pipeline\-inbox" in patterns and r"{prefix}\-etl\-failed" in patterns
     assert r"{prefix}\-sensitivity" in patterns and r"{prefix}\-domain" in patterns

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests._waits import wait_until
 from tests.conftest import Endpoint, free_port
 
 TIME_SCALE = "60"   # a 60-second period lasts one real second
@@ -34,12 +34,5 @@ def cw_ep(tmp_path_factory):
 
 
 def wait_for(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Call ``probe`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+    """``tests._waits.wait_until`` with this folder's argument order."""
+    return wait_until(probe, what, timeout, interval)

@@ -32,8 +32,9 @@ from ._errors import USER_ERROR, AccessDeniedError, AthenaQueryError
 from ._io import ByteCounter, CountingFS, TableReader, _CutoffExceeded, glue_schema, partition_value
 from ._native import NativeScan, ParquetMirror, columns_read
 from ._pushdown import glue_expression as _glue_expression
-from ._trinosyntax import refuse_unsupported_syntax
+from ._requests import strip_comments
 from ._results import format_value, write_results_csv, write_results_text
+from ._trinosyntax import refuse_unsupported_syntax
 from ._types import arrow_to_athena, athena_precision_scale
 
 __all__ = [
@@ -212,17 +213,6 @@ def _user_error(kind: str, message: str) -> AthenaQueryError:
     return AthenaQueryError(USER_ERROR, kind, f"{kind}: {message}")
 
 
-def _strip_comments(sql: str) -> str:
-    s = sql.strip()
-    while True:
-        if s.startswith("--"):
-            s = s.split("\n", 1)[1].lstrip() if "\n" in s else ""
-        elif s.startswith("/*") and "*/" in s:
-            s = s.split("*/", 1)[1].lstrip()
-        else:
-            return s.rstrip().rstrip(";").rstrip()
-
-
 _STARTERS = {"SELECT", "WITH", "VALUES", "CREATE", "DROP", "ALTER", "INSERT", "MSCK", "SHOW", "DESCRIBE", "DESC", "TABLE",
              "UNLOAD"}
 _EXPECTING = "'ALTER', 'CREATE', 'DESCRIBE', 'DROP', 'INSERT', 'MSCK', 'SELECT', 'SHOW', 'VALUES', 'WITH', <query>"
@@ -372,7 +362,7 @@ class QueryEngine:
         )
 
     def _dispatch(self, q: _Query, sql: str, database: str, output_location: str | None) -> QueryResult:
-        text = _strip_comments(sql)
+        text = strip_comments(sql)
         if not text:
             raise AthenaQueryError(USER_ERROR, "SYNTAX_ERROR", f"line 1:1: mismatched input '<EOF>'. Expecting: {_EXPECTING}")
         first = re.match(r"\(*\s*([A-Za-z_]+)", text)
@@ -469,7 +459,7 @@ class QueryEngine:
     @staticmethod
     def _find_column_pos(sql: str, name: str) -> tuple[int, int]:
         try:
-            ast = sqlglot.parse_one(_strip_comments(sql), read="athena")
+            ast = sqlglot.parse_one(strip_comments(sql), read="athena")
             for c in ast.find_all(exp.Column):
                 if c.name.lower() == name.lower() and isinstance(c.this, exp.Identifier):
                     if c.args.get("table") is not None:

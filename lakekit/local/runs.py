@@ -16,8 +16,14 @@ keyed ``"<account>|<region>|<run id>"``. What it does for every service the same
   ``workers`` daemon threads (the rest queue, in their initial state);
 * **restart recovery** - :meth:`RunStore.recover` (once per process, on the first request after
   a restore): a run still active without a control in this process was cut short by an endpoint
-  restart; it gets the lifecycle's ``restart_state`` and the service's ``on_restart(record,
-  now)`` hook adds the service's reason fields.
+  restart; it gets the lifecycle's ``restart_state`` (or what the service's ``restart(record)``
+  picks, e.g. CANCELLED for a run a stop was asked of) and the service's ``on_restart(record,
+  now)`` hook adds the service's reason fields. A ``restart`` that picks an *active* state
+  resumes the run (CloudFormation's rollback of an interrupted create): the service launches a
+  worker for it;
+* **re-opening** - a record that serves several operations one after the other (a
+  CloudFormation stack: create, then update, then delete) starts its next operation with
+  ``transition(rec, new, reopen=True)``, the one way out of a final state.
 
 Records keep each service's own API shape; ``state`` names the (possibly nested) field that holds
 the state, e.g. ``("Status", "State")`` for Athena. Example::
@@ -43,7 +49,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lakekit.local import runtime
@@ -72,8 +78,6 @@ class Lifecycle:
     active: frozenset[str] | set[str]
     final: frozenset[str] | set[str]
     restart_state: str
-    transitional: frozenset[str] = field(default_factory=frozenset)
-    """Final-looking states a run may still leave (CloudFormation's ``*_CLEANUP`` steps): none."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "active", frozenset(self.active))
@@ -132,13 +136,14 @@ class RunStore:
 
     def __init__(self, name: str, lifecycle: Lifecycle, *, state: tuple[str, ...],
                  workers: int = 8, on_restart: Callable[[dict[str, Any], float], None] | None = None,
-                 history: bool = True) -> None:
+                 history: bool = True, restart: Callable[[dict[str, Any]], str] | None = None) -> None:
         self.name, self.lifecycle, self.state_path = name, lifecycle, state
         self.data: dict[str, dict[str, Any]] = store(name)
         self.lock = threading.RLock()
         self.controls: dict[str, Control] = {}
         self.workers = workers
         self.on_restart = on_restart
+        self.restart = restart
         self.history = history
         self._pending: collections.deque[tuple[str, Callable[[Control], None], Control]] = collections.deque()
         self._ready = threading.Condition(self.lock)
@@ -202,16 +207,19 @@ class RunStore:
         return self.state(rec) in self.lifecycle.active
 
     def is_final(self, rec: dict[str, Any]) -> bool:
-        return self.state(rec) in self.lifecycle.final and self.state(rec) not in self.lifecycle.transitional
+        return self.state(rec) in self.lifecycle.final
 
-    def transition(self, rec: dict[str, Any], new: str, when: float | None = None) -> float:
-        """Set the run's state (validated) and record it with its time; returns the time."""
+    def transition(self, rec: dict[str, Any], new: str, when: float | None = None, *,
+                   reopen: bool = False) -> float:
+        """Set the run's state (validated) and record it with its time; returns the time.
+
+        ``reopen``: the record's next operation starts (the only way out of a final state)."""
         life = self.lifecycle
         if new not in life.active and new not in life.final:
             raise FinalStateError(f"{self.name}: unknown state {new!r}; known: "
                                   f"{sorted(life.active | life.final)}")
         old = self.state(rec)
-        if self.is_final(rec) and new != old:
+        if self.is_final(rec) and new != old and not reopen:
             raise FinalStateError(f"{self.name}: a run in the final state {old} cannot become {new}")
         now = round(time.time() if when is None else when, 3)
         target: dict[str, Any] = rec
@@ -284,7 +292,8 @@ class RunStore:
     # -- recovery and housekeeping ---------------------------------------------------------------
     def recover(self) -> list[dict[str, Any]]:
         """Once per process: runs active without a control here were cut short by a restart; they
-        get ``restart_state`` (+ the service's ``on_restart`` fields). Returns those runs."""
+        get ``restart_state`` or what ``restart(record)`` picks (+ the service's ``on_restart``
+        fields). Returns those runs; the ones left in an active state are the service's to resume."""
         with self.lock:
             if self._recovered:
                 return []
@@ -294,13 +303,14 @@ class RunStore:
             lost = []
             for key, rec in self.data.items():
                 if self.is_active(rec) and key not in self.controls:
-                    self.transition(rec, self.lifecycle.restart_state, now)
+                    target = self.restart(rec) if self.restart is not None else self.lifecycle.restart_state
+                    self.transition(rec, target, now)
                     if self.on_restart is not None:
                         self.on_restart(rec, now)
                     lost.append(rec)
         if lost:
-            log.info("%s: %d run(s) interrupted by the endpoint restart are %s", self.name, len(lost),
-                     self.lifecycle.restart_state)
+            log.info("%s: %d run(s) interrupted by the endpoint restart: %s", self.name, len(lost),
+                     sorted({self.state(r) for r in lost}))
         return lost
 
     def _rekey(self) -> None:

@@ -156,17 +156,18 @@ class CrawlResult:
 class Crawl:
     """One crawler run with progress and a cancel flag, for the gateway's StartCrawler.
 
-    ``state`` goes RUNNING -> (STOPPING) -> READY; :meth:`stop` is StopCrawler.
+    Its lifecycle (RUNNING -> STOPPING -> COMPLETED | STOPPED | FAILED) is the caller's run
+    record (:data:`lakekit.local.services.glue_crawler.CRAWLS`); :meth:`stop` is StopCrawler's
+    request, honoured at the next file/table boundary.
 
     >>> c = Crawl(crawler_dict, previous=saved_state)       # doctest: +SKIP
     >>> threading.Thread(target=c.run, args=(glue, s3, url)).start()  # doctest: +SKIP
-    >>> c.progress, c.state                                  # doctest: +SKIP
+    >>> c.progress, c.stop_requested                         # doctest: +SKIP
     """
 
     def __init__(self, crawler: dict[str, Any], previous: dict[str, Any] | None = None):
         self.crawler = crawler
         self.previous = previous
-        self.state = "RUNNING"
         self.progress: dict[str, Any] = {"phase": "starting", "files_total": 0, "files_read": 0}
         self.result: CrawlResult | None = None
         self._stop = threading.Event()
@@ -174,11 +175,12 @@ class Crawl:
         # Slows every object read, to watch STOPPING/restart behaviour on small data (tests, demos).
         self._file_delay = float(os.environ.get("LAKEKIT_CRAWL_FILE_DELAY_S", "0") or 0)
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
     def stop(self) -> None:
-        """Ask the crawl to stop at the next file/table boundary (state STOPPING)."""
-        with self._lock:
-            if self.state == "RUNNING":
-                self.state = "STOPPING"
+        """Ask the crawl to stop at the next file/table boundary (the result is CANCELLED)."""
         self._stop.set()
 
     def _on_progress(self, phase: str, done: int, total: int) -> None:
@@ -188,19 +190,9 @@ class Crawl:
             time.sleep(self._file_delay)
 
     def run(self, glue: Any, s3: Any, s3_endpoint_url: str) -> CrawlResult:
-        try:
-            self.result = run_crawl(
-                glue,
-                s3,
-                s3_endpoint_url,
-                self.crawler,
-                should_stop=self._stop.is_set,
-                previous=self.previous,
-                progress=self._on_progress,
-            )
-        finally:
-            with self._lock:
-                self.state = "READY"
+        self.result = run_crawl(glue, s3, s3_endpoint_url, self.crawler,
+                                should_stop=self._stop.is_set, previous=self.previous,
+                                progress=self._on_progress)
         return self.result
 
 

@@ -5,7 +5,7 @@ The crawler *definition* stays in moto (CreateCrawler / UpdateCrawler / DeleteCr
 BatchGetCrawlers / ListCrawlers pass through). What moto only pretends, this module does:
 
 * **StartCrawler** reads the definition (BatchGetCrawlers, loopback), answers at once and
-  runs :class:`lakekit.local.glue.crawler.Crawl` in a background thread with loopback
+  runs :class:`lakekit.local.glue.crawler.Crawl` on a worker of :data:`CRAWLS` with loopback
   ``glue`` / ``s3`` clients, so every catalog write is a real API call through the endpoint.
   ``CrawlerRunningException`` when the crawler is not READY, ``EntityNotFoundException``
   when it does not exist.
@@ -16,9 +16,10 @@ BatchGetCrawlers / ListCrawlers pass through). What moto only pretends, this mod
   ErrorMessage, LogGroup ``/aws-glue/crawlers``, LogStream = crawler name, MessagePrefix =
   crawl id, StartTime).
 * **GetCrawlerMetrics** (TablesCreated/Updated/Deleted of the last crawl, LastRuntimeSeconds,
-  MedianRuntimeSeconds over finished crawls, StillEstimating/TimeLeftSeconds from progress)
-  and **ListCrawls** (CrawlId, State RUNNING | COMPLETED | STOPPED | FAILED, StartTime,
-  EndTime, Summary JSON, ErrorMessage, LogGroup, LogStream, DPUHour; Filters supported).
+  MedianRuntimeSeconds over the crawls that succeeded, StillEstimating/TimeLeftSeconds from
+  progress) and **ListCrawls** (CrawlId, State RUNNING | COMPLETED | STOPPED | FAILED,
+  StartTime, EndTime, Summary JSON, ErrorMessage, LogGroup, LogStream, MessagePrefix, DPUHour;
+  Filters supported, START_TIME / END_TIME in epoch milliseconds as the API documents).
 * Logs go to CloudWatch Logs ``/aws-glue/crawlers``, stream = crawler name, with Glue's
   line shapes (``[<crawl id>] BENCHMARK : Running Start Crawl for Crawler x``...).
 * A "Glue Crawler State Change" event (source ``aws.glue``) goes to EventBridge at start
@@ -27,9 +28,12 @@ BatchGetCrawlers / ListCrawlers pass through). What moto only pretends, this mod
   crawlers of ACTIVATED CONDITIONAL triggers whose predicate watches that job's state;
   the end of a crawl does the same for triggers that watch a crawler (``CrawlState``).
 
-History, the engine's ``previous`` state (for ``CRAWL_NEW_FOLDERS_ONLY``) and run times
-live in ``store("glue.crawlers")``. A crawl cut short by an endpoint restart is reported
-as READY with LastCrawl FAILED ("interrupted by endpoint restart") on the next request.
+Every crawl is a run of :data:`CRAWLS` (a :class:`lakekit.local.runs.RunStore`,
+``glue.crawls``, keyed by account, region and crawl id; the ListCrawls shape, states RUNNING,
+STOPPING, COMPLETED, STOPPED, FAILED). The crawler's State is its newest crawl's (READY when
+none is in flight). The engine's ``previous`` state (for ``CRAWL_NEW_FOLDERS_ONLY``) lives in
+``store("glue.crawlers")``. A crawl cut short by an endpoint restart is FAILED ("interrupted by
+endpoint restart"), or CANCELLED when a StopCrawler had asked it to stop, on the next request.
 
 Example (any boto3 client bound to the endpoint)::
 
@@ -40,10 +44,10 @@ Example (any boto3 client bound to the endpoint)::
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import statistics
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -57,21 +61,57 @@ from lakekit.local._clients import endpoint_client, role_credentials
 from lakekit.local.glue.crawler import Crawl, CrawlResult
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, observer, operation
+from lakekit.local.runs import Control, Lifecycle, RunStore
 
-__all__ = ["CRAWLERS", "LOG_GROUP", "on_glue_job_state", "on_glue_crawler_state"]
+__all__ = ["CRAWLS", "CRAWLERS", "LOG_GROUP", "on_glue_job_state", "on_glue_crawler_state"]
 
 log = logging.getLogger("lakekit.local.glue_crawler")
 
-#: persistent per-crawler records, keyed ``account|region|name``
-CRAWLERS = store("glue.crawlers")
 LOG_GROUP = "/aws-glue/crawlers"
+WORKERS = 16
+"""Crawls that run at once; more wait RUNNING (AWS runs distinct crawlers up to its quotas)."""
 _HISTORY = 100  # crawls kept per crawler (AWS keeps 12 months)
 _INTERRUPTED = (
     "interrupted by endpoint restart: the crawl did not finish and the catalog may hold "
     "part of its changes; start the crawler again"
 )
-_LIVE: dict[str, Crawl] = {}  # crawls running in THIS process
-_MUTEX = threading.RLock()  # the gateway's shared lock lets requests run together
+_INTERRUPTED_STOP = (
+    "interrupted by endpoint restart while stopping (StopCrawler): the catalog may hold part "
+    "of the crawl's changes; start the crawler again"
+)
+#: LastCrawl.Status of a final crawl state
+_STATUS = {"COMPLETED": "SUCCEEDED", "STOPPED": "CANCELLED", "FAILED": "FAILED"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _restart_state(rec: dict[str, Any]) -> str:
+    """What a restart leaves of a crawl in flight: a stop that was asked for is honoured."""
+    return "STOPPED" if rec.get("State") == "STOPPING" else "FAILED"
+
+
+def _restarted(rec: dict[str, Any], now: float) -> None:
+    rec["_status"] = _STATUS[rec["State"]]
+    rec["ErrorMessage"] = _INTERRUPTED if rec["State"] == "FAILED" else _INTERRUPTED_STOP
+    rec["EndTime"] = datetime.fromtimestamp(now, UTC)
+    rec["_metrics"] = _zero_metrics(rec["_crawler"])
+    rec["_seconds"] = round(max(0.0, now - rec["StartTime"].timestamp()), 3)
+
+
+CRAWLS = RunStore("glue.crawls", Lifecycle(active={"RUNNING", "STOPPING"},
+                                           final={"COMPLETED", "STOPPED", "FAILED"},
+                                           restart_state="FAILED"),
+                  state=("State",), workers=WORKERS, on_restart=_restarted, restart=_restart_state)
+"""``account|region|CrawlId`` -> the ListCrawls ``CrawlerHistory`` shape plus private fields:
+``_crawler`` (name), ``_status`` (LastCrawl Status), ``_metrics`` (that crawl's
+GetCrawlerMetrics entry) and ``_seconds`` (its runtime)."""
+
+CRAWLERS = store("glue.crawlers")
+"""``account|region|name`` -> {"previous": the engine's state for the next crawl}."""
+
+atexit.register(CRAWLS.stop_all)
 
 
 # ----------------------------------------------------------------------------- records
@@ -79,37 +119,38 @@ def _key(account: str, region: str, name: str) -> str:
     return f"{account}|{region}|{name}"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _crawls(account: str, region: str, name: str) -> list[dict[str, Any]]:
+    """The crawler's crawls, oldest first."""
+    return CRAWLS.records(account, region, lambda r: r.get("_crawler") == name)
 
 
-def _record(key: str, name: str) -> dict[str, Any]:
-    rec = CRAWLERS.get(key)
-    if rec is None:
-        rec = CRAWLERS[key] = {
-            "name": name,
-            "state": "READY",
-            "crawls": [],
-            "previous": None,
-            "runtimes": [],
-            "metrics": None,
-        }
-    return rec
+def _in_flight(account: str, region: str, name: str) -> dict[str, Any] | None:
+    return next((c for c in reversed(_crawls(account, region, name)) if CRAWLS.is_active(c)), None)
 
 
-def _reconcile() -> None:
-    """Crawls recorded as running that no thread of this process runs were cut short by a
-    restart: finish them as FAILED so nothing stays RUNNING forever."""
-    with _MUTEX:
-        for key, rec in CRAWLERS.items():
-            if rec["state"] == "READY" or key in _LIVE:
-                continue
-            rec["state"] = "READY"
-            if rec["crawls"] and rec["crawls"][-1]["State"] == "RUNNING":
-                entry = rec["crawls"][-1]
-                entry.update(State="FAILED", Status="FAILED", EndTime=_now(),
-                             ErrorMessage=_INTERRUPTED)
-                rec["metrics"] = _zero_metrics(rec["name"])
+def _adopt_legacy() -> None:
+    """Snapshots written before crawls were runs kept them in ``glue.crawlers[...]["crawls"]``."""
+    for key, rec in list(CRAWLERS.items()):
+        if "crawls" not in rec:
+            continue
+        account, region, name = key.split("|", 2)
+        for c in rec["crawls"]:
+            status = c.pop("Status", None)
+            item = {**c, "_crawler": name, "MessagePrefix": c["CrawlId"],
+                    "_status": status or _STATUS.get(c["State"]), "_metrics": _zero_metrics(name),
+                    "_seconds": 0.0}
+            CRAWLS.add(account, region, c["CrawlId"], item, control=False)
+        if rec.get("metrics") and rec["crawls"]:
+            CRAWLS.get(account, region, rec["crawls"][-1]["CrawlId"])["_metrics"] = rec["metrics"]
+        CRAWLERS[key] = {"previous": rec.get("previous")}
+
+
+@runtime.once
+def _recover() -> None:
+    """Crawls in flight when the endpoint stopped end FAILED (CANCELLED when stopping)."""
+    with runtime.state_lock().shared(), CRAWLS.lock:
+        _adopt_legacy()
+        CRAWLS.recover()
 
 
 def _zero_metrics(name: str) -> dict[str, Any]:
@@ -121,8 +162,6 @@ def _zero_metrics(name: str) -> dict[str, Any]:
 def _internal_glue(req: AwsRequest) -> Any:
     """Loopback client for reads the executors make on their own behalf: AWS does not ask the
     caller of StartCrawler/GetCrawler for glue:BatchGetCrawlers or glue:ListCrawlers."""
-    from lakekit.local._clients import endpoint_client
-
     return endpoint_client(req.endpoint_url, "glue", req.region)
 
 
@@ -173,55 +212,53 @@ def _page(items: list[Any], params: dict[str, Any], default: int = 100) -> tuple
 
 
 # ----------------------------------------------------------------------------- views
-def _last_crawl(rec: dict[str, Any]) -> dict[str, Any] | None:
-    done = [c for c in rec["crawls"] if c["State"] != "RUNNING"]
+def _last_crawl(crawls: list[dict[str, Any]]) -> dict[str, Any] | None:
+    done = [c for c in crawls if CRAWLS.is_final(c)]
     if not done:
         return None
     c = done[-1]
-    out = {"Status": c["Status"], "LogGroup": c["LogGroup"], "LogStream": c["LogStream"],
+    out = {"Status": c["_status"], "LogGroup": c["LogGroup"], "LogStream": c["LogStream"],
            "MessagePrefix": c["CrawlId"], "StartTime": c["StartTime"]}
     if c.get("ErrorMessage"):
         out["ErrorMessage"] = c["ErrorMessage"]
     return out
 
 
-def _merged(definition: dict[str, Any], rec: dict[str, Any] | None, key: str) -> dict[str, Any]:
+def _merged(definition: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    crawls = _crawls(account, region, definition["Name"])
     out = dict(definition)
     out.pop("LastCrawl", None)
-    live = _LIVE.get(key)
-    state = live.state if live is not None and live.state != "READY" else (rec or {}).get("state", "READY")
-    out["State"] = state
+    live = next((c for c in reversed(crawls) if CRAWLS.is_active(c)), None)
+    out["State"] = live["State"] if live is not None else "READY"
     out["CrawlElapsedTime"] = 0
-    if rec and state != "READY" and rec["crawls"]:
-        started = rec["crawls"][-1]["StartTime"]
-        out["CrawlElapsedTime"] = int((_now() - started).total_seconds() * 1000)
-    last = _last_crawl(rec) if rec else None
+    if live is not None:
+        out["CrawlElapsedTime"] = int((_now() - live["StartTime"]).total_seconds() * 1000)
+    last = _last_crawl(crawls)
     if last:
         out["LastCrawl"] = last
     return out
 
 
-def _metrics(rec: dict[str, Any] | None, name: str, key: str) -> dict[str, Any]:
-    m = dict((rec or {}).get("metrics") or _zero_metrics(name))
-    runtimes = (rec or {}).get("runtimes") or []
+def _metrics(account: str, region: str, name: str) -> dict[str, Any]:
+    crawls = _crawls(account, region, name)
+    done = [c for c in crawls if CRAWLS.is_final(c)]
+    m = dict(done[-1]["_metrics"]) if done else _zero_metrics(name)
+    runtimes = [c["_seconds"] for c in done if c["_status"] == "SUCCEEDED"]
     m["MedianRuntimeSeconds"] = round(statistics.median(runtimes), 3) if runtimes else 0.0
-    live = _LIVE.get(key)
-    if live is not None and rec and rec["crawls"]:
-        elapsed = (_now() - rec["crawls"][-1]["StartTime"]).total_seconds()
-        p = live.progress
+    m["StillEstimating"], m["TimeLeftSeconds"] = False, 0.0
+    live = next((c for c in reversed(crawls) if CRAWLS.is_active(c)), None)
+    control = CRAWLS.control(account, region, live["CrawlId"]) if live is not None else None
+    crawl = control.handle if control is not None else None
+    if live is not None and isinstance(crawl, Crawl):
+        elapsed = (_now() - live["StartTime"]).total_seconds()
+        p = crawl.progress
         total, read = p.get("files_total", 0), p.get("files_read", 0)
         if total and read:
-            m["StillEstimating"] = False
             m["TimeLeftSeconds"] = round(max(elapsed * (total - read) / read, 0.0), 3)
         elif runtimes:
-            m["StillEstimating"] = False
             m["TimeLeftSeconds"] = round(max(statistics.median(runtimes) - elapsed, 0.0), 3)
         else:
             m["StillEstimating"] = True
-            m["TimeLeftSeconds"] = 0.0
-    else:
-        m["StillEstimating"] = False
-        m["TimeLeftSeconds"] = 0.0
     return m
 
 
@@ -244,7 +281,7 @@ def _summary(result: CrawlResult) -> str:
 @operation("glue", "StartCrawler")
 def start_crawler(req: AwsRequest) -> dict[str, Any]:
     """Start a crawl in the background; AWS answers at once too."""
-    _reconcile()
+    _recover()
     name = req.params.get("Name", "")
     definition = _definition(req, name)
     _start(definition, req.account_id, req.region, req.access_key_id, req.endpoint_url)
@@ -254,73 +291,67 @@ def start_crawler(req: AwsRequest) -> dict[str, Any]:
 def _start(definition: dict[str, Any], account: str, region: str, access_key: str,
            endpoint: str) -> str:
     name = definition["Name"]
-    key = _key(account, region, name)
-    with _MUTEX:
-        rec = _record(key, name)
-        if rec["state"] != "READY" or key in _LIVE:
+    crawl_id = str(uuid.uuid4())
+    with CRAWLS.lock:
+        live = _in_flight(account, region, name)
+        if live is not None:
             raise AwsError("CrawlerRunningException",
-                           f"Crawler with name {name} has already started (state {rec['state']}): "
+                           f"Crawler with name {name} has already started (state {live['State']}): "
                            "wait until GetCrawler shows READY, or StopCrawler it first.")
-        crawl = Crawl(definition, previous=rec.get("previous"))
-        crawl_id = str(uuid.uuid4())
-        rec["state"] = "RUNNING"
-        rec["crawls"].append({
-            "CrawlId": crawl_id, "State": "RUNNING", "Status": None, "StartTime": _now(),
-            "EndTime": None, "Summary": None, "ErrorMessage": None, "LogGroup": LOG_GROUP,
-            "LogStream": name, "DPUHour": 0.0,
+        previous = (CRAWLERS.get(_key(account, region, name)) or {}).get("previous")
+        CRAWLS.add(account, region, crawl_id, {
+            "CrawlId": crawl_id, "State": "RUNNING", "StartTime": _now(), "EndTime": None,
+            "Summary": None, "ErrorMessage": None, "LogGroup": LOG_GROUP, "LogStream": name,
+            "MessagePrefix": crawl_id, "DPUHour": 0.0, "_crawler": name, "_status": None,
+            "_metrics": None, "_seconds": 0.0,
         })
-        del rec["crawls"][:-_HISTORY]
-        _LIVE[key] = crawl
-    thread = threading.Thread(
-        target=_run, args=(key, crawl_id, crawl, region, access_key, endpoint),
-        name=f"glue-crawler-{name}", daemon=True,
-    )
-    thread.start()
+        for old in _crawls(account, region, name)[:-_HISTORY]:
+            CRAWLS.pop(account, region, old["CrawlId"])
+
+    def work(control: Control) -> None:
+        crawl = control.handle = Crawl(definition, previous=previous)
+        control.on_stop(crawl.stop)  # at once when StopCrawler came in meanwhile
+        _run(account, crawl_id, crawl, region, access_key, endpoint)
+
+    CRAWLS.launch(account, region, crawl_id, work)
     return crawl_id
 
 
 @operation("glue", "StopCrawler")
 def stop_crawler(req: AwsRequest) -> dict[str, Any]:
-    _reconcile()
+    _recover()
     name = req.params.get("Name", "")
     _definition(req, name)
-    key = _key(req.account_id, req.region, name)
-    with _MUTEX:
-        live = _LIVE.get(key)
-        if live is None or live.state == "READY":
+    with CRAWLS.lock:
+        live = _in_flight(req.account_id, req.region, name)
+        if live is None:
             raise AwsError("CrawlerNotRunningException",
                            f"Crawler with name {name} isn't running; nothing to stop "
                            "(StartCrawler starts it).")
-        if live.state == "STOPPING":
+        if live["State"] == "STOPPING":
             raise AwsError("CrawlerStoppingException",
                            f"Crawler with name {name} is already stopping; poll GetCrawler "
                            "until it is READY.")
-        live.stop()
-        CRAWLERS[key]["state"] = "STOPPING"
+        CRAWLS.transition(live, "STOPPING")
+    CRAWLS.stop(req.account_id, req.region, live["CrawlId"])
     return {}
 
 
 @operation("glue", "GetCrawler")
 def get_crawler(req: AwsRequest) -> dict[str, Any]:
-    _reconcile()
-    name = req.params.get("Name", "")
-    definition = _definition(req, name)
-    key = _key(req.account_id, req.region, name)
-    with _MUTEX:
-        return {"Crawler": _merged(definition, CRAWLERS.get(key), key)}
+    _recover()
+    definition = _definition(req, req.params.get("Name", ""))
+    with CRAWLS.lock:
+        return {"Crawler": _merged(definition, req.account_id, req.region)}
 
 
 @operation("glue", "GetCrawlers")
 def get_crawlers(req: AwsRequest) -> dict[str, Any]:
-    _reconcile()
+    _recover()
     names, nxt = _page(_all_names(req), req.params)
     defs = _definitions(req, names) if names else {}
-    with _MUTEX:
-        crawlers = [
-            _merged(defs[n], CRAWLERS.get(_key(req.account_id, req.region, n)),
-                    _key(req.account_id, req.region, n))
-            for n in names if n in defs
-        ]
+    with CRAWLS.lock:
+        crawlers = [_merged(defs[n], req.account_id, req.region) for n in names if n in defs]
     out: dict[str, Any] = {"Crawlers": crawlers}
     if nxt:
         out["NextToken"] = nxt
@@ -329,7 +360,7 @@ def get_crawlers(req: AwsRequest) -> dict[str, Any]:
 
 @operation("glue", "GetCrawlerMetrics")
 def get_crawler_metrics(req: AwsRequest) -> dict[str, Any]:
-    _reconcile()
+    _recover()
     wanted = req.params.get("CrawlerNameList")
     names = sorted(set(wanted)) if wanted else _all_names(req)
     if wanted:
@@ -340,12 +371,8 @@ def get_crawler_metrics(req: AwsRequest) -> dict[str, Any]:
                            f"Crawler entry with name {missing[0]} does not exist: check "
                            "CrawlerNameList against ListCrawlers.")
     names, nxt = _page(names, req.params, default=200)
-    with _MUTEX:
-        metrics = [
-            _metrics(CRAWLERS.get(_key(req.account_id, req.region, n)), n,
-                     _key(req.account_id, req.region, n))
-            for n in names
-        ]
+    with CRAWLS.lock:
+        metrics = [_metrics(req.account_id, req.region, n) for n in names]
     out: dict[str, Any] = {"CrawlerMetricsList": metrics}
     if nxt:
         out["NextToken"] = nxt
@@ -361,17 +388,13 @@ _OPS = {
 
 
 def _filter_value(field: str, raw: str) -> Any:
-    if field in ("StartTime", "EndTime"):
+    if field in ("StartTime", "EndTime"):  # "The epoch timestamp in milliseconds" (the API)
         try:
-            return datetime.fromtimestamp(float(raw), UTC)
+            return datetime.fromtimestamp(float(raw) / 1000, UTC)
         except ValueError:
-            try:
-                when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            except ValueError:
-                raise AwsError("InvalidInputException",
-                               f"FieldValue {raw!r} is not a time: give epoch seconds or "
-                               "ISO-8601 (2024-01-31T10:00:00Z).") from None
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
+            raise AwsError("InvalidInputException",
+                           f"FieldValue {raw!r} for START_TIME / END_TIME is not a time: give "
+                           "epoch milliseconds (1706695200000).") from None
     if field == "DPUHour":
         try:
             return float(raw)
@@ -396,22 +419,26 @@ def _matches(crawl: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
     return True
 
 
+def _history_view(rec: dict[str, Any]) -> dict[str, Any]:
+    """A crawl as ListCrawls returns it: a crawl being stopped is still RUNNING there (the
+    CrawlerHistoryState enum has no STOPPING)."""
+    out = {k: v for k, v in rec.items() if v is not None and not k.startswith("_")}
+    if out["State"] == "STOPPING":
+        out["State"] = "RUNNING"
+    return out
+
+
 @operation("glue", "ListCrawls")
 def list_crawls(req: AwsRequest) -> dict[str, Any]:
-    _reconcile()
+    _recover()
     name = req.params.get("CrawlerName", "")
     _definition(req, name)
     filters = req.params.get("Filters") or []
-    with _MUTEX:
-        rec = CRAWLERS.get(_key(req.account_id, req.region, name))
-        crawls = [dict(c) for c in reversed((rec or {}).get("crawls", []))]  # newest first
-    crawls = [c for c in crawls if _matches(c, filters)]
+    with CRAWLS.lock:
+        crawls = [_history_view(c) for c in reversed(_crawls(req.account_id, req.region, name))]
+    crawls = [c for c in crawls if _matches(c, filters)]  # newest first
     chunk, nxt = _page(crawls, req.params, default=20)
-    out_crawls = []
-    for c in chunk:
-        item = {k: v for k, v in c.items() if v is not None and k != "Status"}
-        out_crawls.append(item)
-    out: dict[str, Any] = {"Crawls": out_crawls}
+    out: dict[str, Any] = {"Crawls": chunk}
     if nxt:
         out["NextToken"] = nxt
     return out
@@ -419,13 +446,16 @@ def list_crawls(req: AwsRequest) -> dict[str, Any]:
 
 @observer("glue", "DeleteCrawler")
 def _deleted(req: AwsRequest, status: int, headers: dict[str, str]) -> None:
-    """A deleted crawler loses its history (a new one with the same name starts fresh)."""
-    key = _key(req.account_id, req.region, req.params.get("Name", ""))
-    with _MUTEX:
-        live = _LIVE.get(key)
-        if live is not None:
-            live.stop()
-        CRAWLERS.pop(key, None)
+    """A deleted crawler loses its history (a new one with the same name starts fresh); a
+    refused call (CreateCrawler of a name in use: AlreadyExistsException) changes nothing."""
+    if status >= 300:
+        return
+    name = req.params.get("Name", "")
+    with CRAWLS.lock:
+        for c in _crawls(req.account_id, req.region, name):
+            CRAWLS.stop(req.account_id, req.region, c["CrawlId"])
+            CRAWLS.pop(req.account_id, req.region, c["CrawlId"])
+        CRAWLERS.pop(_key(req.account_id, req.region, name), None)
 
 
 observer("glue", "CreateCrawler")(_deleted)
@@ -473,9 +503,9 @@ def _client(endpoint: str, service: str, region: str, access_key: str) -> Any:
     return endpoint_client(endpoint, service, region, access_key)
 
 
-def _run(key: str, crawl_id: str, crawl: Crawl, region: str, access_key: str,
+def _run(account: str, crawl_id: str, crawl: Crawl, region: str, access_key: str,
          endpoint: str) -> None:
-    """Thread body: whatever happens, the record ends READY with the crawl's outcome."""
+    """Worker body: whatever happens, the crawl ends final and the crawler READY."""
     name = crawl.crawler["Name"]
     result: CrawlResult | None = None
     out: _Log | None = None
@@ -494,7 +524,7 @@ def _run(key: str, crawl_id: str, crawl: Crawl, region: str, access_key: str,
         if out is not None:
             out.add("ERROR", result.error or "")
     finally:
-        _finish(key, crawl_id, crawl, result)
+        _finish(account, region, crawl_id, crawl, result)
     if out is not None:
         # these calls are mutations: they also get the store into the next snapshot
         out.add("BENCHMARK", "Crawler has finished running and is in state READY")
@@ -567,33 +597,26 @@ def _crawl(crawl: Crawl, out: _Log, region: str, access_key: str, endpoint: str,
     return result
 
 
-def _finish(key: str, crawl_id: str, crawl: Crawl, result: CrawlResult | None) -> None:
+def _finish(account: str, region: str, crawl_id: str, crawl: Crawl,
+            result: CrawlResult | None) -> None:
     if result is None:
         result = CrawlResult(crawler_name=crawl.crawler["Name"], start_time=_now(),
                              end_time=_now(), error="the crawl thread ended unexpectedly; "
                              "see the endpoint log and re-run the crawler")
     status = result.status
-    with runtime.state_lock().shared(), _MUTEX:
-        rec = CRAWLERS.get(key)
-        if rec is not None:  # None: deleted while running
-            entry = next((c for c in rec["crawls"] if c["CrawlId"] == crawl_id), None)
-            seconds = round(result.duration_seconds, 3)
-            if entry is not None:
-                entry.update(
-                    State={"SUCCEEDED": "COMPLETED", "CANCELLED": "STOPPED"}.get(status, "FAILED"),
-                    Status=status, EndTime=result.end_time or _now(), Summary=_summary(result),
-                    ErrorMessage=result.error, DPUHour=round(seconds / 3600, 6),
-                )
-            if status != "FAILED" or result.state.get("crawled_folders"):
-                rec["previous"] = result.state
-            if status == "SUCCEEDED":
-                rec["runtimes"] = (rec["runtimes"] + [seconds])[-_HISTORY:]
-            m = result.metrics()
-            m["LastRuntimeSeconds"] = seconds
-            rec["metrics"] = m
-            rec["state"] = "READY"
-        if _LIVE.get(key) is crawl:
-            del _LIVE[key]
+    seconds = round(result.duration_seconds, 3)
+    metrics = result.metrics()
+    metrics["LastRuntimeSeconds"] = seconds
+
+    def close(rec: dict[str, Any]) -> None:
+        CRAWLS.transition(rec, {"SUCCEEDED": "COMPLETED", "CANCELLED": "STOPPED"}.get(status, "FAILED"))
+        rec.update(_status=status, EndTime=result.end_time or _now(), Summary=_summary(result),
+                   ErrorMessage=result.error, DPUHour=round(seconds / 3600, 6), _metrics=metrics,
+                   _seconds=seconds)
+        if status != "FAILED" or result.state.get("crawled_folders"):
+            CRAWLERS[_key(account, region, rec["_crawler"])] = {"previous": result.state}
+
+    CRAWLS.update(account, region, crawl_id, close)  # None: the crawler was deleted meanwhile
 
 
 def _event(endpoint: str, region: str, access_key: str, name: str, state: str, msg: str) -> None:
@@ -629,9 +652,8 @@ def _latest_job_state(glue: Any, job: str) -> str | None:
 
 
 def _latest_crawl_state(account: str, region: str, crawler: str) -> str | None:
-    with _MUTEX:
-        rec = CRAWLERS.get(_key(account, region, crawler)) or {}
-        last = _last_crawl(rec) if rec else None
+    with CRAWLS.lock:
+        last = _last_crawl(_crawls(account, region, crawler))
     return last["Status"] if last else None
 
 

@@ -204,14 +204,3 @@ def test_structure_checks_and_capabilities():
     dangling = parse_template("Resources:\n  R: {Type: AWS::S3::Bucket, Properties: {BucketName: !Ref Q}}\n")
     with pytest.raises(EngineError, match=r"Unresolved resource dependencies \[Q\]"):
         engine._check_structure(dangling)
-
-
-def test_operation_interrupted_by_a_restart_gets_a_final_status():
-    engine.STACKS["arn:test/old"] = {"StackId": "arn:test/old", "StackName": "old-op",
-                                     "StackStatus": "UPDATE_IN_PROGRESS", "boot": "previous-process"}
-    try:
-        stack = engine.find_stack("old-op")
-        assert stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
-        assert stack["StackStatusReason"].startswith("The operation was interrupted in UPDATE_IN_PROGRESS")
-    finally:
-        engine.STACKS.pop("arn:test/old", None)

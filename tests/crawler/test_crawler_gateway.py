@@ -9,10 +9,6 @@ with pyarrow. Every wait has a deadline.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import time
-import urllib.request
 import uuid
 
 import pyarrow as pa
@@ -24,6 +20,7 @@ from botocore.exceptions import ClientError
 from conftest import write_partitioned
 from pyarrow import fs as pafs
 
+from tests.cfn._stacks import kill_after_snapshot
 from tests.iam.roles import service_role
 
 ROLE = "arn:aws:iam::123456789012:role/glue"
@@ -266,8 +263,6 @@ def test_conditional_trigger_on_job_success_starts_crawler(endpoint, small):
 
 
 def test_crawl_interrupted_by_restart_comes_back_failed(fresh_endpoint, small, monkeypatch):
-    from lakekit import local
-
     ep = fresh_endpoint
     monkeypatch.setenv("LAKEKIT_CRAWL_FILE_DELAY_S", "0.05")  # >= 20 s crawl: the kill lands mid-crawl
     ep.stop()
@@ -280,26 +275,15 @@ def test_crawl_interrupted_by_restart_comes_back_failed(fresh_endpoint, small, m
     glue = ep.client("glue")
     name = _crawler(glue, db, f"s3://{bucket}/flights/")
 
-    def snapshots() -> int:
-        with urllib.request.urlopen(f"{ep.url}/_lakekit/health", timeout=5) as r:
-            return json.loads(r.read())["snapshots"]
-
     s3 = ep.client("s3")
     glue.start_crawler(Name=name)
-    s0 = snapshots()
-    deadline = time.monotonic() + 20
-    while snapshots() < s0 + 2:  # a snapshot taken wholly after StartCrawler is on disk
-        assert time.monotonic() < deadline, "no snapshot within 20 s"
-        s3.put_object(Bucket=bucket, Key="_nudge/x", Body=b"1")  # a change: snapshot in ~0.2 s
-        time.sleep(0.05)
-    assert glue.get_crawler(Name=name)["Crawler"]["State"] == "RUNNING", (
-        "the crawl finished before the endpoint could be killed; make the dataset larger")
-    pid = local.status(ep.settings).pid
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while local.status(ep.settings).running:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+
+    def still_running() -> None:
+        assert glue.get_crawler(Name=name)["Crawler"]["State"] == "RUNNING", (
+            "the crawl finished before the endpoint could be killed; make the dataset larger")
+
+    # a snapshot taken wholly after StartCrawler is on disk when the endpoint is killed
+    kill_after_snapshot(ep, lambda: s3.put_object(Bucket=bucket, Key="_nudge/x", Body=b"1"), still_running)
     monkeypatch.delenv("LAKEKIT_CRAWL_FILE_DELAY_S")
     ep.start()
     glue = ep.client("glue")

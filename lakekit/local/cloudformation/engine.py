@@ -1,8 +1,9 @@
 """The local CloudFormation engine: stacks, change sets, exports; create/update/delete/rollback.
 
-State lives in persistent stores (``cloudformation.stacks``, ``cloudformation.exports``) so
-stacks survive endpoint restarts. Stack operations run in a background thread and record
-events like AWS; ``Describe*`` reflect progress. Each resource goes through its provisioner
+State lives in :mod:`lakekit.local.cloudformation.stacks` (persisted, scoped by account and
+region; each stack operation is a run of its ``RunStore``), so stacks survive endpoint restarts
+and a restart mid-operation leaves the stack as AWS leaves a failed one (a create rolls back).
+Stack operations run on a worker and record events like AWS; ``Describe*`` reflect progress. Each resource goes through its provisioner
 (:mod:`lakekit.local.cloudformation.resources`), i.e. real API calls to the endpoint.
 
 Example (what the CloudFormation executors do)::
@@ -15,8 +16,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from lakekit.local.cloudformation import stacks as _stacks
 from lakekit.local.cloudformation.intrinsics import (
     NO_VALUE,
     Context,
@@ -38,7 +40,15 @@ from lakekit.local.cloudformation.resources.base import (
     ResourceFailure,
     get_provisioner,
 )
-from lakekit.local.persistence import store
+from lakekit.local.cloudformation.stacks import (
+    EXPORTS,
+    RUNS,
+    STACKS,
+    export_key,
+    export_value,
+    stacks_of,
+)
+from lakekit.local.runs import Control
 
 __all__ = [
     "STACKS",
@@ -54,17 +64,16 @@ __all__ = [
     "execute_change_set",
     "find_change_set",
     "delete_change_set",
-    "read",
+    "recover",
+    "stacks_of",
     "wait_idle",
 ]
 
 log = logging.getLogger("lakekit.local.cloudformation")
 
-STACKS: dict[str, dict[str, Any]] = store("cloudformation.stacks")
-EXPORTS: dict[str, dict[str, Any]] = store("cloudformation.exports")
-_LOCK = threading.RLock()
-_BOOT = str(uuid.uuid4())  # operations started by this process carry it
-_THREADS: dict[str, threading.Thread] = {}
+_LOCK = RUNS.lock
+_RESOURCE_DELAY_S = min(float(os.environ.get("LAKEKIT_CFN_RESOURCE_DELAY_S", "0") or 0), 60.0)
+"""Seconds each resource creation waits first (at most 60): slows a deploy to watch it."""
 MAX_BODY = 51_200
 _NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
 _UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
@@ -110,52 +119,42 @@ def _mutating() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- lookup
-_INTERRUPTED = {"CREATE_IN_PROGRESS": "CREATE_FAILED", "UPDATE_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
-                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
-                "DELETE_IN_PROGRESS": "DELETE_FAILED", "ROLLBACK_IN_PROGRESS": "ROLLBACK_FAILED",
-                "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
-                "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_COMPLETE"}
+_RECOVERED = False
 
 
-def _recover_interrupted() -> None:
-    """Stacks left *_IN_PROGRESS by an endpoint restart get a final status and a reason."""
-    for stack in list(STACKS.values()):
-        status = stack["StackStatus"]
-        if status in _INTERRUPTED and stack.get("boot") != _BOOT:
-            stack["StackStatus"] = _INTERRUPTED[status]
-            stack["StackStatusReason"] = (f"The operation was interrupted in {status} (the local "
-                                          "endpoint restarted). Delete the stack and deploy again.")
+def recover() -> None:
+    """Once per process, before the first stack is read: operations a restart cut short end as
+    AWS ends a failed one (:func:`lakekit.local.cloudformation.stacks.restart_status`); an
+    interrupted create with rollback enabled rolls back on a worker now."""
+    global _RECOVERED
+    if _RECOVERED:
+        return
+    from lakekit.local import runtime
+
+    with _mutating():
+        if _RECOVERED:
+            return
+        _stacks.adopt_legacy()
+        lost = RUNS.recover()
+        _RECOVERED = True
+    endpoint = runtime.endpoint_url()
+    for stack in lost:
+        if stack["StackStatus"] == "ROLLBACK_IN_PROGRESS":
+            if endpoint:  # the endpoint may listen elsewhere now
+                stack["caller"]["endpoint_url"] = endpoint
+            _start(stack, _rollback_create, stack, _stored_deps(stack))
 
 
-def find_stack(name_or_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
-    with _LOCK:
-        _recover_interrupted()
-        if name_or_id in STACKS:
-            return STACKS[name_or_id]
-        live = [s for s in STACKS.values()
-                if s["StackName"] == name_or_id and s["StackStatus"] != "DELETE_COMPLETE"]
-        if live:
-            return live[0]
-        if include_deleted:
-            gone = [s for s in STACKS.values() if s["StackName"] == name_or_id]
-            return gone[-1] if gone else None
-        return None
+def find_stack(account: str, region: str, name_or_id: str, *,
+               include_deleted: bool = False) -> dict[str, Any] | None:
+    """The caller's stack of this region by name or StackId (None for another scope's)."""
+    recover()
+    return _stacks.find_stack(account, region, name_or_id, include_deleted=include_deleted)
 
 
-def read(name_or_id: str) -> dict[str, Any]:
-    """A deep copy of a stack (for Describe*), or ``ValidationError`` if unknown."""
-    with _LOCK:
-        stack = find_stack(name_or_id)
-        if stack is None:
-            raise EngineError("ValidationError", f"Stack with id {name_or_id} does not exist")
-        return copy.deepcopy(stack)
-
-
-def wait_idle(stack_id: str, timeout: float = 60.0) -> None:
-    """Join the background thread of a stack (tests)."""
-    thread = _THREADS.get(stack_id)
-    if thread is not None:
-        thread.join(timeout)
+def wait_idle(stack: dict[str, Any], timeout: float = 60.0) -> str:
+    """Block until the stack's operation ended (inside the endpoint process); its status."""
+    return RUNS.wait(stack["_account"], stack["_region"], stack["StackId"], timeout)
 
 
 # ---------------------------------------------------------------- templates
@@ -353,7 +352,8 @@ def _plan(caller: CallerContext, template: dict[str, Any], values: dict[str, Any
                   stack_id=stack_id, parameters=values, mappings=template.get("Mappings") or {},
                   conditions=template.get("Conditions") or {},
                   resources=resources if resources is not None else {},
-                  exports=_export_value, template_resources=template["Resources"])
+                  exports=lambda name: export_value(caller.account_id, caller.region, name),
+                  template_resources=template["Resources"])
     resolver = Resolver(ctx)
     try:
         for cname in ctx.conditions:
@@ -399,11 +399,6 @@ def _toposort(active: list[str], deps: dict[str, set[str]]) -> list[str]:
 
 def _find_cycle(nodes: list[str], deps: dict[str, set[str]]) -> list[str]:
     return sorted(n for n in nodes if deps[n] & set(nodes))
-
-
-def _export_value(name: str) -> Any:
-    entry = EXPORTS.get(name)
-    return entry["Value"] if entry else None
 
 
 def validate_template(caller: CallerContext, body: str | None, url: str | None) -> dict[str, Any]:
@@ -452,10 +447,10 @@ def _event(stack: dict[str, Any], logical: str, rtype: str, status: str, reason:
         stack["events"].append(ev)
 
 
-def _stack_status(stack: dict[str, Any], status: str, reason: str = "") -> None:
+def _stack_status(stack: dict[str, Any], status: str, reason: str = "", *, reopen: bool = False) -> None:
+    """The stack's next status (validated by its lifecycle); ``reopen`` starts a new operation."""
     with _mutating():
-        stack["StackStatus"] = status
-        stack["boot"] = _BOOT
+        RUNS.transition(stack, status, reopen=reopen)
         if reason:
             stack["StackStatusReason"] = reason
         else:
@@ -483,22 +478,21 @@ def _new_stack(caller: CallerContext, name: str, body: str, template: dict[str, 
         "Capabilities": list(capabilities), "Tags": list(tags), "Outputs": [],
         "TemplateBody": body, "template": template, "resources": {}, "events": [],
         "changesets": {}, "imports": [], "ClientRequestToken": token,
-        "caller": caller.__dict__.copy(), "EnableTerminationProtection": False, "boot": _BOOT,
+        "caller": caller.__dict__.copy(), "EnableTerminationProtection": False,
     }
 
 
 def create_stack(caller: CallerContext, name: str, body: str | None, url: str | None,
                  parameters: list[dict[str, Any]], capabilities: list[str],
                  tags: list[dict[str, str]] | None = None, disable_rollback: bool = False,
-                 on_failure: str | None = None, token: str | None = None,
-                 background: bool = True) -> dict[str, Any]:
+                 on_failure: str | None = None, token: str | None = None) -> dict[str, Any]:
     if not _NAME_RE.match(name or ""):
         raise EngineError("ValidationError", f"1 validation error detected: Value '{name}' at "
                           "'stackName' failed to satisfy constraint: Member must satisfy regular "
                           "expression pattern: [a-zA-Z][-a-zA-Z0-9]*")
     body, template = load_template(caller, body, url)
     with _LOCK:
-        if find_stack(name) is not None:
+        if find_stack(caller.account_id, caller.region, name) is not None:
             raise EngineError("AlreadyExistsException", f"Stack [{name}] already exists")
     _check_structure(template)
     values, listing = resolve_parameters(template, parameters)
@@ -510,32 +504,26 @@ def create_stack(caller: CallerContext, name: str, body: str | None, url: str | 
                        on_failure == "DO_NOTHING", on_failure, token, "CREATE_IN_PROGRESS")
     plan = _plan(caller, template, values, listing, name, stack["StackId"])
     with _mutating():
-        STACKS[stack["StackId"]] = stack
+        RUNS.add(caller.account_id, caller.region, stack["StackId"], stack, control=False)
     _event(stack, name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated",
            stack["StackId"])
-    _start(stack, _run_create, stack, plan, background=background)
+    _start(stack, _run_create, stack, plan)
     return stack
 
 
-def _start(stack: dict[str, Any], fn: Any, *args: Any, background: bool = True) -> None:
-    def run() -> None:
+def _start(stack: dict[str, Any], fn: Any, *args: Any) -> None:
+    """Run the stack operation ``fn(*args)`` on a worker of :data:`RUNS`."""
+    def run(control: Control) -> None:
         try:
             fn(*args)
         except Exception as exc:  # an engine bug must still end the operation visibly
             log.exception("stack operation failed")
             status = stack["StackStatus"]
-            final = {"CREATE_IN_PROGRESS": "CREATE_FAILED", "UPDATE_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
-                     "DELETE_IN_PROGRESS": "DELETE_FAILED", "ROLLBACK_IN_PROGRESS": "ROLLBACK_FAILED",
-                     "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED"}.get(status, status)
+            final = _stacks.FAILED_STATUS.get(status, status)
             _stack_status(stack, final, f"Internal error of the local CloudFormation engine: {exc!r}. "
                           "See the endpoint log (lakekit local status).")
 
-    if not background:
-        run()
-        return
-    thread = threading.Thread(target=run, name=f"cfn-{stack['StackName']}", daemon=True)
-    _THREADS[stack["StackId"]] = thread
-    thread.start()
+    RUNS.launch(stack["_account"], stack["_region"], stack["StackId"], run)
 
 
 def _pctx(stack: dict[str, Any]) -> ProvisionContext:
@@ -572,6 +560,8 @@ def _create_one(stack: dict[str, Any], plan: _Plan, logical: str, pctx: Provisio
     _event(stack, logical, rtype, "CREATE_IN_PROGRESS")
     _set_resource(stack, logical, ResourceType=rtype, ResourceStatus="CREATE_IN_PROGRESS",
                   PhysicalResourceId="")
+    if _RESOURCE_DELAY_S:  # tests and demos: watch a deploy in flight (a restart mid-create)
+        time.sleep(_RESOURCE_DELAY_S)
     props = _resolved_props(plan, logical)
     prov = _provisioner(rtype, logical)
     prov.validate(logical, props)
@@ -621,13 +611,18 @@ def _outputs(stack: dict[str, Any], plan: _Plan) -> list[dict[str, Any]]:
     return outs
 
 
+def _drop_exports(stack: dict[str, Any]) -> None:
+    for entry in _stacks.exports_of(stack["_account"], stack["_region"]):
+        if entry["ExportingStackId"] == stack["StackId"]:
+            EXPORTS.pop(export_key(stack["_account"], stack["_region"], entry["Name"]), None)
+
+
 def _publish_outputs(stack: dict[str, Any], outs: list[dict[str, Any]]) -> None:
     with _mutating():
-        for name in [n for n, e in EXPORTS.items() if e["ExportingStackId"] == stack["StackId"]]:
-            del EXPORTS[name]
+        _drop_exports(stack)
         for o in outs:
             if "ExportName" in o:
-                EXPORTS[o["ExportName"]] = {"ExportingStackId": stack["StackId"],
+                EXPORTS[export_key(stack["_account"], stack["_region"], o["ExportName"])] = {"ExportingStackId": stack["StackId"],
                                             "Name": o["ExportName"], "Value": o["OutputValue"]}
         stack["Outputs"] = outs
 
@@ -638,7 +633,7 @@ def _check_exports(stack: dict[str, Any], plan: _Plan) -> list[dict[str, Any]]:
     except TemplateError as exc:
         raise ResourceFailure(f"Outputs: {exc}") from None
     for o in outs:
-        owner = EXPORTS.get(o.get("ExportName", ""))
+        owner = EXPORTS.get(export_key(stack["_account"], stack["_region"], o.get("ExportName", "")))
         if owner and owner["ExportingStackId"] != stack["StackId"]:
             raise ResourceFailure(f"Export with name {o['ExportName']} is already exported by stack "
                                   f"{owner['ExportingStackId'].split('/')[1]}. Rename the export.")
@@ -702,14 +697,19 @@ def _run_create(stack: dict[str, Any], plan: _Plan) -> None:
         _stack_status(stack, "CREATE_FAILED", reason)
         return
     _stack_status(stack, "ROLLBACK_IN_PROGRESS", reason + "Rollback requested by user.")
-    ok = _delete_resources(stack, plan.deps, rollback=True)
+    _rollback_create(stack, plan.deps)
+
+
+def _rollback_create(stack: dict[str, Any], deps: dict[str, set[str]]) -> None:
+    """ROLLBACK_IN_PROGRESS: delete what the create made (then the stack with OnFailure DELETE)."""
+    ok = _delete_resources(stack, deps, rollback=True)
     if not ok:
         _stack_status(stack, "ROLLBACK_FAILED", "The following resource(s) failed to delete: "
                       f"[{', '.join(_failed_deletes(stack))}]. ")
         return
     _stack_status(stack, "ROLLBACK_COMPLETE")
     if stack["OnFailure"] == "DELETE":
-        _stack_status(stack, "DELETE_IN_PROGRESS", "User Initiated")
+        _stack_status(stack, "DELETE_IN_PROGRESS", "User Initiated", reopen=True)
         _finish_delete(stack)
 
 
@@ -787,9 +787,8 @@ def _stored_deps(stack: dict[str, Any]) -> dict[str, set[str]]:
 
 
 # ---------------------------------------------------------------- delete
-def delete_stack(caller: CallerContext, name: str, retain: list[str] | None = None,
-                 background: bool = True) -> None:
-    stack = find_stack(name)
+def delete_stack(caller: CallerContext, name: str, retain: list[str] | None = None) -> None:
+    stack = find_stack(caller.account_id, caller.region, name)
     if stack is None:
         return  # AWS: deleting a stack that does not exist succeeds
     status = stack["StackStatus"]
@@ -802,14 +801,15 @@ def delete_stack(caller: CallerContext, name: str, retain: list[str] | None = No
         raise EngineError("ValidationError", f"Invalid operation on stack [{stack['StackId']}]. "
                           "RetainResources can only be specified when the stack is in the "
                           "DELETE_FAILED state.")
-    for exp in [e for e in EXPORTS.values() if e["ExportingStackId"] == stack["StackId"]]:
-        users = [s["StackName"] for s in STACKS.values()
-                 if s["StackStatus"] != "DELETE_COMPLETE" and exp["Name"] in s.get("imports", [])]
+    for exp in [e for e in _stacks.exports_of(caller.account_id, caller.region)
+                if e["ExportingStackId"] == stack["StackId"]]:
+        users = [s["StackName"] for s in stacks_of(caller.account_id, caller.region)
+                 if exp["Name"] in s.get("imports", [])]
         if users:
             raise EngineError("ValidationError", f"Export {exp['Name']} cannot be deleted as it is "
                               f"in use by {', '.join(users)}. Delete those stacks first.")
-    _stack_status(stack, "DELETE_IN_PROGRESS", "User Initiated")
-    _start(stack, _run_delete, stack, set(retain or []), background=background)
+    _stack_status(stack, "DELETE_IN_PROGRESS", "User Initiated", reopen=True)
+    _start(stack, _run_delete, stack, set(retain or []))
 
 
 def _run_delete(stack: dict[str, Any], retain: set[str]) -> None:
@@ -823,8 +823,7 @@ def _run_delete(stack: dict[str, Any], retain: set[str]) -> None:
 
 def _finish_delete(stack: dict[str, Any]) -> None:
     with _mutating():
-        for name in [n for n, e in EXPORTS.items() if e["ExportingStackId"] == stack["StackId"]]:
-            del EXPORTS[name]
+        _drop_exports(stack)
         stack["DeletionTime"] = _now()
     _stack_status(stack, "DELETE_COMPLETE")
 
@@ -850,8 +849,8 @@ def _prepare_update(caller: CallerContext, stack: dict[str, Any], body: str | No
 def update_stack(caller: CallerContext, name: str, body: str | None, url: str | None,
                  use_previous: bool, parameters: list[dict[str, Any]], capabilities: list[str],
                  tags: list[dict[str, str]] | None = None, disable_rollback: bool = False,
-                 token: str | None = None, background: bool = True) -> dict[str, Any]:
-    stack = find_stack(name)
+                 token: str | None = None) -> dict[str, Any]:
+    stack = find_stack(caller.account_id, caller.region, name)
     if stack is None:
         raise EngineError("ValidationError", f"Stack [{name}] does not exist")
     if stack["StackStatus"] not in _UPDATABLE:
@@ -877,8 +876,8 @@ def update_stack(caller: CallerContext, name: str, body: str | None, url: str | 
                      Description=template.get("Description"), ClientRequestToken=token,
                      UpdateDisableRollback=disable_rollback)
         stack["caller"] = caller.__dict__.copy()
-    _stack_status(stack, "UPDATE_IN_PROGRESS", "User Initiated")
-    _start(stack, _run_update, stack, plan, background=background)
+    _stack_status(stack, "UPDATE_IN_PROGRESS", "User Initiated", reopen=True)
+    _start(stack, _run_update, stack, plan)
     return stack
 
 
@@ -1055,7 +1054,7 @@ def create_change_set(caller: CallerContext, stack_name: str, cs_name: str, body
                       url: str | None, use_previous: bool, parameters: list[dict[str, Any]],
                       capabilities: list[str], cs_type: str = "UPDATE", description: str | None = None,
                       tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    stack = find_stack(stack_name)
+    stack = find_stack(caller.account_id, caller.region, stack_name)
     if cs_type == "CREATE":
         if stack is not None and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
             raise EngineError("ValidationError", f"Stack [{stack_name}] already exists and cannot be "
@@ -1070,7 +1069,7 @@ def create_change_set(caller: CallerContext, stack_name: str, cs_name: str, body
             stack = _new_stack(caller, stack_name, "", {"Resources": {}}, [], [], tags or [], False,
                                "ROLLBACK", None, "REVIEW_IN_PROGRESS")
             with _mutating():
-                STACKS[stack["StackId"]] = stack
+                RUNS.add(caller.account_id, caller.region, stack["StackId"], stack, control=False)
             _event(stack, stack_name, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS", "User Initiated",
                    stack["StackId"])
     elif cs_type == "UPDATE":
@@ -1152,9 +1151,11 @@ def _placeholder_attrs(rtype: str, logical: str) -> dict[str, Any]:
     return {a: f"{{{{{logical}.{a}}}}}" for a in names}
 
 
-def find_change_set(name_or_id: str, stack_name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def find_change_set(account: str, region: str, name_or_id: str,
+                    stack_name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     with _LOCK:
-        stacks = [find_stack(stack_name, include_deleted=True)] if stack_name else list(STACKS.values())
+        stacks = ([find_stack(account, region, stack_name, include_deleted=True)] if stack_name
+                  else stacks_of(account, region, include_deleted=True))
         for stack in stacks:
             if stack is None:
                 continue
@@ -1166,7 +1167,7 @@ def find_change_set(name_or_id: str, stack_name: str | None) -> tuple[dict[str, 
 
 def execute_change_set(caller: CallerContext, name_or_id: str, stack_name: str | None,
                        disable_rollback: bool = False) -> None:
-    stack, cs = find_change_set(name_or_id, stack_name)
+    stack, cs = find_change_set(caller.account_id, caller.region, name_or_id, stack_name)
     if cs["ExecutionStatus"] != "AVAILABLE":
         raise EngineError("InvalidChangeSetStatus", f"ChangeSet [{cs['ChangeSetId']}] cannot be executed "
                           f"in its current status of [{cs['Status']}]")
@@ -1182,7 +1183,7 @@ def execute_change_set(caller: CallerContext, name_or_id: str, stack_name: str |
                          DisableRollback=disable_rollback,
                          OnFailure="DO_NOTHING" if disable_rollback else "ROLLBACK",
                          caller=caller.__dict__.copy(), ChangeSetId=cs["ChangeSetId"])
-        _stack_status(stack, "CREATE_IN_PROGRESS", "User Initiated")
+        _stack_status(stack, "CREATE_IN_PROGRESS", "User Initiated", reopen=True)
         _start(stack, _run_create, stack, plan)
     else:
         update_stack(caller, stack["StackName"], cs["TemplateBody"], None, False, cs["RawParameters"],
@@ -1196,14 +1197,14 @@ def execute_change_set(caller: CallerContext, name_or_id: str, stack_name: str |
             del stack["changesets"][other]
 
 
-def delete_change_set(name_or_id: str, stack_name: str | None) -> None:
-    stack, cs = find_change_set(name_or_id, stack_name)
+def delete_change_set(account: str, region: str, name_or_id: str, stack_name: str | None) -> None:
+    stack, cs = find_change_set(account, region, name_or_id, stack_name)
     if cs["ExecutionStatus"] == "EXECUTE_IN_PROGRESS":
         raise EngineError("InvalidChangeSetStatus", "Cannot delete a change set that is executing.")
     with _mutating():
         del stack["changesets"][cs["ChangeSetId"]]
         if stack["StackStatus"] == "REVIEW_IN_PROGRESS" and not stack["changesets"]:
-            stack["StackStatus"] = "DELETE_COMPLETE"
+            RUNS.transition(stack, "DELETE_COMPLETE", reopen=True)
             stack["DeletionTime"] = _now()
 
 

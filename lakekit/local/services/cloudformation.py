@@ -4,7 +4,8 @@ Every CloudFormation operation is answered here, so moto's own CloudFormation (w
 Glue/Athena/Lake Formation resources and S3 settings while reporting success) is never
 reached: operations the engine does not implement answer ``501 NotImplemented``.
 Requests are decoded and responses encoded from botocore's service model, so boto3 and
-the AWS CLI parse them exactly like AWS's.
+the AWS CLI parse them exactly like AWS's. Every lookup is the caller's account and region
+(:mod:`lakekit.local.cloudformation.stacks`): another region's stack "does not exist".
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import botocore.session
 
 from lakekit.local.cloudformation import engine
 from lakekit.local.cloudformation.engine import CallerContext, EngineError
+from lakekit.local.cloudformation.stacks import export_key, exports_of
 from lakekit.local.registry import (
     AwsError,
     AwsRequest,
@@ -138,6 +140,7 @@ def _guard(fn):
     @functools.wraps(fn)
     def wrapper(req: AwsRequest) -> AwsResponse:
         try:
+            engine.recover()  # once per process: operations a restart cut short
             return fn(req, _params(req))
         except EngineError as exc:
             raise AwsError(exc.code, exc.message, exc.status) from None
@@ -216,12 +219,12 @@ def delete_stack(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 def describe_stacks(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
     name = p.get("StackName")
     if name:
-        stack = engine.find_stack(name)
+        stack = engine.find_stack(req.account_id, req.region, name)
         if stack is None:
             raise EngineError("ValidationError", f"Stack with id {name} does not exist")
         stacks = [stack]
     else:
-        stacks = [s for s in engine.STACKS.values() if s["StackStatus"] != "DELETE_COMPLETE"]
+        stacks = engine.stacks_of(req.account_id, req.region)
     with engine._LOCK:
         views = [_stack_view(s) for s in stacks]
     return _respond(req, {"Stacks": views})
@@ -233,7 +236,7 @@ def list_stacks(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
     wanted = set(p.get("StackStatusFilter") or [])
     out = []
     with engine._LOCK:
-        for s in engine.STACKS.values():
+        for s in engine.stacks_of(req.account_id, req.region, include_deleted=True):
             if wanted and s["StackStatus"] not in wanted:
                 continue
             out.append({k: s.get(k) for k in ("StackId", "StackName", "CreationTime", "LastUpdatedTime",
@@ -242,10 +245,10 @@ def list_stacks(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
     return _respond(req, {"StackSummaries": out})
 
 
-def _stack_or_error(name: str | None) -> dict[str, Any]:
+def _stack_or_error(req: AwsRequest, name: str | None) -> dict[str, Any]:
     if not name:
         raise EngineError("ValidationError", "StackName is required.")
-    stack = engine.find_stack(name)
+    stack = engine.find_stack(req.account_id, req.region, name)
     if stack is None:
         raise EngineError("ValidationError", f"Stack [{name}] does not exist")
     return stack
@@ -254,7 +257,7 @@ def _stack_or_error(name: str | None) -> dict[str, Any]:
 @operation(_SERVICE, "DescribeStackEvents")
 @_guard
 def describe_stack_events(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
-    stack = _stack_or_error(p.get("StackName"))
+    stack = _stack_or_error(req, p.get("StackName"))
     with engine._LOCK:
         events = [dict(e) for e in reversed(stack["events"])]
     return _respond(req, {"StackEvents": events})
@@ -265,9 +268,9 @@ def describe_stack_events(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 def describe_stack_resources(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
     stack = None
     if p.get("StackName"):
-        stack = _stack_or_error(p["StackName"])
+        stack = _stack_or_error(req, p["StackName"])
     elif p.get("PhysicalResourceId"):
-        for s in engine.STACKS.values():
+        for s in engine.stacks_of(req.account_id, req.region):
             if any(r.get("PhysicalResourceId") == p["PhysicalResourceId"] for r in s["resources"].values()):
                 stack = s
         if stack is None:
@@ -283,7 +286,7 @@ def describe_stack_resources(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 @operation(_SERVICE, "DescribeStackResource")
 @_guard
 def describe_stack_resource(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
-    stack = _stack_or_error(p.get("StackName"))
+    stack = _stack_or_error(req, p.get("StackName"))
     rec = stack["resources"].get(p.get("LogicalResourceId", ""))
     if rec is None:
         raise EngineError("ValidationError", f"Resource {p.get('LogicalResourceId')} does not exist for "
@@ -296,7 +299,7 @@ def describe_stack_resource(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 @operation(_SERVICE, "ListStackResources")
 @_guard
 def list_stack_resources(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
-    stack = _stack_or_error(p.get("StackName"))
+    stack = _stack_or_error(req, p.get("StackName"))
     with engine._LOCK:
         items = [_resource_view(stack, r) for r in _visible_resources(stack)]
     return _respond(req, {"StackResourceSummaries": items})
@@ -306,10 +309,10 @@ def list_stack_resources(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 @_guard
 def get_template(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
     if p.get("ChangeSetName"):
-        _, cs = engine.find_change_set(p["ChangeSetName"], p.get("StackName"))
+        _, cs = engine.find_change_set(req.account_id, req.region, p["ChangeSetName"], p.get("StackName"))
         body = cs["TemplateBody"]
     else:
-        stack = _stack_or_error(p.get("StackName"))
+        stack = _stack_or_error(req, p.get("StackName"))
         body = stack["TemplateBody"]
     return _respond(req, {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]})
 
@@ -330,7 +333,7 @@ def validate_template(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 def get_template_summary(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
     body, url = p.get("TemplateBody"), p.get("TemplateURL")
     if p.get("StackName"):
-        body, url = _stack_or_error(p["StackName"])["TemplateBody"], None
+        body, url = _stack_or_error(req, p["StackName"])["TemplateBody"], None
     out = engine.validate_template(_caller(req), body, url)
     return _respond(req, out)
 
@@ -339,7 +342,7 @@ def get_template_summary(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 @_guard
 def list_exports(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
     with engine._LOCK:
-        exports = [dict(e) for e in engine.EXPORTS.values()]
+        exports = [dict(e) for e in exports_of(req.account_id, req.region)]
     return _respond(req, {"Exports": exports})
 
 
@@ -347,17 +350,17 @@ def list_exports(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 @_guard
 def list_imports(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
     name = p.get("ExportName", "")
-    if name not in engine.EXPORTS:
+    if export_key(req.account_id, req.region, name) not in engine.EXPORTS:
         raise EngineError("ValidationError", f"Export '{name}' does not exist.")
-    users = [s["StackName"] for s in engine.STACKS.values()
-             if s["StackStatus"] != "DELETE_COMPLETE" and name in s.get("imports", [])]
+    users = [s["StackName"] for s in engine.stacks_of(req.account_id, req.region)
+             if name in s.get("imports", [])]
     return _respond(req, {"Imports": users})
 
 
 @operation(_SERVICE, "UpdateTerminationProtection")
 @_guard
 def update_termination_protection(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
-    stack = _stack_or_error(p.get("StackName"))
+    stack = _stack_or_error(req, p.get("StackName"))
     with engine._mutating():
         stack["EnableTerminationProtection"] = bool(p.get("EnableTerminationProtection"))
     return _respond(req, {"StackId": stack["StackId"]})
@@ -378,7 +381,8 @@ def create_change_set(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 @operation(_SERVICE, "DescribeChangeSet")
 @_guard
 def describe_change_set(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
-    stack, cs = engine.find_change_set(p.get("ChangeSetName", ""), p.get("StackName"))
+    stack, cs = engine.find_change_set(req.account_id, req.region, p.get("ChangeSetName", ""),
+                                       p.get("StackName"))
     view = {k: cs.get(k) for k in ("ChangeSetName", "ChangeSetId", "StackId", "StackName", "Description",
                                    "CreationTime", "ExecutionStatus", "Status", "StatusReason",
                                    "Capabilities", "Tags", "Changes")}
@@ -400,14 +404,14 @@ def execute_change_set(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
 @operation(_SERVICE, "DeleteChangeSet")
 @_guard
 def delete_change_set(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
-    engine.delete_change_set(p.get("ChangeSetName", ""), p.get("StackName"))
+    engine.delete_change_set(req.account_id, req.region, p.get("ChangeSetName", ""), p.get("StackName"))
     return _respond(req)
 
 
 @operation(_SERVICE, "ListChangeSets")
 @_guard
 def list_change_sets(req: AwsRequest, p: dict[str, Any]) -> AwsResponse:
-    stack = engine.find_stack(p.get("StackName", ""), include_deleted=True)
+    stack = engine.find_stack(req.account_id, req.region, p.get("StackName", ""), include_deleted=True)
     if stack is None:
         raise EngineError("ValidationError", f"Stack [{p.get('StackName')}] does not exist")
     items = [{k: cs.get(k) for k in ("StackId", "StackName", "ChangeSetId", "ChangeSetName",

@@ -139,9 +139,39 @@ def test_trim_forgets_only_the_oldest_final_runs(runs):
 
 def test_services_bound_their_worker_threads():
     """Parity-ledger pin: runs beyond these counts wait (Athena QUEUED, Glue STARTING, executions
-    RUNNING without events) where AWS starts them up to the account's quotas."""
-    from lakekit.local.services import athena, glue_jobs, stepfunctions
+    RUNNING without events, crawls RUNNING, stack operations *_IN_PROGRESS without events) where
+    AWS starts them up to the account's quotas."""
+    from lakekit.local.cloudformation import stacks
+    from lakekit.local.services import athena, glue_crawler, glue_jobs, stepfunctions
 
     assert (athena.QUERY_RUNS.workers, glue_jobs.JOB_RUNS.workers, stepfunctions.RUNS.workers) == (4, 16, 64)
+    assert (glue_crawler.CRAWLS.workers, stacks.RUNS.workers) == (16, 8)
     assert glue_jobs.JOB_RUNS.lifecycle.restart_state == "FAILED"
     assert stepfunctions.RUNS.lifecycle.final == {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}
+
+
+def test_a_service_picks_the_restart_state_and_an_active_one_is_resumed():
+    name = f"test.runs.{uuid.uuid4().hex[:8]}"
+    life = Lifecycle(active={"RUNNING", "STOPPING", "ROLLING_BACK"},
+                     final={"FAILED", "CANCELLED", "DONE"}, restart_state="FAILED")
+    picks = {"STOPPING": "CANCELLED", "ROLLING_BACK": "ROLLING_BACK"}
+    runs = RunStore(name, life, state=("s",), restart=lambda rec: picks.get(rec["s"], "FAILED"))
+    try:
+        for state in ("RUNNING", "STOPPING", "ROLLING_BACK"):
+            runs.add(ACCT, "us-east-1", state, {"s": state}, control=False)
+        lost = runs.recover()
+        assert sorted(r["s"] for r in lost) == ["CANCELLED", "FAILED", "ROLLING_BACK"]
+        resumed = [r for r in lost if runs.is_active(r)]  # the service launches these again
+        assert [r["s"] for r in resumed] == ["ROLLING_BACK"]
+    finally:
+        persistence._STORES.pop(name, None)
+
+
+def test_reopen_is_the_one_way_out_of_a_final_state(runs):
+    rec = runs.add(ACCT, "us-east-1", "stack", {"Status": {"State": "SUCCEEDED"}}, control=False)
+    with pytest.raises(FinalStateError, match="final state SUCCEEDED cannot become RUNNING"):
+        runs.transition(rec, "RUNNING")
+    runs.transition(rec, "RUNNING", when=5.0, reopen=True)  # the record's next operation
+    assert runs.history_of(rec)[-1] == ("RUNNING", 5.0) and runs.is_active(rec)
+    with pytest.raises(FinalStateError, match="unknown state 'NOPE'"):
+        runs.transition(rec, "NOPE", reopen=True)

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -29,7 +30,8 @@ def _log_group_template(*names: str, export: str | None = None) -> str:
 # ---------------------------------------------------------------- scope (through the endpoint)
 def test_a_stack_is_scoped_to_its_region_and_the_same_name_works_in_two(endpoint):
     east = endpoint.client("cloudformation")
-    west = endpoint.client("cloudformation", region_name="eu-west-1")
+    west = boto3.client("cloudformation", endpoint_url=endpoint.url, region_name="eu-west-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
     name, tag = f"scope-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:6]
     export = f"{name}-group"
     east.create_stack(StackName=name, TemplateBody=_log_group_template(f"/scope/{tag}/east", export=export))

@@ -66,3 +66,17 @@ def test_failed_job_run_ends_in_pipeline_failed_with_the_caught_error_in_the_cau
     assert final["executionFailedEventDetails"] == {"error": "PipelineFailed", "cause": desc["cause"]}
     message = lab.messages(1)[0]      # NotifyFailure published before PipelineFailed (raw delivery)
     assert message == f"Pipeline execution {desc['name']} failed: {desc['cause']}"
+
+
+def test_fail_state_cannot_report_a_states_error_name(lab):
+    """What the old ``ErrorPath: $.error.Error`` did with a caught States.TaskFailed, pinned:
+    the execution fails ``States.Runtime``, not with the re-raised name. AWS's documentation
+    forbids the name ("these error names can't begin with the States. prefix"); the exact cause
+    text AWS records is not documented - locally it is the interpreter's refusal."""
+    sm = lab.machine({"StartAt": "Rethrow", "States": {
+        "Rethrow": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}}},
+        lab.role(["sns:Publish"]))
+    desc, events = lab.run(sm, {"error": {"Error": "States.TaskFailed", "Cause": "job run failed"}})
+    assert (desc["status"], desc["error"]) == ("FAILED", "States.Runtime")
+    assert "MUST NOT begin with the prefix 'States.'" in desc["cause"] and "States.TaskFailed" in desc["cause"]
+    assert [e["type"] for e in events] == ["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]

@@ -26,6 +26,10 @@ Out of the box its task integrations call ``http://localhost:$MOTO_PORT`` with t
   guide, "Handling errors in Step Functions workflows"). moto's interpreter caught them, so a
   runtime error (a JSONPath not found, an intrinsic function failing) took a Catch locally where
   AWS fails the execution.
+* **streaming bodies** - an ``aws-sdk:<service>:<action>`` output carries a streaming member
+  (``s3:getObject``'s ``Body``) as the content, a string, as AWS returns it; moto 5.2.5 left
+  botocore's StreamingBody object there, so ``States.StringToJson($.Body)`` failed
+  ``States.Runtime`` and the history showed the object's repr.
 * **error names** - ``aws-sdk:<service>:<action>`` failures are ``<Service>.<ErrorCode>`` with
   the ``Exception`` suffix, PascalCase service ("Glue.EntityNotFoundException",
   "Athena.InvalidRequestException"), as the developer guide's "AWS SDK service integrations"
@@ -203,6 +207,7 @@ def install() -> None:
         _patch_time()
         _patch_errors()
         _patch_catch_all()
+        _patch_streaming_bodies()
         _patch_sync()
         from lakekit.local.stepfunctions import athena_sync
 
@@ -373,6 +378,25 @@ def _patch_errors() -> None:
 
 #: what ``States.ALL`` does not match (see the module docstring)
 UNCATCHABLE = ("States.Runtime", "States.DataLimitExceeded")
+
+
+def _patch_streaming_bodies() -> None:
+    from botocore.response import StreamingBody
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as sdk,
+    )
+
+    original = sdk.StateTaskServiceAwsSdk._eval_service_task
+
+    def eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, env, *args, **kwargs)
+        response = env.stack[-1] if env.stack else None
+        if isinstance(response, dict):
+            for key, value in list(response.items()):
+                if isinstance(value, StreamingBody):
+                    response[key] = value.read().decode("utf-8", errors="replace")
+
+    sdk.StateTaskServiceAwsSdk._eval_service_task = eval_service_task
 
 
 def _patch_catch_all() -> None:

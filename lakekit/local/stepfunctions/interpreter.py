@@ -20,6 +20,16 @@ Out of the box its task integrations call ``http://localhost:$MOTO_PORT`` with t
   gaps of 2 s, 4 s, ...) as on AWS. Waits stay interruptible by StopExecution.
 * **timestamps** - service responses enter the state data with their timestamps as ISO-8601
   strings (botocore's datetimes cannot pass through JSON paths, intrinsics or the output).
+* **States.ALL** - matches every error name except ``States.Runtime`` and
+  ``States.DataLimitExceeded``, in ``Retry`` and ``Catch`` alike: "The States.ALL error type ...
+  can't catch the States.DataLimitExceeded terminal error or Runtime error types" (developer
+  guide, "Handling errors in Step Functions workflows"). moto's interpreter caught them, so a
+  runtime error (a JSONPath not found, an intrinsic function failing) took a Catch locally where
+  AWS fails the execution.
+* **streaming bodies** - an ``aws-sdk:<service>:<action>`` output carries a streaming member
+  (``s3:getObject``'s ``Body``) as the content, a string, as AWS returns it; moto 5.2.5 left
+  botocore's StreamingBody object there, so ``States.StringToJson($.Body)`` failed
+  ``States.Runtime`` and the history showed the object's repr.
 * **error names** - ``aws-sdk:<service>:<action>`` failures are ``<Service>.<ErrorCode>`` with
   the ``Exception`` suffix, PascalCase service ("Glue.EntityNotFoundException",
   "Athena.InvalidRequestException"), as the developer guide's "AWS SDK service integrations"
@@ -196,6 +206,8 @@ def install() -> None:
         _patch_credentials()
         _patch_time()
         _patch_errors()
+        _patch_catch_all()
+        _patch_streaming_bodies()
         _patch_sync()
         from lakekit.local.stepfunctions import athena_sync
 
@@ -362,6 +374,47 @@ def _patch_errors() -> None:
                                 resourceType=self._get_sfn_resource_type())))
 
     glue.StateTaskServiceGlue._from_error = glue_error
+
+
+#: what ``States.ALL`` does not match (see the module docstring)
+UNCATCHABLE = ("States.Runtime", "States.DataLimitExceeded")
+
+
+def _patch_streaming_bodies() -> None:
+    from botocore.response import StreamingBody
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as sdk,
+    )
+
+    original = sdk.StateTaskServiceAwsSdk._eval_service_task
+
+    def eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, env, *args, **kwargs)
+        response = env.stack[-1] if env.stack else None
+        if isinstance(response, dict):
+            for key, value in list(response.items()):
+                if isinstance(value, StreamingBody):
+                    response[key] = value.read().decode("utf-8", errors="replace")
+
+    sdk.StateTaskServiceAwsSdk._eval_service_task = eval_service_task
+
+
+def _patch_catch_all() -> None:
+    from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl
+
+    decl = error_equals_decl.ErrorEqualsDecl
+    original = decl._eval_body
+
+    def eval_body(self: Any, env: Any) -> None:
+        error_name = env.stack[-1] if env.stack else None
+        name = getattr(error_name, "error_name", None)
+        if name in UNCATCHABLE and decl._STATE_ALL_ERROR in self.error_names:
+            env.stack.pop()
+            env.stack.append(False)
+            return
+        original(self, env)
+
+    decl._eval_body = eval_body
 
 
 def _patch_sync() -> None:

@@ -42,6 +42,10 @@ _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 4
                 500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable"}
 
 
+# S3 reads of one key: a missing key is 403, not 404, without s3:ListBucket on the bucket
+_KEY_READS = frozenset({"GetObject", "HeadObject"})
+
+
 class StateLock:
     """Many requests at once (shared); a snapshot alone (exclusive).
 
@@ -253,6 +257,14 @@ class Gateway:
             _close(result)
             return self._send(start_response, error_response(_not_implemented(service, op), proto,
                                                              str(uuid.uuid4())))
+        if status == 404 and req is not None and self.strict and req.operation in _KEY_READS:
+            body = b"".join(result)
+            _close(result)
+            result = [body]
+            if method == "HEAD" or b"<Code>NoSuchKey</Code>" in body:
+                denied = iam_enforce.missing_key_error(req)
+                if denied is not None:
+                    return self._send(start_response, error_response(denied, proto, req.request_id))
         if req is not None and 200 <= status < 300:
             for obs in self.registry.observers_for(service, req.operation):
                 try:

@@ -180,8 +180,11 @@ def test_state_machine_role_grants_exactly_what_the_tasks_need(definition, stack
     policy = _role_policy(endpoint, f"{P}-pipeline-sfn", "pipeline")
     assert missing_permissions(doc, policy, _task_resources(lake, out)) == []
     by_sid = {st["Sid"]: st for st in policy["Statement"]}
-    assert sorted(by_sid) == ["DecryptReports", "EncryptNotifications", "LogDelivery", "Notify",
-                              "ReadDataQualityReports", "RunCrawler", "RunEtlJob"]
+    assert sorted(by_sid) == ["DecryptReports", "EncryptNotifications", "FindDataQualityReports",
+                              "LogDelivery", "Notify", "ReadDataQualityReports", "RunCrawler", "RunEtlJob"]
+    # a missing report must be NoSuchKey (the ReportMissing Catch), which S3 answers only with it
+    assert by_sid["FindDataQualityReports"]["Action"] == "s3:ListBucket"
+    assert by_sid["FindDataQualityReports"]["Resource"] == f"arn:aws:s3:::{lake['ArtifactsBucket']}"
     # only log delivery (which takes no resource) has "*"; Glue .sync polls, no events:* needed
     assert [sid for sid, st in by_sid.items() if st["Resource"] == "*"] == ["LogDelivery"]
     assert not any(a.startswith("events:") for st in policy["Statement"]

@@ -38,13 +38,29 @@ def bucket(endpoint):
     return name
 
 
-def test_head_of_a_missing_key_without_list_bucket_is_404_locally(endpoint, bucket):
-    """AWS: 403 without s3:ListBucket on the bucket (so code must treat 403 like 404, as the
-    ingest handler does). Local: 404."""
-    s3 = _role(endpoint, [{"Effect": "Allow", "Action": "s3:GetObject",
-                           "Resource": f"arn:aws:s3:::{bucket}/*"}])("s3")
+def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(endpoint, bucket):
+    """S3 (GetObject/HeadObject "Permissions"): a missing key is 404 NoSuchKey with
+    s3:ListBucket on the bucket, 403 AccessDenied without it (S3 does not tell absent from
+    not allowed). An existing key is read as before."""
+    read = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    without = _role(endpoint, [read])("s3")
+    endpoint.client("s3").put_object(Bucket=bucket, Key="there.csv", Body=b"a\n")
+    assert without.get_object(Bucket=bucket, Key="there.csv")["Body"].read() == b"a\n"
+    for call in (without.head_object, without.get_object):
+        with pytest.raises(ClientError) as err:
+            call(Bucket=bucket, Key="missing.csv")
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert err.value.response["Error"]["Code"] in ("403", "AccessDenied")
     with pytest.raises(ClientError) as err:
-        s3.head_object(Bucket=bucket, Key="missing.csv")
+        without.get_object(Bucket=bucket, Key="missing.csv")
+    assert err.value.response["Error"] == {"Code": "AccessDenied", "Message": "Access Denied"}
+    with_list = _role(endpoint, [read, {"Effect": "Allow", "Action": "s3:ListBucket",
+                                        "Resource": f"arn:aws:s3:::{bucket}"}])("s3")
+    with pytest.raises(ClientError) as err:
+        with_list.get_object(Bucket=bucket, Key="missing.csv")
+    assert err.value.response["Error"]["Code"] == "NoSuchKey"
+    with pytest.raises(ClientError) as err:
+        with_list.head_object(Bucket=bucket, Key="missing.csv")
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 

@@ -89,7 +89,7 @@ def s3_object_arn(bucket: str, key: str) -> str:
     return f"arn:aws:s3:::{bucket}/{key}"
 
 
-def _s3_context(req: Any) -> dict[str, Any]:
+def s3_context(req: Any) -> dict[str, Any]:
     h = req.headers
     ctx: dict[str, Any] = {"s3:signatureversion": "AWS4-HMAC-SHA256",
                            "s3:authType": "REST-QUERY-STRING" if "X-Amz-Credential" in req.query
@@ -111,7 +111,7 @@ def _s3_checks(req: Any) -> list[Check]:
     key = req.params.get("Key")
     if key is None and len(parts) > 1 and parts[1]:
         key = unquote(parts[1])
-    ctx = _s3_context(req)
+    ctx = s3_context(req)
     if op == "ListBuckets" or not bucket:
         return [Check("s3:ListAllMyBuckets", "*", ctx)]
     versioned = "versionId" in req.query

@@ -28,13 +28,20 @@ from collections.abc import Callable
 from typing import Any
 
 from lakekit.local.iam import principals, strict
-from lakekit.local.iam.actions import Check, checks_for, global_context, kms_key_arn, s3_object_arn
+from lakekit.local.iam.actions import (
+    Check,
+    checks_for,
+    global_context,
+    kms_key_arn,
+    s3_context,
+    s3_object_arn,
+)
 from lakekit.local.iam.policy import ALLOW, DENY, NEUTRAL, Request, evaluate
 from lakekit.local.iam.principals import Principal
 from lakekit.local.registry import AwsError
 
 __all__ = ["authorize", "authorize_check", "denied_message", "Denied", "unknown_key_error",
-           "kms_allows", "decide", "delete_objects_decider"]
+           "kms_allows", "decide", "delete_objects_decider", "missing_key_error"]
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +301,30 @@ def authorize(req: Any, environ: dict[str, Any] | None = None) -> AwsError | Non
     except Denied as d:
         log.info("denied %s.%s for %s: %s", req.service, req.operation, p.arn, d.message)
         return _deny_error(req.service, req.protocol, d.message)
+    return None
+
+
+def missing_key_error(req: Any) -> AwsError | None:
+    """What S3 answers instead of 404 for a missing key: None to keep the 404.
+
+    GetObject / HeadObject of a key that does not exist: "If you have the s3:ListBucket
+    permission on the bucket, Amazon S3 returns an HTTP status code 404 Not Found error. If you
+    don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403 Access
+    Denied error" (S3 API reference, GetObject / HeadObject "Permissions"). The 403's message is
+    S3's plain ``Access Denied`` (it names no action: that would tell the key is missing).
+    """
+    p = principals.resolve(req.access_key_id, req.account_id)
+    if p is None or p.is_admin:
+        return None
+    bucket = req.params.get("Bucket") or req.path.lstrip("/").split("/", 1)[0]
+    if _bucket(req.account_id, bucket) is None:
+        return None  # NoSuchBucket stays 404
+    check = Check("s3:ListBucket", f"arn:aws:s3:::{bucket}", s3_context(req), "s3", bucket)
+    try:
+        authorize_check(p, check, req.region)
+    except Denied:
+        log.info("missing key answered 403 to %s: no s3:ListBucket on %s", p.arn, bucket)
+        return AwsError("AccessDenied", "Access Denied", 403)
     return None
 
 

@@ -71,8 +71,6 @@ PACKAGE = Path(__file__).resolve().parent
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 _OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE"}
 _DEFAULT_TIMEOUT = 1800.0
-#: ApiPullBackoffSeconds on the local target (the template's default, for AWS, is 0.5 s).
-LOCAL_API_PULL_BACKOFF = "0.02"
 #: tables the governance phase tags, filters and grants (the crawler must have made them)
 GOVERNED_TABLES = ("flights", "airlines")
 
@@ -432,8 +430,6 @@ def deploy(s: Settings | None = None, wait: bool = True, progress: bool = True,
     """
     s = s or _settings()
     base = {"Prefix": s.prefix, "DeployerPrincipalArn": deployer_arn(s)}
-    if s.is_local:  # the local weather API answers from this machine: no half-second retry pauses
-        base["ApiPullBackoffSeconds"] = LOCAL_API_PULL_BACKOFF
     current = _describe(s)
     if governance is None:
         governance = _stacks.parameter(current, "DeployGovernance") == "true"

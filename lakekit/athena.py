@@ -33,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lakekit.config import settings as _settings
 from lakekit.exceptions import LakekitError
+from lakekit.polling import interval
 from lakekit.session import client as _client
 from lakekit.session import session as _session
 from lakekit.waiters import wait_for
@@ -45,6 +46,16 @@ __all__ = ["QueryStats", "QueryFailed", "query", "publish_query_bytes", "cost_us
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
 _MB = 1024**2
 _TB = 1024**4
+
+
+#: seconds between GetQueryExecution calls: AWS, and the embedded local endpoint (on loopback,
+#: where a small query ends within tens of milliseconds and a call costs well under one)
+POLL_INTERVAL_AWS, POLL_INTERVAL_LOCAL = 0.25, 0.05
+
+
+def poll_interval(client: Any) -> float:
+    """How often :func:`query` asks ``client`` for the state (:mod:`lakekit.polling`)."""
+    return interval(client, aws=POLL_INTERVAL_AWS, local=POLL_INTERVAL_LOCAL)
 
 
 def cost_usd(scanned_bytes: int, price_per_tb: float = 5.0) -> float:
@@ -183,7 +194,8 @@ def query(sql: str, database: str, workgroup: str = "primary", *, timeout: float
     qid = athena.start_query_execution(QueryString=sql, WorkGroup=workgroup,
                                        QueryExecutionContext={"Database": database})["QueryExecutionId"]
     done = wait_for(lambda: athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"],
-                    lambda qe: qe["Status"]["State"], FINAL_STATES, timeout=timeout, interval=0.25,
+                    lambda qe: qe["Status"]["State"], FINAL_STATES, timeout=timeout,
+                    interval=poll_interval(athena),
                     desc=f"athena {qid[:8]}", progress=progress,
                     hint=f"Stop it with athena.stop_query_execution(QueryExecutionId='{qid}') or wait longer.")
     stats = QueryStats.from_execution(done.value, price_per_tb)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from lakekit.polling import interval
+
 __all__ = ["DECISIONS", "LOG_COLUMNS", "RECONCILE_COLUMNS", "lambda_logs", "landing_files", "reconcile",
            "upload_landing_files", "wait_until_ingested"]
 
@@ -169,18 +171,20 @@ def reconcile(s3_client, landing_bucket: str, raw_bucket: str, quarantine_bucket
 
 def wait_until_ingested(s3_client, landing_bucket: str, raw_bucket: str, quarantine_bucket: str,
                         keys: Iterable[str], timeout: float = 300.0, progress: bool = True,
-                        poll: float = 0.5) -> pd.DataFrame:
+                        poll: float | None = None) -> pd.DataFrame:
     """Wait (bounded, progress bar) until the ingest Lambda handled every key; return :func:`reconcile`.
 
     A key is handled once it is gone from landing: the Lambda deletes the original only after
     the copy to raw or quarantine and its manifest are written (``DELETE_FROM_LANDING=true``,
     the default). Raises :class:`~lakekit.exceptions.WaitTimeout` naming the keys still waiting.
+    ``poll``: seconds between listings (default 0.5 on AWS, 0.1 on the local endpoint).
     """
     from tqdm.auto import tqdm
 
     from lakekit.exceptions import WaitTimeout
 
     keys = list(dict.fromkeys(keys))
+    poll = interval(s3_client, aws=0.5, local=0.1) if poll is None else poll
     deadline = time.monotonic() + timeout
     with tqdm(total=len(keys), unit="file", desc="landing -> raw/quarantine", disable=not progress) as bar:
         while True:
@@ -231,17 +235,19 @@ def _log_rows(logs_client, group: str, start: int | None) -> list[dict]:
 
 
 def lambda_logs(logs_client, function_name: str, since=None, keys: Iterable[str] | None = None,
-                timeout: float = 60.0, poll: float = 1.0) -> pd.DataFrame:
+                timeout: float = 60.0, poll: float | None = None) -> pd.DataFrame:
     """The ingest Lambda's structured (JSON) log lines from ``/aws/lambda/<function_name>``.
 
     ``since``: datetime or epoch milliseconds (only later events). With ``keys``, waits (bounded)
     until each key has a decision line (landed, quarantined, skipped_duplicate, ...) — CloudWatch
     Logs shows lines a few seconds after the function wrote them — and keeps only those keys.
     One row per line, oldest first; columns :data:`LOG_COLUMNS` (``target`` = raw or quarantine key).
+    ``poll``: seconds between reads (default 1 on AWS, 0.2 on the local endpoint).
     """
     from lakekit.exceptions import WaitTimeout
 
     group = f"/aws/lambda/{function_name}"
+    poll = interval(logs_client, aws=1.0, local=0.2) if poll is None else poll
     wanted = list(dict.fromkeys(keys)) if keys is not None else None
     deadline = time.monotonic() + timeout
     while True:

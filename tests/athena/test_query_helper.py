@@ -37,6 +37,17 @@ def test_cost_is_billed_per_mb_with_10_mb_minimum():
     assert helper.human_bytes(1536) == "1.5 KB" and helper.human_bytes(12) == "12 B"
 
 
+def test_poll_interval_is_short_only_for_a_loopback_endpoint(env, monkeypatch):
+    aws = boto3.client("athena", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    assert helper.poll_interval(aws) == helper.POLL_INTERVAL_AWS == 0.25
+    assert helper.poll_interval(env["athena"]) == helper.POLL_INTERVAL_LOCAL == 0.05
+    seen = []
+    real = helper.wait_for
+    monkeypatch.setattr(helper, "wait_for", lambda *a, **kw: seen.append(kw["interval"]) or real(*a, **kw))
+    df, _ = helper.query("SELECT 1 AS one", L.DB, "analysts", **env)
+    assert seen == [0.05] and df["one"].tolist() == [1]
+
+
 def test_rows_and_stats_equal_pandas(env, lake):
     df, stats = helper.query("SELECT carrier, count(*) AS n FROM flights GROUP BY carrier",
                              L.DB, "analysts", **env)

@@ -341,9 +341,9 @@ def _judge_0402(answer: Any, lake: _Lake) -> tuple[bool, str]:
 def _judge_0501(answer: Any, lake: _Lake) -> tuple[bool, str]:
     from lakekit import athena
 
-    lake.need("DatabaseName", "EngineersWorkGroup", notebooks="01-05")
     if answer != LGA_FILTER:
         return False, f"name the filter {LGA_FILTER!r} and answer with that name, not {answer!r}."
+    lake.need("DatabaseName", "EngineersWorkGroup", notebooks="01-05")
     db, lf, glue = lake.out["DatabaseName"], lake.client("lakeformation"), lake.client("glue")
     account = lake.client("sts").get_caller_identity()["Account"]
     try:
@@ -404,9 +404,9 @@ def _judge_0601(answer: Any, lake: _Lake) -> tuple[bool, str]:
 
     from lakekit import athena
 
-    lake.need("DatabaseName", "ProcessedBucket", notebooks="01-04")
     if not isinstance(answer, str) or not answer.strip().lower().startswith(("select", "with")):
         return False, f"answer with the SQL text of one SELECT query, not {answer!r}."
+    lake.need("DatabaseName", "ProcessedBucket", notebooks="01-04")
     day = wr.s3.read_parquet(f"s3://{lake.out['ProcessedBucket']}/flights/year=2013/month=7/day=4/",
                              columns=["origin"], boto3_session=_wr_session(lake))
     truth = int((day["origin"] == "LGA").sum())

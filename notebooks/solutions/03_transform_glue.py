@@ -19,6 +19,8 @@ def solve_03_1() -> float:
 
 def solve_03_2() -> int:
     """Read one day's folder only, and only the column needed."""
+    lk.configure_wrangler()  # the notebook's lk.connect() did it already
     processed = deploy.outputs()["ProcessedBucket"]
-    day = wr.s3.read_parquet(f"s3://{processed}/flights/year=2013/month=7/day=4/", columns=["cancelled"])
+    day = wr.s3.read_parquet(f"s3://{processed}/flights/year=2013/month=7/day=4/", columns=["cancelled"],
+                             boto3_session=lk.session())
     return int(day["cancelled"].sum())

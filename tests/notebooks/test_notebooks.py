@@ -11,8 +11,10 @@ import json
 
 import pytest
 
-from lakekit import local, workshop
+import lakekit as lk
+from lakekit import deploy, local, workshop
 from tests.conftest import Endpoint, free_port
+from tests.exercises import test_solutions as solutions
 
 pytestmark = pytest.mark.notebooks
 # Not the default prefix: every notebook must take it from the environment (a parameters cell
@@ -70,6 +72,11 @@ def test_every_notebook_twice_in_a_row(workshop_endpoint, monkeypatch, tmp_path)
             text = _stdout(run.output)
             for expected in EXPECTED_OUTPUT.get(nb.name, []):
                 assert expected in text, f"{run.output.name}: missing {expected!r}"
+        if nb.name.startswith("06_"):  # the lake 00-06 built: every exercise's solution on it
+            assert [ex for book in sorted(out_dir.glob("0[2-6]_*.ipynb")) if "_rerun" not in book.name
+                    for ex in solutions.hints_missing(book)] == []
+            lk.connect()
+            solutions.check_all(deploy.outputs())
         if nb.name == "99_cleanup.ipynb":
             assert "stack: DOES_NOT_EXIST" in _stdout(second.output)
     assert local.status(fresh_endpoint.settings).running  # notebooks attach, never restart it

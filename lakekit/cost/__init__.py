@@ -243,11 +243,11 @@ class RunningTotal:
     def table(self) -> pd.DataFrame:
         """This notebook's rows next to the workshop's (at most 10 rows)."""
         both = self.so_far.set_index("service")[["unit", "usd"]].rename(columns={"usd": "so far $"})
-        this = self.this.set_index("service")[["usage", "usd", "detail"]].rename(
+        this = self.this.set_index("service")[["usage", "usd"]].rename(
             columns={"usage": "this notebook", "usd": "this notebook $"})
-        table = this.join(both, how="outer")[["this notebook", "unit", "this notebook $", "so far $", "detail"]]
+        table = this.join(both, how="outer")[["this notebook", "unit", "this notebook $", "so far $"]]
         table[["this notebook", "this notebook $"]] = table[["this notebook", "this notebook $"]].fillna(0.0)
-        table["detail"] = table["detail"].fillna("")
+        table.index.name = None
         return table.sort_values("so far $", ascending=False).head(10)
 
 

@@ -139,8 +139,8 @@ def crawl_usd(seconds: float, dpu_hour: float | None = None, prices: Prices = PR
     """``(billed DPU-hours, USD)`` of one crawl of ``seconds``, at least 10 minutes.
 
     ``dpu_hour`` is ListCrawls' ``DPUHour`` (the DPU-hours the crawl used); the DPUs it implies
-    are billed for at least 10 minutes. Without it the crawl is priced on
-    ``Prices.crawler_default_dpus``.
+    over the crawl's ``seconds`` (whole DPUs, at least one) are billed for at least 10 minutes.
+    Without it the crawl is priced on ``Prices.crawler_default_dpus``.
 
     >>> crawl_usd(90, dpu_hour=90 / 3600)   # one DPU for 90 s: billed 10 minutes
     (0.166667, 0.073333)
@@ -151,7 +151,7 @@ def crawl_usd(seconds: float, dpu_hour: float | None = None, prices: Prices = PR
         raise ValueError(f"cannot price a crawl of {seconds} s")
     dpus = prices.crawler_default_dpus
     if dpu_hour and seconds > 0:
-        dpus = dpu_hour * 3600 / seconds
+        dpus = max(1, math.ceil(dpu_hour * 3600 / seconds - 1e-6))
     hours = dpus * max(math.ceil(seconds), prices.crawler_min_seconds) / 3600
     return round(hours, 6), round(hours * prices.crawler_dpu_hour, 6)
 

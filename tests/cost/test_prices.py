@@ -60,6 +60,9 @@ def test_crawl_ten_minute_minimum():
     assert P.crawl_usd(1800, dpu_hour=1.0) == (1.0, 0.44)
     # no DPUHour reported: priced on the default 2 DPUs
     assert P.crawl_usd(60) == (round(2 * 600 / 3600, 6), round(2 * 600 / 3600 * 0.44, 6))
+    # DPUs are whole: 0.01 DPU-hours over 100 s (0.36 DPU) is one DPU, 0.06 over 100 s is three
+    assert P.crawl_usd(100, dpu_hour=0.01)[0] == round(600 / 3600, 6)
+    assert P.crawl_usd(100, dpu_hour=0.06)[0] == round(3 * 600 / 3600, 6)
     # a crawl of 11 minutes bills 11 minutes
     assert P.crawl_usd(660, dpu_hour=660 / 3600)[0] == round(660 / 3600, 6)
     with pytest.raises(ValueError, match="cannot price a crawl"):

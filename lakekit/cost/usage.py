@@ -320,7 +320,7 @@ def kms_keys(kms: Any, keys: list[str], window: Window, prices: P.Prices = P.PRI
             end = _utc(meta["DeletionDate"]) - dt.timedelta(days=int(meta.get("PendingDeletionWindowInDays") or 7))
         hours = window.hours_overlap(meta.get("CreationDate"), end)
         rows.append({"key": meta["KeyId"], "state": meta.get("KeyState"), "created": _utc(meta["CreationDate"]),
-                     "hours": round(hours, 4), "usd": P.kms_key_usd(hours, prices)})
+                     "hours": hours, "usd": P.kms_key_usd(hours, prices)})
     return _frame(rows, KEY_COLUMNS)
 
 
@@ -339,7 +339,7 @@ def secrets(sm: Any, arns: list[str], window: Window, prices: P.Prices = P.PRICE
             raise
         hours = window.hours_overlap(meta.get("CreatedDate"), meta.get("DeletedDate"))
         rows.append({"secret": meta.get("Name", arn), "created": _utc(meta["CreatedDate"]),
-                     "hours": round(hours, 4), "usd": P.secret_usd(hours, prices)})
+                     "hours": hours, "usd": P.secret_usd(hours, prices)})
     return _frame(rows, SECRET_COLUMNS)
 
 

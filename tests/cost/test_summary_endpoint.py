@@ -240,8 +240,8 @@ def test_another_prefix_has_nothing_to_cost(lake):
     assert nothing.empty and nothing.attrs["total"] == 0
     assert cost.lake(prefix="nobody", s=s).resources == {}
     idle = cost.standing_cost(s=s, days=30).set_index("service")
-    assert idle.loc["KMS key", "usage"] == 1 and idle.loc["KMS key", "usd"] == pytest.approx(720 / 730)
-    assert idle.loc["Secrets Manager", "usd"] == pytest.approx(0.4 * 720 / 730)
+    assert idle.loc["KMS key", "usage"] == 1 and idle.loc["KMS key", "usd"] == pytest.approx(720 / 730, abs=1e-6)
+    assert idle.loc["Secrets Manager", "usd"] == pytest.approx(0.4 * 720 / 730, abs=1e-6)
 
 
 def test_notebook_started_is_this_process_and_can_be_overridden(monkeypatch):

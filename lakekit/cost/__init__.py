@@ -34,7 +34,7 @@ from lakekit.cost.usage import Lake, Window
 log = logging.getLogger(__name__)
 
 __all__ = ["PRICES", "PRICES_DATE", "Prices", "Window", "Lake", "prices", "usage", "lake", "details",
-           "summary", "standing_cost", "usd", "notebook_started", "running_total", "RunningTotal",
+           "summary", "summarize", "standing_cost", "usd", "notebook_started", "running_total", "RunningTotal",
            "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ["service", "usage", "unit", "usd", "detail"]
@@ -156,7 +156,11 @@ def summary(since: dt.datetime | None = None, prefix: str | None = None, until: 
 
     The window defaults to the whole workshop so far (since ``<prefix>-datalake`` was created).
     """
-    d = details(since, prefix, until, s, price_list)
+    return summarize(details(since, prefix, until, s, price_list), price_list)
+
+
+def summarize(d: dict[str, pd.DataFrame], price_list: Prices = PRICES) -> pd.DataFrame:
+    """:func:`summary` of frames :func:`details` returned (the same snapshot, no new API call)."""
     frame = pd.DataFrame(_rows(d, price_list), columns=SUMMARY_COLUMNS)
     any_frame = next(iter(d.values()))
     frame.attrs.update(total=round(float(frame.usd.sum()), 6), since=any_frame.attrs["since"],
@@ -230,10 +234,14 @@ def _parse(text: str) -> dt.datetime:
 
 @dataclass
 class RunningTotal:
-    """A notebook's cost (``this``) and the workshop's so far (``so_far``), both from :func:`summary`."""
+    """A notebook's cost (``this``) and the workshop's so far (``so_far``), both from :func:`summary`,
+    with the :func:`details` they were computed from (``details``: this notebook's,
+    ``so_far_details``: the workshop's), all read at the same moment."""
 
     this: pd.DataFrame
     so_far: pd.DataFrame
+    details: dict[str, pd.DataFrame]
+    so_far_details: dict[str, pd.DataFrame]
 
     @property
     def line(self) -> str:
@@ -255,5 +263,6 @@ def running_total(since: dt.datetime | None = None, prefix: str | None = None,
                   s: Settings | None = None) -> RunningTotal:
     """This notebook's cost (since its kernel started, or ``since``) and the workshop's so far."""
     until = _now()
-    return RunningTotal(summary(since or notebook_started(), prefix, until, s),
-                        summary(None, prefix, until, s))
+    mine = details(since or notebook_started(), prefix, until, s)
+    whole = details(None, prefix, until, s)
+    return RunningTotal(summarize(mine), summarize(whole), mine, whole)

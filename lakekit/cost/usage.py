@@ -13,7 +13,8 @@ Glue jobs         ``GetJobRuns``: ``StartedOn``, ``ExecutionTime``, ``WorkerType
                   ``NumberOfWorkers`` or ``MaxCapacity``, ``DPUSeconds``, ``GlueVersion``,
                   ``ExecutionClass``; a running run is priced on the time so far
 Glue crawlers     ``ListCrawls``: ``StartTime``, ``EndTime``, ``DPUHour``; a running crawl is
-                  priced at (at least) its 10-minute minimum
+                  priced at (at least) its 10-minute minimum, on the DPUs of the crawler's
+                  latest finished crawl
 Athena            ``ListQueryExecutions`` + ``BatchGetQueryExecution`` per workgroup:
                   ``DataScannedInBytes``, ``State``, ``StatementType``, result reuse
 Lambda            the ``REPORT`` lines in ``/aws/lambda/<function>`` (``FilterLogEvents``):
@@ -168,6 +169,7 @@ def crawls(glue: Any, crawlers: list[str], window: Window, prices: P.Prices = P.
     """One row per crawl of ``crawlers`` started in the window."""
     rows = []
     for name in crawlers:
+        history: list[dict[str, Any]] = []
         token: str | None = None
         while True:
             kwargs: dict[str, Any] = {"CrawlerName": name, "MaxResults": 100}
@@ -179,19 +181,30 @@ def crawls(glue: Any, crawlers: list[str], window: Window, prices: P.Prices = P.
                 if _missing(exc):
                     break
                 raise
-            for c in page.get("Crawls", []):
-                if not window.contains(c.get("StartTime")):
-                    continue
-                end = _utc(c["EndTime"]) if c.get("EndTime") else window.until
-                seconds = max((end - _utc(c["StartTime"])).total_seconds(), 0.0)
-                hours, usd = P.crawl_usd(seconds, c.get("DPUHour"), prices)
-                rows.append({"crawler": name, "crawl": c.get("CrawlId"), "state": c.get("State"),
-                             "started": _utc(c["StartTime"]), "seconds": round(seconds, 1),
-                             "billed_seconds": max(round(seconds), prices.crawler_min_seconds),
-                             "billed_dpu_hours": hours, "usd": usd})
+            history += page.get("Crawls", [])
             token = page.get("NextToken")
             if not token:
                 break
+        # a crawl still running has no DPUHour yet: it is priced at the DPUs of the crawler's
+        # latest finished crawl (the default DPUs when there is none)
+        finished = sorted((c for c in history if c.get("EndTime") and c.get("DPUHour")),
+                          key=lambda c: _utc(c["StartTime"]))
+        rate = None
+        if finished:
+            last = finished[-1]
+            took = (_utc(last["EndTime"]) - _utc(last["StartTime"])).total_seconds()
+            rate = last["DPUHour"] / took if took > 0 else None
+        for c in history:
+            if not window.contains(c.get("StartTime")):
+                continue
+            end = _utc(c["EndTime"]) if c.get("EndTime") else window.until
+            seconds = max((end - _utc(c["StartTime"])).total_seconds(), 0.0)
+            dpu_hour = c.get("DPUHour") if c.get("EndTime") else (rate * seconds if rate else None)
+            hours, usd = P.crawl_usd(seconds, dpu_hour, prices)
+            rows.append({"crawler": name, "crawl": c.get("CrawlId"), "state": c.get("State"),
+                         "started": _utc(c["StartTime"]), "seconds": round(seconds, 1),
+                         "billed_seconds": max(round(seconds), prices.crawler_min_seconds),
+                         "billed_dpu_hours": hours, "usd": usd})
     return _frame(rows, CRAWL_COLUMNS)
 
 

@@ -230,6 +230,8 @@ def test_a_window_after_the_run_bills_no_run_or_query(lake):
     assert frame.attrs["total"] < 0.0001                       # one second of key, secret, storage
     step = cost.running_total(since=later, s=s)
     assert step.this.attrs["total"] < step.so_far.attrs["total"]
+    assert step.details["glue_jobs"].empty and len(step.so_far_details["glue_jobs"]) == 1
+    assert cost.summarize(step.so_far_details).attrs["total"] == step.so_far.attrs["total"]
     assert step.line.startswith("this notebook: $0.0000") and "workshop so far: $" in step.line
     assert len(step.table()) <= 10
 

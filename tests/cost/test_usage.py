@@ -81,11 +81,16 @@ def test_crawls_paged_ten_minutes_each_and_running_at_the_minimum():
                 "DPUHour": 720 / 3600},
                {"CrawlId": "c", "State": "RUNNING", "StartTime": W.until - dt.timedelta(seconds=30)},
                {"CrawlId": "old", "State": "COMPLETED", "StartTime": at(-30), "EndTime": at(-29)}]]
-    got = usage.crawls(FakeGlue(crawls={"crawler": crawls}), ["crawler"], W).set_index("crawl")
-    assert list(got.index) == ["a", "b", "c"]
+    first = [{"CrawlId": "d", "State": "RUNNING", "StartTime": at(100)}]
+    got = usage.crawls(FakeGlue(crawls={"crawler": crawls, "new": [first]}), ["crawler", "new"],
+                       W).set_index("crawl")
+    assert list(got.index) == ["a", "b", "c", "d"]
     assert got.loc["a", "seconds"] == 90 and got.loc["a", "billed_seconds"] == 600
     assert got.loc["b", "billed_seconds"] == 720 and got.loc["b", "billed_dpu_hours"] == round(720 / 3600, 6)
-    assert got.loc["c", "billed_seconds"] == 600 and got.loc["c", "usd"] == round(2 * 600 / 3600 * 0.44, 6)
+    # running: at the DPUs of the latest finished crawl (b: one DPU), for at least 10 minutes
+    assert got.loc["c", "billed_seconds"] == 600 and got.loc["c", "usd"] == round(600 / 3600 * 0.44, 6)
+    # running, no finished crawl to go by: the default 2 DPUs
+    assert got.loc["d", "usd"] == round(2 * 1200 / 3600 * 0.44, 6)
 
 
 class FakeAthena:

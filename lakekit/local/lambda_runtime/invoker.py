@@ -419,8 +419,14 @@ def _exit_reason(rc: int | None) -> str:
 
 
 def _report(request_id: str, spec: FunctionSpec, out: Outcome, cold: bool, note: str) -> str:
-    """AWS's REPORT line; ``Init Duration`` only on a cold start."""
+    """AWS's REPORT line; ``Init Duration`` only on a cold start.
+
+    Since 2025-08-01 the INIT phase is billed for ZIP functions on managed runtimes too (AWS
+    Compute Blog, "AWS Lambda standardizes billing for INIT phase"): a cold start's Billed
+    Duration is the handler's duration plus the Init Duration, rounded up to the ms.
+    """
     init = f"\tInit Duration: {out.init_ms:.2f} ms" if cold else ""
+    billed = max(1, math.ceil(out.duration_ms + (out.init_ms if cold else 0.0)))
     return (f"REPORT RequestId: {request_id}\tDuration: {out.duration_ms:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(out.duration_ms))} ms\t"
+            f"Billed Duration: {billed} ms\t"
             f"Memory Size: {spec.memory_size} MB\tMax Memory Used: {out.max_memory_mb} MB{init}{note}")

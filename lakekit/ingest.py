@@ -64,7 +64,7 @@ def upload_landing_files(s3_client, bucket: str, files: Mapping[str, str | os.Pa
     ``files``: {key: path}, (key, path) pairs, or bare paths (key = parent folder/name).
     Each PUT triggers the ingest Lambda (one S3 event per object).
     """
-    from tqdm.auto import tqdm
+    from lakekit.waiters import progress_bar as tqdm  # ends green at 100 % with one text line
 
     pairs = _as_pairs(files)
     for _, path in pairs:
@@ -176,9 +176,8 @@ def wait_until_ingested(s3_client, landing_bucket: str, raw_bucket: str, quarant
     the copy to raw or quarantine and its manifest are written (``DELETE_FROM_LANDING=true``,
     the default). Raises :class:`~lakekit.exceptions.WaitTimeout` naming the keys still waiting.
     """
-    from tqdm.auto import tqdm
-
     from lakekit.exceptions import WaitTimeout
+    from lakekit.waiters import progress_bar as tqdm  # ends green at 100 % with one text line
 
     keys = list(dict.fromkeys(keys))
     deadline = time.monotonic() + timeout

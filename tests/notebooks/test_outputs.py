@@ -220,3 +220,20 @@ def test_progress_bar_in_a_kernel_ends_green_at_100_with_one_line(tmp_path):
 def test_a_plain_tqdm_bar_in_a_kernel_fails_the_check(tmp_path):
     nb = _execute(tmp_path, "from tqdm.auto import tqdm\nbar = tqdm(total=4, desc='files')\nbar.update(4)\nbar.close()")
     assert [f.check for f in check_notebook(nb).findings] == ["progress-not-done"]
+
+
+# ----------------------------------------------------------------------------- make run
+def test_run_all_prints_the_check_and_strict_fails_on_findings(tmp_path, monkeypatch, capsys):
+    from lakekit import workshop
+
+    bad = tmp_path / "05_x.ipynb"
+    bad.write_text(json.dumps(notebook(code("warn()", stream("DeprecationWarning: y\n", "stderr")))))
+    monkeypatch.setattr(workshop, "notebooks", lambda only=None: [bad])
+    monkeypatch.setattr(workshop, "run_notebook", lambda nb, *a, **k: workshop.NotebookRun(nb.name, 1.0, bad, None))
+    runs = workshop.run_all(html=False)
+    assert [r.name for r in runs] == ["05_x.ipynb"]
+    assert "1 finding(s):\n  cell 0: stderr: stderr says 'DeprecationWarning: y'" in capsys.readouterr().out
+    with pytest.raises(workshop.NotebookFailed, match="05_x.ipynb ran, but its outputs have findings"):
+        workshop.run_all(html=False, strict=True)
+    bad.write_text(json.dumps(notebook(code("print(1)", stream("1\n")))))
+    assert len(workshop.run_all(html=False, strict=True)) == 1

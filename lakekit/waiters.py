@@ -99,7 +99,10 @@ def _bar_class() -> type:
             super().close()
             container = getattr(self, "container", None)
             if container is not None:  # the notebook widget: tqdm paints n >= total green
-                container.children[1].bar_style = "success" if ok else "danger"
+                widget = container.children[1]
+                widget.bar_style = "success" if ok else "danger"
+                if ok:  # also a bar without a total (tqdm shows it as 0 of 1)
+                    widget.value = widget.max
                 _FINISHED.append(self)
             print(f"{DONE_MARK if ok else FAIL_MARK} {line}", flush=True)
 

@@ -201,25 +201,39 @@ def test_progress_bar_in_a_kernel_ends_green_at_100_with_one_line(tmp_path):
                             "def work():\n"
                             "    with progress_bar(total=4, desc='files', unit='file') as bar:\n"
                             "        bar.update(4)\n"
+                            "    with progress_bar(total=0, desc='none', unit='file'):\n"
+                            "        pass  # nothing to wait for (a re-run): still done, at 100 %\n"
                             "    states = iter(['BUSY', 'DONE'])\n"
                             "    wait_for(lambda: next(states), str, {'DONE'}, timeout=60, interval=0, desc='job j')\n"
                             "work()  # the bars are garbage once it returns: their state must survive\n")
     report = check_notebook(nb)
     assert report.ok, report.summary()
-    assert report.bars == 2
+    assert report.bars == 3
     lines = [o["text"] for o in nb["cells"][0]["outputs"] if o["output_type"] == "stream"]
     text = "".join("".join(t) for t in lines)
     assert "✓ files: 100% (4/4 file) in" in text and "✓ job j: DONE after" in text
     styles = [m["state"].get("bar_style") for m in
               nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
               if m["model_name"] == "FloatProgressModel"]
-    assert styles == ["success", "success"]
+    assert styles == ["success", "success", "success"]
 
 
 @pytest.mark.timeout(300)
-def test_a_plain_tqdm_bar_in_a_kernel_fails_the_check(tmp_path):
-    nb = _execute(tmp_path, "from tqdm.auto import tqdm\nbar = tqdm(total=4, desc='files')\nbar.update(4)\nbar.close()")
-    assert [f.check for f in check_notebook(nb).findings] == ["progress-not-done"]
+def test_a_plain_tqdm_bar_and_a_failed_one_in_a_kernel_fail_the_check(tmp_path):
+    nb = _execute(tmp_path, "from tqdm.auto import tqdm\nfrom lakekit.waiters import progress_bar\n"
+                            "plain = tqdm(total=4, desc='plain')\nplain.update(4)\nplain.close()\n"
+                            "try:\n"
+                            "    with progress_bar(total=4, desc='broken', unit='file') as bar:\n"
+                            "        bar.update(1)\n"
+                            "        raise ValueError('disk full')\n"
+                            "except ValueError:\n"
+                            "    pass\n")
+    findings = check_notebook(nb).findings
+    assert [f.check for f in findings] == ["progress-not-done", "progress-not-done"], findings
+    assert "ended at 1/4 with style 'danger'" in findings[0].message  # the failed bar is red, short
+    assert "2 progress bar(s) but 1 final text line(s)" in findings[1].message  # plain tqdm: no line
+    text = "".join("".join(o["text"]) for o in nb["cells"][0]["outputs"] if o["output_type"] == "stream")
+    assert "✗ broken: stopped at 1/4 file" in text
 
 
 # ----------------------------------------------------------------------------- make run

@@ -72,6 +72,7 @@ def _bar_class() -> type:
         def __init__(self, *args: Any, done: str = "", **kwargs: Any) -> None:
             self.done_text, self.failed, self._finished = done, False, False
             super().__init__(*args, **kwargs)
+            self._created = time.time()  # reset() restarts tqdm's clock; the final line counts from here
 
         def finish(self, text: str = "", ok: bool = True) -> None:
             """End the bar: on ``ok`` at 100 % (n = total), green; else red. ``text`` is the final line."""
@@ -91,7 +92,8 @@ def _bar_class() -> type:
             self._finished = True
             ok = not self.failed and not (self.total and self.n < self.total)
             if ok:
-                line = self.done_text or self.format_meter(**{**self.format_dict, "bar_format": _DONE_FORMAT})
+                line = self.done_text or self.format_meter(**{
+                    **self.format_dict, "bar_format": _DONE_FORMAT, "elapsed": time.time() - self._created})
             else:
                 line = self.done_text or f"stopped at {self.n:g}/{self.total or 0:g} {self.unit}"
             if not line.startswith(f"{self.desc}:"):

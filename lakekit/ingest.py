@@ -81,6 +81,7 @@ def upload_landing_files(s3_client, bucket: str, files: Mapping[str, str | os.Pa
             s3_client.upload_file(str(path), bucket, key, ExtraArgs=extra, Callback=bar.update)
             sent.append(key)
             bar.set_postfix_str(key, refresh=False)
+        bar.set_postfix_str(f"{len(sent)} files", refresh=False)  # the final line's summary
     return sent
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from lakekit._java import find_java
@@ -21,6 +23,30 @@ def java() -> dict[str, Any]:
     return {"check": "java", "ok": True, "detail": f"{rt.version} ({rt.source}: {rt.java})"}
 
 
+#: Spark's console log for a notebook: warnings and errors, without the NativeCodeLoader
+#: warning every local Spark prints (no Hadoop native library). The root level must be WARN:
+#: PySpark's shell logging prints "Setting default log level to ..." on stderr whenever the
+#: root level differs from WARN (Spark's Logging.initializeLogging).
+_LOG4J2 = """rootLogger.level = warn
+rootLogger.appenderRef.console.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = error
+"""
+
+
+def _quiet_log4j2() -> str:
+    """Write the quiet log4j2 configuration once per user; -> its path."""
+    path = Path(tempfile.gettempdir()) / f"lakekit-log4j2-quiet-{os.getuid()}.properties"
+    if not path.is_file() or path.read_text() != _LOG4J2:
+        path.write_text(_LOG4J2)
+    return str(path)
+
+
 def spark() -> dict[str, Any]:
     """Start a local SparkSession, count 1,000 rows, stop it."""
     rt = find_java()
@@ -31,7 +57,9 @@ def spark() -> dict[str, Any]:
 
     started = time.monotonic()
     spark = (SparkSession.builder.master("local[1]").appName("lakekit-check")
-             .config("spark.ui.enabled", "false").getOrCreate())
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_quiet_log4j2()}")
+             .getOrCreate())
     try:
         rows = spark.range(1000).count()
         version = spark.version

@@ -225,12 +225,9 @@ def events(s: Settings | None = None, limit: int = 30):
 def _progress(total: int | None, desc: str, enabled: bool):
     if not enabled:
         return None
-    try:
-        import ipywidgets  # noqa: F401
-        from tqdm.auto import tqdm
-    except ImportError:
-        from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="resource", leave=True)
+    from lakekit.waiters import progress_bar  # ends green at 100 % with one text line
+
+    return progress_bar(total=total, desc=desc, unit="resource", leave=True)
 
 
 def wait_for_stack(s: Settings | None = None, timeout: float = _DEFAULT_TIMEOUT, progress: bool = True,

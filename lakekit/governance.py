@@ -166,7 +166,8 @@ def query(sql: str, workgroup: str, database: str, credentials: dict[str, str] |
     sess = _session(s or _settings(), **(credentials or {}))
     try:
         frame, stats = athena.query(sql, database, workgroup, timeout=timeout, progress=False,
-                                    boto3_session=sess)
+                                    boto3_session=sess,  # an assumed analyst may not PutMetricData
+                                    publish_metrics=credentials is None)
     except athena.QueryFailed as failed:
         st = failed.stats
         return QueryOutcome(st.query_id, st.state, error=st.reason, scanned_bytes=st.data_scanned_bytes)

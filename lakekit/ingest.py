@@ -66,7 +66,7 @@ def upload_landing_files(s3_client, bucket: str, files: Mapping[str, str | os.Pa
     ``files``: {key: path}, (key, path) pairs, or bare paths (key = parent folder/name).
     Each PUT triggers the ingest Lambda (one S3 event per object).
     """
-    from tqdm.auto import tqdm
+    from lakekit.waiters import progress_bar as tqdm  # ends green at 100 % with one text line
 
     pairs = _as_pairs(files)
     for _, path in pairs:
@@ -83,6 +83,7 @@ def upload_landing_files(s3_client, bucket: str, files: Mapping[str, str | os.Pa
             s3_client.upload_file(str(path), bucket, key, ExtraArgs=extra, Callback=bar.update)
             sent.append(key)
             bar.set_postfix_str(key, refresh=False)
+        bar.set_postfix_str(f"{len(sent)} files", refresh=False)  # the final line's summary
     return sent
 
 
@@ -179,9 +180,8 @@ def wait_until_ingested(s3_client, landing_bucket: str, raw_bucket: str, quarant
     the default). Raises :class:`~lakekit.exceptions.WaitTimeout` naming the keys still waiting.
     ``poll``: seconds between listings (default 0.5 on AWS, 0.1 on the local endpoint).
     """
-    from tqdm.auto import tqdm
-
     from lakekit.exceptions import WaitTimeout
+    from lakekit.waiters import progress_bar as tqdm  # ends green at 100 % with one text line
 
     keys = list(dict.fromkeys(keys))
     poll = interval(s3_client, aws=0.5, local=0.1) if poll is None else poll

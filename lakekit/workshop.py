@@ -2,12 +2,15 @@
 
 Every ``notebooks/NN_*.ipynb`` runs in file-name order into ``build/notebooks/`` (the
 executed copy plus an HTML rendering beside it). The first failure stops the run and
-names the notebook, the cell and the error.
+names the notebook, the cell and the error. Each executed copy is then checked by
+:func:`lakekit.notebook_checks.check_notebook` (short cells and outputs, nothing on stderr,
+progress bars done...): its findings are printed, and with ``--strict`` they fail the run.
 
 Example::
 
     python -m lakekit.workshop                 # all notebooks, local target
     python -m lakekit.workshop --only 00 01    # a subset, by number
+    python -m lakekit.workshop --strict        # output findings fail the run too
 """
 from __future__ import annotations
 
@@ -56,6 +59,12 @@ class NotebookRun:
     output: Path
     html: Path | None
 
+    def check(self):
+        """The output check of the executed copy (:class:`lakekit.notebook_checks.Report`)."""
+        from lakekit.notebook_checks import check_notebook
+
+        return check_notebook(self.output, name=self.name)
+
 
 def notebooks(only: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
     """``NN_*.ipynb`` in order; ``only`` keeps those whose number or name is listed."""
@@ -98,8 +107,11 @@ def _to_html(notebook: Path) -> Path:
 
 
 def run_all(only: list[str] | None = None, out_dir: Path = BUILD, parameters: dict | None = None,
-            html: bool = True, suffix: str = "") -> list[NotebookRun]:
-    """Run the notebooks in order, printing one line per notebook."""
+            html: bool = True, suffix: str = "", strict: bool = False) -> list[NotebookRun]:
+    """Run the notebooks in order, printing one line per notebook and its output check.
+
+    ``strict``: a notebook whose outputs have findings fails the run (:class:`NotebookFailed`).
+    """
     runs = []
     todo = notebooks(only)
     if not todo:
@@ -108,6 +120,11 @@ def run_all(only: list[str] | None = None, out_dir: Path = BUILD, parameters: di
         print(f"[lakekit] running {nb.name} ...", flush=True)
         run = run_notebook(nb, out_dir, parameters, html, suffix)
         print(f"[lakekit]   ok in {run.seconds:.1f} s -> {run.output}", flush=True)
+        report = run.check()
+        print(f"[lakekit]   {report.summary()}", flush=True)
+        if strict and not report.ok:
+            raise NotebookFailed(f"{nb.name} ran, but its outputs have findings (see above): fix the "
+                                 "cells they name, or run without --strict")
         runs.append(run)
     return runs
 
@@ -117,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="notebook numbers or names (default: all)")
     parser.add_argument("--out", type=Path, default=BUILD)
     parser.add_argument("--no-html", action="store_true")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail when an executed notebook's outputs have findings (lakekit.notebook_checks)")
     parser.add_argument("--keep-endpoint", action="store_true",
                         help="leave the local endpoint running afterwards (default: stop it if this "
                              "run started it)")
@@ -129,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         workshop_environment()
     started_here = s.is_local and not local.status(s).running
     try:
-        runs = run_all(args.only, args.out, html=not args.no_html)
+        runs = run_all(args.only, args.out, html=not args.no_html, strict=args.strict)
     except LakekitError as exc:
         print(f"[lakekit] FAILED: {exc}", file=sys.stderr)
         return 1

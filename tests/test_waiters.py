@@ -77,3 +77,35 @@ def test_wait_crawler_without_since_accepts_an_idle_crawler():
     glue = _FakeGlue(crawlers=[{"State": "READY"}])
     w = wait_crawler(glue, "c", timeout=1, interval=0, progress=False)
     assert w.state == "READY" and glue.calls == 1
+
+
+def test_progress_bar_final_line_counts_from_creation_even_after_reset(capsys):
+    import io
+    import time
+
+    from lakekit.waiters import progress_bar
+
+    bar = progress_bar(total=43, desc="stack", unit="resource", file=io.StringIO())
+    bar._created = time.time() - 5.0  # the bar has been running for five seconds
+    bar.update(9)
+    bar.reset(total=9)  # what deploy does when an update touches fewer resources than the stack has
+    bar.update(9)
+    bar.close()
+    assert capsys.readouterr().out.startswith("✓ stack: 100% (9/9 resource) in 5.0 s")
+
+
+def test_progress_bar_closed_short_prints_the_failure_line(capsys):
+    import io
+
+    from lakekit.waiters import progress_bar
+
+    with progress_bar(total=4, desc="upload", unit="file", file=io.StringIO()) as bar:
+        bar.update(3)
+    assert capsys.readouterr().out == "✗ upload: stopped at 3/4 file\n"
+
+
+def test_wait_for_paints_a_non_success_final_state_red(capsys):
+    glue = _FakeGlue(["RUNNING", "FAILED"])
+    w = wait_job_run(glue, "etl", "jr_3", timeout=5, interval=0)
+    assert w.state == "FAILED"
+    assert capsys.readouterr().out.startswith("✗ job etl: FAILED after ")

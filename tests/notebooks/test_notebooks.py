@@ -3,7 +3,9 @@
 A fresh endpoint (own port, own LAKEKIT_HOME) runs every ``notebooks/NN_*.ipynb`` in
 order, each one TWICE in a row (idempotency), exactly as `make run` does. Every notebook
 asserts its own results (row counts, denials, bytes scanned...); here we also check the
-values the setup, deploy and cleanup notebooks print.
+values the setup, deploy and cleanup notebooks print, and every executed copy's outputs with
+:func:`lakekit.notebook_checks.check_notebook` (cell and output lengths, nothing on stderr, no
+Spark noise, progress bars done, labelled plots, markdown numbers the outputs show).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import json
 import pytest
 
 import lakekit as lk
-from lakekit import deploy, local, workshop
+from lakekit import deploy, local, notebook_checks, workshop
 from tests.conftest import Endpoint, free_port
 from tests.exercises import test_solutions as solutions
 
@@ -69,6 +71,8 @@ def test_every_notebook_twice_in_a_row(workshop_endpoint, monkeypatch, tmp_path)
         second = workshop.run_notebook(nb, out_dir, html=False, suffix="_rerun")
         assert first.html is not None and first.html.stat().st_size > 10_000
         for run in (first, second):
+            report = notebook_checks.check_notebook(run.output)
+            assert report.ok, report.summary()
             text = _stdout(run.output)
             for expected in EXPECTED_OUTPUT.get(nb.name, []):
                 assert expected in text, f"{run.output.name}: missing {expected!r}"

@@ -85,7 +85,11 @@ def _csv_reader(spark: Any, fo: dict[str, Any]) -> Any:
 
 
 def _type_csv(df: Any) -> Any:
-    """Glue's per-value CSV typing on an all-string frame (long / double / string / choice)."""
+    """Glue's per-value CSV typing on an all-string frame (long / double / string / choice).
+
+    One pass: each non-empty value gets a bit - 1 whole number, 2 other number, 4 text - and the
+    bits of a column are OR-ed (``bit_or``); a whole number is a number too, so a value costs one
+    regex (text) or two (numbers)."""
     from pyspark.sql import functions as F
 
     if not df.columns:
@@ -93,26 +97,25 @@ def _type_csv(df: Any) -> Any:
     aggs = []
     for i, c in enumerate(df.columns):
         col = F.col(f"`{c}`")
-        filled = col.isNotNull() & (col != "")
-        aggs += [F.sum(F.when(filled & ~col.rlike(_LONG_RE), 1).otherwise(0)).alias(f"nl{i}"),
-                 F.sum(F.when(filled & ~col.rlike(_DOUBLE_RE), 1).otherwise(0)).alias(f"nd{i}"),
-                 F.sum(F.when(filled & col.rlike(_DOUBLE_RE), 1).otherwise(0)).alias(f"d{i}"),
-                 F.sum(F.when(filled & ~col.rlike(_LONG_RE) & col.rlike(_DOUBLE_RE), 1)
-                       .otherwise(0)).alias(f"f{i}")]
+        code = (F.when(col.isNull() | (col == ""), 0)
+                .when(~col.rlike(_DOUBLE_RE), 4)
+                .when(col.rlike(_LONG_RE), 1)
+                .otherwise(2))
+        aggs.append(F.bit_or(code).alias(f"b{i}"))
     stats = df.agg(*aggs).collect()[0].asDict()
     out = []
     for i, c in enumerate(df.columns):
         col = F.col(f"`{c}`")
-        nonlong, nondouble, numeric, fractional = (int(stats[f"{k}{i}"] or 0) for k in ("nl", "nd", "d", "f"))
+        bits = int(stats[f"b{i}"] or 0)
         empty = F.when(col == "", None).otherwise(col)
-        if numeric == 0:
+        if not bits & 3:  # no number at all
             out.append(col.alias(c))
-        elif nonlong == 0:
+        elif not bits & 6:  # whole numbers only
             out.append(empty.cast("long").alias(c))
-        elif nondouble == 0:
+        elif not bits & 4:  # numbers only
             out.append(empty.cast("double").alias(c))
         else:
-            num_type = "double" if fractional else "long"
+            num_type = "double" if bits & 2 else "long"
             out.append(F.struct(
                 F.when(col.rlike(_DOUBLE_RE), col.cast(num_type)).alias(num_type),
                 F.when(~col.rlike(_DOUBLE_RE), col).alias("string")).alias(c))

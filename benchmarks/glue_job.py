@@ -293,6 +293,8 @@ def profile(events: Path | None, script_s: float, source: Path | None = None) ->
     app_start = app_end = None
     jobs: dict[int, dict[str, Any]] = {}
     stages: dict[int, dict[str, Any]] = {}
+    sql: dict[str, str] = {}  # execution id -> description ("count at ...": PySpark names the
+    # Python line only for actions that return rows to Python, e.g. collect)
     for line in events.read_text().splitlines():
         try:
             e = json.loads(line)
@@ -303,6 +305,8 @@ def profile(events: Path | None, script_s: float, source: Path | None = None) ->
             app_start = e["Timestamp"]
         elif ev == "SparkListenerApplicationEnd":
             app_end = e["Timestamp"]
+        elif ev and ev.endswith("SQLExecutionStart"):
+            sql[str(e.get("executionId"))] = e.get("description") or "?"
         elif ev == "SparkListenerJobStart":
             props = e.get("Properties") or {}
             jobs[e["Job ID"]] = {"start": e["Submission Time"], "stages": e.get("Stage IDs", []),
@@ -323,7 +327,8 @@ def profile(events: Path | None, script_s: float, source: Path | None = None) ->
     actions: dict[Any, dict[str, Any]] = {}
     for jid, j in sorted(jobs.items()):
         key = ("sql", j["sql"]) if j["sql"] is not None else ("job", jid)
-        a = actions.setdefault(key, {"site": j["site"], "start": j["start"], "end": j.get("end", j["start"]),
+        site = j["site"] if j["site"] != "?" else sql.get(str(j["sql"]), "?")
+        a = actions.setdefault(key, {"site": site, "start": j["start"], "end": j.get("end", j["start"]),
                                      "jobs": 0, "stages": 0, "tasks": 0, "shuffle": 0})
         a["start"], a["end"] = min(a["start"], j["start"]), max(a["end"], j.get("end", j["start"]))
         a["jobs"] += 1
@@ -412,15 +417,15 @@ def _one_scale(url: str, work: Path, scale: int, runs: list[str], spec: str, eve
     if "bare" in runs:
         got["bare DataFrame    "] = bare(work)
     raw = upload_raw(work, url, f"{scale}x")
-    if "minimal" in runs:
-        got["endpoint minimal  "] = through_endpoint(url, f"{scale}x-min", raw, MINIMAL_JOB, {"--spec": spec},
-                                                     events, done_marker="[minimal] done: ")
     if "df" in runs:
         got["endpoint DataFrame"] = through_endpoint(url, f"{scale}x-df", raw, DATAFRAME_ETL, None, events)
     if before is not None:
         got["endpoint DynF before"] = through_endpoint(url, f"{scale}x-dyf0", raw, before, None, events)
     if "dyf" in runs:
         got["endpoint DynamicFr"] = through_endpoint(url, f"{scale}x-dyf", raw, ETL, None, events)
+    if "minimal" in runs:
+        got["endpoint minimal  "] = through_endpoint(url, f"{scale}x-min", raw, MINIMAL_JOB, {"--spec": spec},
+                                                     events, done_marker="[minimal] done: ")
     etl_rows = {r["rows"] for k, r in got.items() if "minimal" not in k}
     if len(etl_rows) > 1:
         raise RuntimeError("rows differ: " + ", ".join(f"{k.strip()} {r['rows']}" for k, r in got.items()))

@@ -713,6 +713,15 @@ def _read_lookup(spark: SparkSession, root: str, name: str) -> DataFrame | None:
     return spark.read.parquet(_spark_path(path))
 
 
+def _unique_lookups(references: dict[str, DataFrame | None]) -> bool:
+    """True when no lookup joined in :func:`enrich_flights` repeats its key (small frames)."""
+    keys = {"airlines": "carrier", "airports": "faa"}
+    for name, df in references.items():
+        if df is not None and df.groupBy(keys[name]).count().where("count > 1").limit(1).count():
+            return False
+    return True
+
+
 def _reject_summary(rejected: DataFrame) -> dict[str, int]:
     rows = rejected.select(F.explode(REJECT_COLUMNS).alias("c")).groupBy("c").count().collect()
     return {r["c"]: r["count"] for r in sorted(rows, key=lambda r: -r["count"])}
@@ -774,8 +783,7 @@ def run_dataset(glue_ctx: GlueContext, cfg: JobConfig, dataset: str) -> dict[str
     n_valid = rows_in - n_rejected
     valid, rejected = split_checked(checked.where(F.col("source_file") != "").drop("_file"),
                                      SCHEMAS[dataset])
-    deduped = dedup(valid, KEYS[dataset]).persist()
-    n_dedup = deduped.count()
+    deduped = dedup(valid, KEYS[dataset])
 
     references: dict[str, DataFrame | None] = {}
     enriched = deduped
@@ -792,7 +800,14 @@ def run_dataset(glue_ctx: GlueContext, cfg: JobConfig, dataset: str) -> dict[str
     order = [f.name for f in SCHEMAS[dataset].fields]
     order += [c for c in enriched.columns if c not in order and c not in tail] + tail
     new_rows = enriched.select(*order).persist()
-    rows_out = new_rows.count()
+    parts = PARTITIONS.get(dataset, [])
+    # one pass: the rows and (for the write's report) the partitions they fall in
+    counted = new_rows.agg(F.count(F.lit(1)).alias("n"),
+                           *([F.countDistinct(*parts).alias("p")] if parts else [])).first()
+    rows_out, new_partitions = counted["n"], (counted["p"] if parts else 0)
+    # enrichment left-joins lookups: it keeps the deduped row count unless a lookup key repeats
+    # (then the row accounting below must see the multiplication: count the deduped rows)
+    n_dedup = rows_out if _unique_lookups(references) else dedup(valid, KEYS[dataset]).count()
     duplicates = n_valid - n_dedup
     acc.update(rows_in=rows_in, rejected=n_rejected, duplicates=duplicates, rows_out=rows_out,
                valid_rows=n_valid, reject_columns=_reject_summary(rejected) if n_rejected else {})
@@ -806,7 +821,6 @@ def run_dataset(glue_ctx: GlueContext, cfg: JobConfig, dataset: str) -> dict[str
             "and re-run")
 
     # incremental merge: the bookmark let only new objects through, the output holds the rest
-    parts = PARTITIONS.get(dataset, [])
     final = new_rows
     acc["mode"] = "full"
     if cfg.bookmark_option != "job-bookmark-disable" and _exists_dataset(out_path):
@@ -845,7 +859,8 @@ def run_dataset(glue_ctx: GlueContext, cfg: JobConfig, dataset: str) -> dict[str
     out_spark = _spark_path(out_path)
     if parts:
         final.repartition(*parts).write.mode("overwrite").partitionBy(*parts).parquet(out_spark)
-        acc["partitions_written"] = final.select(*parts).distinct().count()
+        acc["partitions_written"] = new_partitions if final is new_rows else \
+            final.select(*parts).distinct().count()
     else:
         final.coalesce(1).write.mode("overwrite").parquet(out_spark)
     _clean_local_output(out_path)
@@ -860,7 +875,7 @@ def run_dataset(glue_ctx: GlueContext, cfg: JobConfig, dataset: str) -> dict[str
     acc.update(status="SUCCEEDED", duration_s=round(time.time() - t0, 3),
                finished_at=_dt.datetime.now(_dt.UTC).isoformat())
     _write_report(cfg, dataset, "accounting.json", acc)
-    for df in (checked, deduped, new_rows):
+    for df in (checked, new_rows):
         df.unpersist()
     print(f"[etl] {dataset}: mode={acc['mode']} files={len(used)} rows_in={rows_in} "
           f"rows_out={rows_out} duplicates={duplicates} rejected={n_rejected} "

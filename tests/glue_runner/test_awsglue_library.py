@@ -37,6 +37,17 @@ def test_library_is_offered_to_the_job_process_only_and_never_deployed(tmp_path)
     assert sorted(a.key.split("/")[0] for a in assets.values()) == ["lambda", "lambda", "scripts"]
 
 
+def test_spark_event_log_only_when_asked_for(tmp_path, monkeypatch):
+    """``LAKEKIT_SPARK_EVENT_LOG_DIR`` (benchmarks' profile) turns Spark's event log on; by default
+    it is off (Glue writes event logs only with ``--enable-spark-ui``, not emulated)."""
+    monkeypatch.delenv("LAKEKIT_SPARK_EVENT_LOG_DIR", raising=False)
+    assert "spark.eventLog" not in jobrunner.library_env(tmp_path / "rt")["PYSPARK_SUBMIT_ARGS"]
+    monkeypatch.setenv("LAKEKIT_SPARK_EVENT_LOG_DIR", str(tmp_path / "events"))
+    args = jobrunner.library_env(tmp_path / "rt")["PYSPARK_SUBMIT_ARGS"]
+    assert f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{tmp_path}/events " in args
+    assert args.endswith("pyspark-shell") and (tmp_path / "events").is_dir()
+
+
 @pytest.mark.parametrize("argv,options,expected", [
     (["x.py", "--JOB_NAME", "j", "--JOB_RUN_ID", "jr_1", "--in", "s3://a/"], ["JOB_NAME", "in"],
      {"job_bookmark_option": "job-bookmark-disable", "JOB_RUN_ID": "jr_1", "JOB_NAME": "j", "in": "s3://a/"}),

@@ -72,11 +72,18 @@ def library_env(runtime: Path) -> dict[str, str]:
     library (stage manifest, journal, bookmarks); ``PYSPARK_SUBMIT_ARGS`` = the Spark settings the
     Glue environment provides to a script that builds its own ``SparkContext()`` (master, driver
     memory, shuffle partitions; ``LAKEKIT_SPARK_*`` override them as they do for lakekit's jobs).
+    ``LAKEKIT_SPARK_EVENT_LOG_DIR`` (a local folder) turns Spark's event log on, for profiles
+    (``benchmarks/glue_job.py``); Glue's own ``--enable-spark-ui`` is not emulated.
     """
     conf = (f"--master {os.environ.get('LAKEKIT_SPARK_MASTER', 'local[*]')} "
             f"--driver-memory {os.environ.get('LAKEKIT_SPARK_DRIVER_MEMORY', '2g')} "
-            f"--conf spark.sql.shuffle.partitions={os.environ.get('LAKEKIT_SHUFFLE_PARTITIONS', '8')} "
-            f"--conf spark.ui.enabled=false --conf spark.sql.session.timeZone=UTC pyspark-shell")
+            f"--conf spark.sql.shuffle.partitions={os.environ.get('LAKEKIT_SHUFFLE_PARTITIONS', '8')} ")
+    event_log = os.environ.get("LAKEKIT_SPARK_EVENT_LOG_DIR")
+    if event_log:
+        Path(event_log).mkdir(parents=True, exist_ok=True)
+        conf += (f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{event_log} "
+                 f"--conf spark.eventLog.compress=false ")
+    conf += "--conf spark.ui.enabled=false --conf spark.sql.session.timeZone=UTC pyspark-shell"
     return {"PYTHONPATH": str(PYLIB), "LAKEKIT_GLUE_RUNTIME": str(runtime), "PYSPARK_SUBMIT_ARGS": conf}
 
 

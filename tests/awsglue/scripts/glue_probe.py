@@ -9,6 +9,7 @@ from awsglue.context import GlueContext
 from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
+from pyspark.sql.functions import input_file_name
 
 args = getResolvedOptions(sys.argv, ["JOB_NAME", "plan"])
 plan = json.loads(args["plan"])
@@ -38,8 +39,19 @@ for step in plan.get("reads", []):
         dyf = None
     frames[step["name"]] = dyf
     rows = sorted(json.dumps(r.asDict(recursive=True), sort_keys=True, default=str) for r in df.collect())
-    print("REPORT " + json.dumps({"name": step["name"], "rows": [json.loads(r) for r in rows],
-                                  "schema": df.schema.simpleString(), "count": df.count()}))
+    report = {"name": step["name"], "rows": [json.loads(r) for r in rows],
+              "schema": df.schema.simpleString(), "count": df.count()}
+    if dyf is not None:  # the DynamicFrame's own schema: a field mixing types is a 'choice'
+        report["types"] = {f.name: f.dataType.typeName() for f in dyf.schema()}
+    if step.get("lineage"):  # input_file_name() on the DataFrame toDF() gives (file names only)
+        files = df.select(input_file_name().alias("f")).distinct().collect()
+        report["files"] = sorted(r["f"].rsplit("/", 1)[-1] for r in files)
+    if step.get("resolve") and dyf is not None:
+        resolved = dyf.resolveChoice(specs=[tuple(s) for s in step["resolve"]]).toDF()
+        report["resolved_schema"] = resolved.schema.simpleString()
+        report["resolved_rows"] = sorted((r.asDict(recursive=True) for r in resolved.collect()),
+                                         key=lambda d: json.dumps(d, sort_keys=True, default=str))
+    print("REPORT " + json.dumps(report, default=str))
     logger.info(f"read {step['name']}: {len(rows)} rows")
 
 for step in plan.get("writes", []):

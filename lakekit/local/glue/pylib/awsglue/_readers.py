@@ -20,8 +20,8 @@ from typing import Any
 
 from ._s3 import S3Object, StageView, glob_to_regex
 
-__all__ = ["list_sources", "read_files", "write_frame_df", "partition_values", "glue_columns",
-           "empty_df"]
+__all__ = ["list_sources", "read_files", "read_with_choices", "write_frame_df", "partition_values",
+           "glue_columns", "empty_df"]
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,11 @@ def _csv_reader(spark: Any, fo: dict[str, Any]) -> Any:
 
 
 def _type_csv(df: Any) -> Any:
-    """Glue's per-value CSV typing on an all-string frame (long / double / string / choice)."""
+    """Glue's per-value CSV typing on an all-string frame (long / double / string / choice).
+
+    One pass: each non-empty value gets a bit - 1 whole number, 2 other number, 4 text - and the
+    bits of a column are OR-ed (``bit_or``); a whole number is a number too, so a value costs one
+    regex (text) or two (numbers)."""
     from pyspark.sql import functions as F
 
     if not df.columns:
@@ -93,26 +97,25 @@ def _type_csv(df: Any) -> Any:
     aggs = []
     for i, c in enumerate(df.columns):
         col = F.col(f"`{c}`")
-        filled = col.isNotNull() & (col != "")
-        aggs += [F.sum(F.when(filled & ~col.rlike(_LONG_RE), 1).otherwise(0)).alias(f"nl{i}"),
-                 F.sum(F.when(filled & ~col.rlike(_DOUBLE_RE), 1).otherwise(0)).alias(f"nd{i}"),
-                 F.sum(F.when(filled & col.rlike(_DOUBLE_RE), 1).otherwise(0)).alias(f"d{i}"),
-                 F.sum(F.when(filled & ~col.rlike(_LONG_RE) & col.rlike(_DOUBLE_RE), 1)
-                       .otherwise(0)).alias(f"f{i}")]
+        code = (F.when(col.isNull() | (col == ""), 0)
+                .when(~col.rlike(_DOUBLE_RE), 4)
+                .when(col.rlike(_LONG_RE), 1)
+                .otherwise(2))
+        aggs.append(F.bit_or(code).alias(f"b{i}"))
     stats = df.agg(*aggs).collect()[0].asDict()
     out = []
     for i, c in enumerate(df.columns):
         col = F.col(f"`{c}`")
-        nonlong, nondouble, numeric, fractional = (int(stats[f"{k}{i}"] or 0) for k in ("nl", "nd", "d", "f"))
+        bits = int(stats[f"b{i}"] or 0)
         empty = F.when(col == "", None).otherwise(col)
-        if numeric == 0:
+        if not bits & 3:  # no number at all
             out.append(col.alias(c))
-        elif nonlong == 0:
+        elif not bits & 6:  # whole numbers only
             out.append(empty.cast("long").alias(c))
-        elif nondouble == 0:
+        elif not bits & 4:  # numbers only
             out.append(empty.cast("double").alias(c))
         else:
-            num_type = "double" if fractional else "long"
+            num_type = "double" if bits & 2 else "long"
             out.append(F.struct(
                 F.when(col.rlike(_DOUBLE_RE), col.cast(num_type)).alias(num_type),
                 F.when(~col.rlike(_DOUBLE_RE), col).alias("string")).alias(c))
@@ -122,22 +125,28 @@ def _type_csv(df: Any) -> Any:
 def read_files(glue_ctx: Any, objects: list[S3Object], fmt: str, format_options: dict[str, Any],
                name: str, csv_columns: list[tuple[str, str]] | None = None) -> Any:
     """A DataFrame of ``objects`` in ``fmt`` (``csv_columns``: names/types from a catalog table)."""
-    from .dynamicframe import DynamicFrame
+    return read_with_choices(glue_ctx, objects, fmt, format_options, name, csv_columns)[0]
 
+
+def read_with_choices(glue_ctx: Any, objects: list[S3Object], fmt: str, format_options: dict[str, Any],
+                      name: str, csv_columns: list[tuple[str, str]] | None = None) -> tuple[Any, frozenset]:
+    """-> (DataFrame, choice paths): the paths whose values mix types (each a struct, one field per
+    type), for CSV and JSON as Glue's DynamicFrame readers type them; none for Parquet or a catalog
+    schema (the types are given)."""
     spark = glue_ctx.spark_session
     fmt = (fmt or "").lower()
     files = [o.path for o in objects]
     if not files:
-        return empty_df(spark, csv_columns)
+        return empty_df(spark, csv_columns), frozenset()
     if fmt in ("parquet", "glueparquet"):
-        return spark.read.parquet(*files)
+        return spark.read.parquet(*files), frozenset()
     if fmt == "json":
         from ._choice import json_frame
 
         opts = dict(format_options)
         opts["multiline"] = _truthy(opts.get("multiline")) or _truthy(opts.get("multiLine"))
         frame = json_frame(glue_ctx, files, opts, name)
-        return frame.toDF() if isinstance(frame, DynamicFrame) else frame
+        return frame.toDF(), frame._choices
     if fmt == "csv":
         df = _csv_reader(spark, format_options).csv(files)
         if _truthy(format_options.get("skipFirst")):
@@ -149,10 +158,12 @@ def read_files(glue_ctx: Any, objects: list[S3Object], fmt: str, format_options:
             cols = [F.col(f"`{c}`") for c in df.columns[:len(names)]]
             return df.select(*[F.when(col == "", None).otherwise(col).cast(t).alias(n)
                                if t != "string" else col.alias(n)
-                               for col, (n, t) in zip(cols, csv_columns)])
+                               for col, (n, t) in zip(cols, csv_columns)]), frozenset()
         if not _truthy(format_options.get("withHeader")):
             df = df.toDF(*[f"col{i}" for i in range(len(df.columns))])
-        return _type_csv(df)
+        df = _type_csv(df)
+        # a CSV column is a struct only when its values mix types: that struct is a choice
+        return df, frozenset((f.name,) for f in df.schema.fields if f.dataType.typeName() == "struct")
     raise ValueError(f"format {fmt!r} is not supported by the local awsglue for S3: use csv, json "
                      f"or parquet (Glue also reads avro, orc, xml, ion, grokLog; not provided locally).")
 

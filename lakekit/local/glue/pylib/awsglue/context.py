@@ -22,7 +22,14 @@ import time
 from typing import Any
 
 from . import _catalog
-from ._readers import glue_columns, list_sources, partition_values, read_files, write_frame_df
+from ._readers import (
+    glue_columns,
+    list_sources,
+    partition_values,
+    read_files,
+    read_with_choices,
+    write_frame_df,
+)
 from ._s3 import StageView
 from .dynamicframe import DynamicFrame
 
@@ -199,10 +206,7 @@ class GlueContext:
                              "'json' or 'parquet'.")
         options = connection_options or {}
         objects = self._select(transformation_ctx, list_sources(self.stage, options), options)
-        df = read_files(self, objects, format, format_options or {}, transformation_ctx)
-        # a CSV column is a struct only when its values mix types: that struct is a choice
-        choices = frozenset((f.name,) for f in df.schema.fields if f.dataType.typeName() == "struct") \
-            if format.lower() == "csv" else frozenset()
+        df, choices = read_with_choices(self, objects, format, format_options or {}, transformation_ctx)
         return DynamicFrame(df, self, transformation_ctx, choice_paths=choices)
 
     def create_dynamic_frame_from_catalog(self, database: str | None = None,

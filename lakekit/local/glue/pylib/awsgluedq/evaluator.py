@@ -13,8 +13,9 @@ Semantics, metric names and failure messages follow AWS's open-source port of Gl
 * a failed check says ``Value: <v> does not meet the constraint requirement!``;
 * Uniqueness is rows whose key occurs once / all rows; StandardDeviation is the population one.
 
-Simple aggregates of all rules run in one Spark pass; uniqueness, referential integrity and
-CustomSql run one query each.
+Simple aggregates of all rules run in one Spark pass, with the row counts of uniqueness and the
+matches of referential integrity (each reference's distinct keys broadcast-joined to the frame, a
+flag per rule); uniqueness then runs one grouped query each, CustomSql one query each.
 """
 from __future__ import annotations
 
@@ -180,11 +181,37 @@ def evaluate(df: DataFrame, rules: list[Rule | Composite],
     leaves = _flatten(rules)
     plan = _Plan()
     pending: dict[int, Any] = {}
-    for r in leaves:
+    base = df
+    for i, r in enumerate(leaves):
         pending[id(r)] = _prepare(df, r, plan)
-    row = df.agg(*plan.aggs).collect()[0].asDict() if plan.aggs else {}
+        if r.kind == "ReferentialIntegrity" and not _missing(df, _key_columns(r)):
+            base = _join_reference(base, r, references, plan, pending[id(r)], i)
+    row = base.agg(*plan.aggs).collect()[0].asDict() if plan.aggs else {}
     done: dict[int, Outcome] = {id(r): _finish(df, r, pending[id(r)], row, references) for r in leaves}
     return [_compose(r, done) for r in rules]
+
+
+def _join_reference(base: DataFrame, r: Rule, references: dict[str, DataFrame], plan: _Plan,
+                    p: dict[str, Any], i: int) -> DataFrame:
+    """Left-join the reference's distinct keys (broadcast) with a match flag; register its sums.
+
+    Distinct keys never multiply rows, so every other aggregate of the pass is unchanged; a NULL
+    key matches nothing (as a semi join). A reference that is absent or lacks the columns is left
+    to :func:`_referential` to report."""
+    primary, alias, ref_cols = _ref_spec(r)
+    ref = references.get(alias)
+    if ref is None or len(primary) != len(ref_cols) or _missing(ref, ref_cols):
+        return base
+    flag = _RI_FLAG.format(i)
+    keys = ref.select(*[_c(c).alias(f"{flag}_k{j}") for j, c in enumerate(ref_cols)]).distinct() \
+        .withColumn(flag, F.lit(True))
+    cond = None
+    for j, c in enumerate(primary):
+        e = _c(c) == F.col(f"{flag}_k{j}")
+        cond = e if cond is None else cond & e
+    p["ri_total"] = plan.add(F.count(F.lit(1)))
+    p["ri_matched"] = plan.add(F.sum(F.when(F.col(flag), 1).otherwise(0)))
+    return base.join(F.broadcast(keys), cond, "left").drop(*[f"{flag}_k{j}" for j in range(len(ref_cols))])
 
 
 def _compose(rule: Rule | Composite, done: dict[int, Outcome]) -> Outcome:
@@ -237,6 +264,10 @@ def _prepare(df: DataFrame, r: Rule, plan: _Plan) -> dict[str, Any]:
         p["min"] = plan.add(F.min(F.when(w, c)))
         p["max"] = plan.add(F.max(F.when(w, c)))
         p["row"] = F.coalesce(pred, F.lit(False))
+    elif k in ("IsUnique", "Uniqueness", "IsPrimaryKey"):
+        p["total"] = plan.add(F.sum(F.when(w, 1).otherwise(0)) if r.where else F.count(F.lit(1)))
+        if k == "IsPrimaryKey":
+            p["nn"] = {c: plan.add(F.count(F.when(w, _c(c))) if r.where else F.count(_c(c))) for c in cols}
     elif k == "ColumnLength":
         ln = F.length(_c(cols[0]).cast("string"))
         pred = F.coalesce(_num_row(r.condition, ln), F.lit(False))
@@ -305,9 +336,9 @@ def _finish(df: DataFrame, r: Rule, p: dict[str, Any], row: dict[str, Any],
     if k == "ColumnLength":
         return _column_length(r, p, row, n, cols[0], w)
     if k in ("IsUnique", "Uniqueness", "IsPrimaryKey"):
-        return _uniqueness(df, r, cols, w)
+        return _uniqueness(df, r, cols, w, p, row)
     if k == "ReferentialIntegrity":
-        return _referential(df, r, references)
+        return _referential(df, r, references, p, row)
     if k == "CustomSql":
         return _custom_sql(df, r)
     raise AssertionError(f"rule type {k} reached the evaluator")  # the parser refuses it
@@ -384,14 +415,17 @@ def _column_length(r: Rule, p: dict[str, Any], row: dict[str, Any], n: int, col:
     return Outcome(r, FAILED if reasons else PASSED, "\n".join(reasons) or None, metrics, rp)
 
 
-def _uniqueness(df: DataFrame, r: Rule, cols: list[str], w: Column) -> Outcome:
+def _uniqueness(df: DataFrame, r: Rule, cols: list[str], w: Column, p: dict[str, Any],
+                row: dict[str, Any]) -> Outcome:
     scoped = df.where(w) if r.where else df
-    total = scoped.count()
+    total = int(row[p["total"]] or 0)
     any_nonnull = F.lit(False)
     for c in cols:
         any_nonnull = any_nonnull | _c(c).isNotNull()
-    groups = scoped.where(any_nonnull).groupBy(*[_c(c) for c in cols]).count()
-    unique = groups.where(F.col("count") == 1).count()
+    unique = 0
+    if total:
+        groups = scoped.where(any_nonnull).groupBy(*[_c(c) for c in cols]).count()
+        unique = int(groups.agg(F.sum(F.when(F.col("count") == 1, 1).otherwise(0))).collect()[0][0] or 0)
     key = (f"Column.{cols[0]}.Uniqueness" if len(cols) == 1
            else f"Multicolumn.{','.join(cols)}.Uniqueness")
     win = Window.partitionBy(*[_c(c) for c in cols])
@@ -409,10 +443,9 @@ def _uniqueness(df: DataFrame, r: Rule, cols: list[str], w: Column) -> Outcome:
         if ratio != 1.0:
             reasons.append(_not_met(ratio))
     if r.kind == "IsPrimaryKey":
-        nn = scoped.agg(*[F.count(_c(c)).alias(c) for c in cols]).collect()[0].asDict()
         all_nonnull = F.lit(True)
         for c in cols:
-            comp = nn[c] / total
+            comp = int(row[p["nn"][c]] or 0) / total
             metrics[f"Column.{c}.Completeness"] = comp
             all_nonnull = all_nonnull & _c(c).isNotNull()
             if comp != 1.0:
@@ -434,7 +467,8 @@ def _ref_spec(r: Rule) -> tuple[list[str], str, list[str]]:
 _RI_FLAG = "__lakekit_dq_ri_{}"
 
 
-def _referential(df: DataFrame, r: Rule, references: dict[str, DataFrame]) -> Outcome:
+def _referential(df: DataFrame, r: Rule, references: dict[str, DataFrame], p: dict[str, Any],
+                 row: dict[str, Any]) -> Outcome:
     primary, alias, ref_cols = _ref_spec(r)
     ref = references.get(alias)
     if ref is None:
@@ -445,13 +479,8 @@ def _referential(df: DataFrame, r: Rule, references: dict[str, DataFrame]) -> Ou
     missing = _missing(ref, ref_cols)
     if missing:
         return Outcome(r, FAILED, missing)
-    keys = ref.select(*[_c(c).alias(f"__rk{i}") for i, c in enumerate(ref_cols)]).distinct()
-    cond = None
-    for i, c in enumerate(primary):
-        e = df[c] == keys[f"__rk{i}"]
-        cond = e if cond is None else cond & e
-    total = df.count()
-    matched = df.join(F.broadcast(keys), cond, "left_semi").count()
+    total = int(row[p["ri_total"]] or 0)  # the pass of evaluate() counted them (_join_reference)
+    matched = int(row[p["ri_matched"]] or 0)
     ratio = matched / total if total else 0.0
     ok = check(r.condition, ratio)
     return Outcome(r, PASSED if ok else FAILED, None if ok else _not_met(ratio, bang=False),

@@ -104,13 +104,15 @@ def state_outcomes(events: list[dict[str, Any]]) -> dict[str, str]:
             out[name] = "FAILED" if e["type"] == "FailStateEntered" else "RUNNING"
             open_.append(name)
             failed.discard(name)
-        elif name := _exited(e):
-            out[name] = "SUCCEEDED"
+        elif name := _exited(e):  # an exit after a failure it did not retry: a Catch took it
+            out[name] = "CAUGHT" if name in failed else "SUCCEEDED"
             failed.discard(name)
             if name in open_:
                 open_.remove(name)
         elif e["type"].endswith(_FAILED_SUFFIXES) and not e["type"].startswith("Execution") and open_:
             failed.add(open_[-1])
+        elif e["type"].endswith(("Scheduled", "Succeeded")) and not e["type"].startswith("Execution") and open_:
+            failed.discard(open_[-1])  # a retry's next attempt, or its success
         elif e["type"] in ("ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"):
             for prev in open_:
                 out[prev] = "FAILED"

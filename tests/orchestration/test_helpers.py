@@ -44,6 +44,14 @@ def test_caught_failure_is_orange_fail_state_red_and_one_attempt():
     assert table["state"].tolist() == ["Configure", "RunEtlJob", "NotifyFailure", "PipelineFailed"]
 
 
+def test_a_caught_state_that_records_its_exit_is_caught_too():
+    """The local interpreter (moto's) records TaskStateExited after a caught TaskFailed; the
+    state is CAUGHT either way (notebook 07's broken execution)."""
+    events = CAUGHT[:6] + [_ev(6, "TaskStateExited", "RunEtlJob")] + CAUGHT[6:]
+    assert orchestration.state_outcomes(events) == {
+        "Configure": "SUCCEEDED", "RunEtlJob": "CAUGHT", "NotifyFailure": "SUCCEEDED", "PipelineFailed": "FAILED"}
+
+
 def test_a_retry_that_succeeds_is_green_with_two_attempts():
     events = [_ev(1, "ExecutionStarted"), _ev(2, "TaskStateEntered", "RunEtlJob"), _ev(3, "TaskScheduled"),
               _ev(4, "TaskFailed", error="Glue.ConcurrentRunsExceededException"), _ev(5, "TaskScheduled"),

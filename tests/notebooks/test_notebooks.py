@@ -39,7 +39,7 @@ EXPECTED_OUTPUT = {
     "01_deploy_infrastructure.ipynb": [
         "0 cfn-lint findings", "raw versioning:        Enabled", "analysts bytes cutoff:      10,485,760",
         f"landing -> Lambda:    arn:aws:lambda:us-east-1:123456789012:function:{PREFIX}-ingest"],
-    "07_orchestrate_monitor.ipynb": ["SUCCEEDED in", "Glue.AccessDeniedException", "rule: DISABLED"],
+    "07_orchestrate_monitor.ipynb": ["SUCCEEDED @ PipelineSucceeded in", "Glue.AccessDeniedException", "rule: DISABLED"],
     "99_cleanup.ipynb": [f"0 resources with prefix '{PREFIX}' remain"],
 }
 

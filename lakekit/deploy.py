@@ -465,17 +465,20 @@ def empty_bucket(bucket: str, s: Settings | None = None) -> int:
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "NoSuchBucket":
             return 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        items = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                 for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-        for i in range(0, len(items), 1000):
-            batch = items[i:i + 1000]
-            resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-            if resp.get("Errors"):
-                err = resp["Errors"][0]
-                raise DeployError(f"could not empty s3://{bucket}: {err['Key']}: {err['Message']}. "
-                                  "Check your permissions and run teardown() again.")
-            deleted += len(batch)
+    # list everything first, then delete: the local endpoint (moto) ends a listing whose
+    # KeyMarker/VersionIdMarker was deleted meanwhile, so delete-while-paging left all but the
+    # first 1,000 versions behind (DELETE_FAILED: BucketNotEmpty)
+    items = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+             for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+             for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+    for i in range(0, len(items), 1000):
+        batch = items[i:i + 1000]
+        resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        if resp.get("Errors"):
+            err = resp["Errors"][0]
+            raise DeployError(f"could not empty s3://{bucket}: {err['Key']}: {err['Message']}. "
+                              "Check your permissions and run teardown() again.")
+        deleted += len(batch)
     return deleted
 
 

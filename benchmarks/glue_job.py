@@ -291,6 +291,7 @@ def profile(events: Path | None, script_s: float, source: Path | None = None) ->
         return {}
     lines = source.read_text().splitlines() if source else []
     app_start = app_end = None
+    last = 0  # the latest time an event names: the end when the log has no ApplicationEnd
     jobs: dict[int, dict[str, Any]] = {}
     stages: dict[int, dict[str, Any]] = {}
     sql: dict[str, str] = {}  # execution id -> description ("count at ...": PySpark names the
@@ -301,6 +302,8 @@ def profile(events: Path | None, script_s: float, source: Path | None = None) ->
         except ValueError:
             continue
         ev = e.get("Event")
+        last = max([last] + [v for k in ("Timestamp", "Submission Time", "Completion Time", "time")
+                             if isinstance(v := e.get(k), int)])
         if ev == "SparkListenerApplicationStart":
             app_start = e["Timestamp"]
         elif ev == "SparkListenerApplicationEnd":
@@ -348,7 +351,9 @@ def profile(events: Path | None, script_s: float, source: Path | None = None) ->
         short = re.sub(r"/[^ ]*/", "", site)
         rows.append({"site": short, "code": text[:70], "kind": _kind(site), "s": (a["end"] - a["start"]) / 1000,
                      "jobs": a["jobs"], "stages": a["stages"], "tasks": a["tasks"], "shuffle_mb": a["shuffle"] / 2**20})
-    spark_s = ((app_end or 0) - (app_start or 0)) / 1000 if app_start and app_end else 0.0
+    # a script that never stops its SparkContext (Glue's Job.commit does not) logs no
+    # ApplicationEnd: its app ran until its last event
+    spark_s = ((app_end or last) - app_start) / 1000 if app_start else 0.0
     first = min((a["start"] for a in actions.values()), default=app_start or 0)
     kinds: dict[str, list[float]] = {}
     for r in rows:

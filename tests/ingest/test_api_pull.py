@@ -180,3 +180,24 @@ def test_pulled_pages_pass_the_ingest_lambda(lake, fast_retries, monkeypatch):
 def test_missing_api_url_says_what_to_send(lake):
     with pytest.raises(ValueError, match="api_url"):
         api_pull.lambda_handler({}, None)
+
+
+def test_backoff_seconds_in_the_event_sets_the_first_retry_pause(lake, monkeypatch):
+    """The environment's BACKOFF_BASE_SECONDS (0.5 s, the template's) is what a scheduled pull
+    waits; an invocation may ask for its own first pause (the workshop's API is on the same
+    machine). Pauses double per attempt with jitter 0.5-1.0x, capped by BACKOFF_MAX_SECONDS."""
+    monkeypatch.setenv("MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("PAGE_SIZE", "500")
+    monkeypatch.delenv("BACKOFF_BASE_SECONDS", raising=False)
+    pauses: list[float] = []
+    monkeypatch.setattr(api_pull.time, "sleep", pauses.append)
+    monkeypatch.setattr(api_pull.random, "uniform", lambda a, b: 1.0)
+    with WeatherApi(SAMPLE_WEATHER, fail_rate=1.0) as api:
+        api_pull.lambda_handler({"api_url": api.url}, None)
+        default = list(pauses)
+        pauses.clear()
+        out = api_pull.lambda_handler({"api_url": api.url, "backoff_seconds": 0.02}, None)
+    assert default == [0.5, 1.0]
+    assert pauses == [0.02, 0.04] and out["status"] == "failed"
+    with pytest.raises(ValueError, match="backoff_seconds.*0 to 60"):
+        api_pull.lambda_handler({"api_url": "http://127.0.0.1:9", "backoff_seconds": "soon"}, None)

@@ -20,7 +20,9 @@ A page that still fails after MAX_ATTEMPTS is reported in the result (``status: 
 cursor stays at that page and nothing of it is written.
 
 Event: ``{"api_url": "http://...", "max_pages": optional int, "reset": optional bool,
-"source": optional name}``.
+"source": optional name, "backoff_seconds": optional first retry pause}``. ``backoff_seconds``
+overrides BACKOFF_BASE_SECONDS for this invocation (0 to 60): a caller pulling from an API on
+its own machine (the workshop's local weather API) has no reason to wait half a second.
 
 Environment: LANDING_BUCKET, STATE_BUCKET (required); STATE_KEY (default
 ``state/api_pull/<source>.json``); SOURCE_NAME (default ``weather-api``); DATASET (landing
@@ -37,6 +39,7 @@ import random
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import quote, urlencode, urlparse
 
 import boto3
@@ -118,6 +121,17 @@ def _fetch(url: str, *, attempts: int, base: float, cap: float, timeout: float,
     return None, failures
 
 
+def _backoff_seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        raise ValueError(f'event "backoff_seconds" must be a number of seconds from 0 to 60 (the first '
+                         f"retry pause; it doubles per attempt up to BACKOFF_MAX_SECONDS), got {value!r}")
+    return seconds
+
+
 def _load_state(s3, bucket: str, key: str) -> dict | None:
     try:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -145,6 +159,8 @@ def lambda_handler(event: dict, context=None) -> dict:
     page_size = _env("PAGE_SIZE", 500, int)
     attempts = max(1, _env("MAX_ATTEMPTS", 5, int))
     base = _env("BACKOFF_BASE_SECONDS", 0.5, float)
+    if event.get("backoff_seconds") is not None:
+        base = _backoff_seconds(event["backoff_seconds"])
     cap = _env("BACKOFF_MAX_SECONDS", 8.0, float)
     timeout = _env("HTTP_TIMEOUT_SECONDS", 10.0, float)
     margin = _env("TIME_MARGIN_SECONDS", 20.0, float)

@@ -35,7 +35,7 @@ Measured in one run:
   location once per query, then LF). Median and p95 in ms per query (goal < 20 ms at 10x).
   The engine's own work for a filter (the row predicate, fewer columns) is in the latency.
 
-    python benchmarks/governance.py [--scales 1 10] [--repeat 5] [--calls 50]
+    python benchmarks/governance.py [--scales 1 10] [--repeat 5] [--calls 50] [--profile]
 """
 from __future__ import annotations
 
@@ -247,15 +247,34 @@ def _measure_evaluator(spec_path: str) -> None:
                 access = fn()
                 ms.append((time.perf_counter() - t) * 1000)
             ms.sort()
+            if spec.get("profile") and label == "hook":
+                out[f"{name}|profile"] = _profiled(fn, spec["calls"])
             out[f"{name}|{label}"] = {"median": statistics.median(ms), "p95": ms[int(0.95 * (len(ms) - 1))],
                                       "access": repr(access)}
     print(json.dumps(out))
 
 
-def evaluator_times(home: Path, url: str, roles: dict[str, dict[str, str]], calls: int) -> dict[str, Any]:
+def _profiled(fn: Any, calls: int) -> str:
+    """cProfile of ``calls`` calls of ``fn``: the 15 costliest functions by cumulative time."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(calls):
+        fn()
+    prof.disable()
+    text = io.StringIO()
+    pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(15)
+    return text.getvalue()
+
+
+def evaluator_times(home: Path, url: str, roles: dict[str, dict[str, str]], calls: int,
+                    profile: bool = False) -> dict[str, Any]:
     spec = Path(tempfile.mkstemp(suffix=".json")[1])
     try:
-        spec.write_text(json.dumps({"home": str(home), "url": url, "calls": calls, "roles": {
+        spec.write_text(json.dumps({"home": str(home), "url": url, "calls": calls, "profile": profile, "roles": {
             n: {"account": r["account"], "key": r["key"]} for n, r in roles.items()}}))
         got = subprocess.run([sys.executable, __file__, "--measure-evaluator", str(spec)], capture_output=True,
                              text=True, timeout=900)
@@ -266,7 +285,7 @@ def evaluator_times(home: Path, url: str, roles: dict[str, dict[str, str]], call
         spec.unlink(missing_ok=True)
 
 
-def run_scale(scale: int, repeat: int, calls: int) -> float:
+def run_scale(scale: int, repeat: int, calls: int, profile: bool = False) -> float:
     root = Path(tempfile.mkdtemp(prefix="lakekit-gov-bench-"))
     ep = LakekitEndpoint()
     try:
@@ -276,7 +295,7 @@ def run_scale(scale: int, repeat: int, calls: int) -> float:
             print(f"\n=== x{scale}: {info['rows']:,} flights, {info['partitions']:,} partitions, "
                   f"{info['parquet_bytes'] / 1e6:.1f} MB Parquet; built in {info['seconds']:.1f} s")
             latency(ep.url, roles, repeat, info["local"])
-        t = evaluator_times(ep.home, ep.url, roles, calls)
+        t = evaluator_times(ep.home, ep.url, roles, calls, profile)
         print(f"\nevaluator per query (hook made + asked twice), in-process on the restored state "
               f"(restore {t['restore_s']:.1f} s), median of {calls}, ms")
         print(f"{'role':20} {'LF evaluator':>18} {'executor hook (IAM S3 + LF)':>30}")
@@ -287,6 +306,8 @@ def run_scale(scale: int, repeat: int, calls: int) -> float:
             print(f"{name:20} {lf['median']:8.2f} (p95 {lf['p95']:5.2f}) {hook['median']:16.2f} (p95 "
                   f"{hook['p95']:5.2f})   -> {lf['access']}")
         print(f"worst median {worst:.2f} ms   (goal < 20 ms at 10x)")
+        for name in ROLES if profile else ():
+            print(f"\nprofile of the executor hook, {name}, {calls} calls:\n{t[f'{name}|profile']}")
         return worst
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -299,13 +320,14 @@ def main() -> None:
     ap.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--calls", type=int, default=50, help="evaluator calls per role (in-process timing)")
+    ap.add_argument("--profile", action="store_true", help="also print a cProfile of the executor hook")
     ap.add_argument("--measure-evaluator", metavar="SPEC", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure_evaluator:
         _measure_evaluator(args.measure_evaluator)
         return
     for scale in args.scales:
-        run_scale(scale, args.repeat, args.calls)
+        run_scale(scale, args.repeat, args.calls, args.profile)
 
 
 if __name__ == "__main__":

@@ -465,9 +465,8 @@ def empty_bucket(bucket: str, s: Settings | None = None) -> int:
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "NoSuchBucket":
             return 0
-    # list everything first, then delete: the local endpoint (moto) ends a listing whose
-    # KeyMarker/VersionIdMarker was deleted meanwhile, so delete-while-paging left all but the
-    # first 1,000 versions behind (DELETE_FAILED: BucketNotEmpty)
+    # list everything first, then delete: a page never depends on a marker this loop deleted
+    # (on AWS and locally the markers are positions; see the parity ledger for the local rule)
     items = [{"Key": v["Key"], "VersionId": v["VersionId"]}
              for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
              for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]

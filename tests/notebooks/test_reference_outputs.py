@@ -226,6 +226,13 @@ def test_refresh_writes_the_notebooks_once_then_changes_nothing(tmp_path):
         ro.refresh(build=build, folder=folder)
 
 
+def test_a_tagged_cell_with_a_progress_bar_is_refused():
+    source, executed = executed_pair()
+    source["cells"][5]["metadata"]["tags"] = [ro.CHECK_TAG]
+    with pytest.raises(ValueError, match=r"cell 5 \(bar\) is tagged nbval-check-output but shows a progress bar"):
+        ro.with_outputs(source, executed, "pair.ipynb")
+
+
 def test_a_tagged_cell_without_outputs_or_with_an_svg_is_a_problem():
     nb = notebook(code("x", tags=[ro.CHECK_TAG], cell_id="empty"),
                   code("y", {"output_type": "display_data", "metadata": {},

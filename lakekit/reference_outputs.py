@@ -10,8 +10,10 @@ their outputs with the committed ones, so a change that alters what attendees se
 
 :func:`refresh` copies the outputs of executed copies (``build/notebooks/NN.ipynb``) into
 ``notebooks/NN.ipynb`` and keeps them small (:func:`small_outputs`): streams merged as a
-terminal shows them, text only in unmarked cells (no images, no SVG, no widget views, no
-HTML where a text/plain exists), no widget state, no papermill metadata or timestamps.
+terminal shows them, text and tables only (no images, no SVG, no widget views), no widget
+state, no papermill metadata or timestamps. A DataFrame keeps its HTML table beside its text:
+static renderings then show it as JupyterLab does (its text form wraps wide frames, making
+outputs longer than the 25 lines :mod:`lakekit.notebook_checks` allows).
 Cell sources, ids and tags are never changed; refreshing twice changes nothing.
 
 Example::
@@ -86,9 +88,9 @@ def small_outputs(outputs: list[dict[str, Any]], checked: bool) -> list[dict[str
     """The outputs to commit for one cell (new dicts; ``outputs`` is not changed).
 
     Streams of one name merge into one output in place of the first, with carriage returns
-    applied (as nbval and a terminal show them). An unmarked cell keeps text only: images,
-    SVG and widget views go, ``text/html`` goes when a ``text/plain`` is there, and a display
-    left with nothing but an object's bare repr (``<Figure size 640x480 with 1 Axes>``) goes.
+    applied (as nbval and a terminal show them). An unmarked cell keeps text and HTML: images,
+    SVG and widget views go, and a display left with nothing but an object's bare repr
+    (``<Figure size 640x480 with 1 Axes>``) goes.
     A ``checked`` cell keeps every key nbval compares (the live run produces them: a missing one
     fails the comparison), dropping only what nbval skips (widget views, PNG, JPEG).
     """
@@ -114,9 +116,7 @@ def small_outputs(outputs: list[dict[str, Any]], checked: bool) -> list[dict[str
         else:
             if _WIDGET_VIEW in data:
                 continue  # a progress bar: its final text line is in the stream beside it
-            has_plain = "text/plain" in data
-            data = {k: v for k, v in data.items()
-                    if not k.startswith("image/") and not (k == "text/html" and has_plain)}
+            data = {k: v for k, v in data.items() if not k.startswith("image/")}
             plain = _text(data.get("text/plain", "")).strip()
             if set(data) <= {"text/plain"} and (not plain or _BARE_REPR.fullmatch(plain)):
                 continue
@@ -215,8 +215,8 @@ def problems(notebook: dict[str, Any], name: str = "notebook",
              max_bytes: int = MAX_NOTEBOOK_BYTES) -> list[str]:
     """What makes a committed notebook's outputs unfit: [] when they are small and checkable.
 
-    Too big; widget state or papermill/timing metadata; an image, SVG, widget view, or HTML
-    beside text in an unmarked cell; a marked cell without outputs or execution count (nbval
+    Too big; widget state or papermill/timing metadata; an image, SVG or widget view in an
+    unmarked cell; a marked cell without outputs or execution count (nbval
     would skip or reject it), or one with what nbval cannot compare across runs (widgets, SVG).
     """
     found = []
@@ -252,9 +252,6 @@ def problems(notebook: dict[str, Any], name: str = "notebook",
             if checked and "image/svg+xml" in data:
                 found.append(f"{where}: an SVG in a {CHECK_TAG} cell: nbval compares it byte by byte; "
                              "remove the tag")
-            if not checked and "text/html" in data and "text/plain" in data:
-                found.append(f"{where}: text/html beside text/plain: refresh (only {CHECK_TAG} "
-                             "cells keep HTML, nbval compares it)")
     return found
 
 

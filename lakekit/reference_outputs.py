@@ -129,7 +129,7 @@ def small_outputs(outputs: list[dict[str, Any]], checked: bool) -> list[dict[str
         kept.append(node)
     for stream in streams.values():
         stream["text"] = _lines(_terminal(stream["text"]))
-    return kept
+    return [dict(sorted(out.items())) for out in kept]  # keys sorted, as Jupyter saves them
 
 
 def _tags(cell: dict[str, Any]) -> list[str]:

@@ -12,7 +12,7 @@ CHECKOV_VERSION := 3.3.30
 export LAKEKIT_HOME ?= $(CURDIR)/.lakekit
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-fast test-notebooks lab lab-venv venv lint-venv clean bench
+.PHONY: run test test-fast test-notebooks lab lab-venv venv lint-venv clean bench reference-outputs
 
 venv: $(STAMP)
 
@@ -46,6 +46,17 @@ test: venv lint-venv
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not notebooks and not slow and not browser" -p no:cacheprovider -x
+
+# The reference outputs the notebooks ship with (lakekit/reference_outputs.py): every notebook
+# twice in a row on a fresh endpoint of its own (REFERENCE_PORT), default prefix; fails if a cell
+# tagged nbval-check-output changed on the re-run, else copies the first run's outputs (small)
+# into notebooks/. After an intended change of what a notebook shows: run it, review, commit.
+REFERENCE_PORT ?= 4811
+reference-outputs: venv
+	rm -rf build/reference
+	env -u LAKEKIT_PREFIX LAKEKIT_TARGET=local LAKEKIT_HOME=$(CURDIR)/build/reference/home \
+	  LAKEKIT_PORT=$(REFERENCE_PORT) $(BIN)/python -m lakekit.reference_outputs --run build/reference
+	$(BIN)/python -m lakekit.reference_outputs --check
 
 lab-venv: $(LAB_STAMP)
 

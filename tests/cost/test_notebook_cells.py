@@ -24,7 +24,9 @@ def test_each_step_ends_with_its_cost_cell(name):
     assert md["cell_type"] == "markdown" and "".join(md["source"]).startswith("## Cost of this step")
     src = "".join(code["source"])
     assert code["cell_type"] == "code" and "cost.running_total()" in src and "print(step.line)" in src
-    assert src.rstrip().endswith("step.table()") and code["outputs"] == []
+    assert src.rstrip().endswith("step.table()")
+    # costs come from the run's measured durations: shown as the reference run's, never compared
+    assert "nbval-check-output" not in code["metadata"].get("tags", [])
     assert sum(c.get("id", "").startswith("cost-") for c in nb) == 2
 
 

@@ -1,11 +1,14 @@
-"""The whole workshop end to end with papermill (the last stage of `make test`).
+"""The whole workshop end to end (the last stage of `make test`).
 
 A fresh endpoint (own port, own LAKEKIT_HOME) runs every ``notebooks/NN_*.ipynb`` in
-order, each one TWICE in a row (idempotency), exactly as `make run` does. Every notebook
-asserts its own results (row counts, denials, bytes scanned...); here we also check the
-values the setup, deploy and cleanup notebooks print, and every executed copy's outputs with
-:func:`lakekit.notebook_checks.check_notebook` (cell and output lengths, nothing on stderr, no
-Spark noise, progress bars done, labelled plots, markdown numbers the outputs show).
+order, each one TWICE in a row (idempotency): first with papermill, exactly as `make run`
+does, then under nbval (``--nbval-lax``, :mod:`lakekit.nbval_check`) on the committed
+notebook, which also compares the cells tagged ``nbval-check-output`` with the committed
+reference outputs (:mod:`lakekit.reference_outputs`): a change that alters what attendees see
+fails here. Every notebook asserts its own results (row counts, denials, bytes scanned...);
+here we also check the values the setup, deploy and cleanup notebooks print, and both runs'
+outputs with :func:`lakekit.notebook_checks.check_notebook` (cell and output lengths, nothing
+on stderr, no Spark noise, progress bars done, labelled plots, markdown numbers the outputs show).
 """
 from __future__ import annotations
 
@@ -14,14 +17,15 @@ import json
 import pytest
 
 import lakekit as lk
-from lakekit import deploy, local, notebook_checks, workshop
+from lakekit import deploy, local, nbval_check, notebook_checks, workshop
 from tests.conftest import Endpoint, free_port
 from tests.exercises import test_solutions as solutions
 
 pytestmark = pytest.mark.notebooks
 # Not the default prefix: every notebook must take it from the environment (a parameters cell
-# that hard-codes "lakekit" would silently switch to another stack).
-PREFIX = "lkenv"
+# that hard-codes "lakekit" would silently switch to another stack). As long as "lakekit", the
+# reference run's: nbval maps it back before comparing, and tables keep the reference's widths.
+PREFIX = "lkother"
 
 
 def _stdout(path) -> str:
@@ -68,19 +72,21 @@ def test_every_notebook_twice_in_a_row(workshop_endpoint, monkeypatch, tmp_path)
     out_dir = tmp_path / "executed"
     for nb in books:
         first = workshop.run_notebook(nb, out_dir, html=True)
-        second = workshop.run_notebook(nb, out_dir, html=False, suffix="_rerun")
+        # the re-run: nbval on the committed notebook, its tagged cells against the reference outputs
+        second = nbval_check.run(nb, record=out_dir / f"{nb.stem}_rerun.ipynb", prefix=PREFIX)
+        assert second.ok, second.summary()
         assert first.html is not None and first.html.stat().st_size > 10_000
-        for run in (first, second):
-            report = notebook_checks.check_notebook(run.output)
+        for output in (first.output, second.recorded):
+            report = notebook_checks.check_notebook(output)
             assert report.ok, report.summary()
-            text = _stdout(run.output)
+            text = _stdout(output)
             for expected in EXPECTED_OUTPUT.get(nb.name, []):
-                assert expected in text, f"{run.output.name}: missing {expected!r}"
+                assert expected in text, f"{output.name}: missing {expected!r}"
         if nb.name.startswith("06_"):  # the lake 00-06 built: every exercise's solution on it
             assert [ex for book in sorted(out_dir.glob("0[2-6]_*.ipynb")) if "_rerun" not in book.name
                     for ex in solutions.hints_missing(book)] == []
             lk.connect()
             solutions.check_all(deploy.outputs())
         if nb.name == "99_cleanup.ipynb":
-            assert "stack: DOES_NOT_EXIST" in _stdout(second.output)
+            assert "stack: DOES_NOT_EXIST" in _stdout(second.recorded)
     assert local.status(fresh_endpoint.settings).running  # notebooks attach, never restart it

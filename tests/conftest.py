@@ -17,6 +17,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 REGION = "us-east-1"
+#: what ``lakekit.connect()`` exports into the process environment (and what it may reach through
+#: awswrangler's configuration): a test that calls it must not hand its values to later tests
+#: of the same worker (a notebook run inherits os.environ: 00 once ran in ap-southeast-2)
+EXPORTED_ENV = ("LAKEKIT_TARGET", "LAKEKIT_REGION", "LAKEKIT_PREFIX", "AWS_REGION", "AWS_DEFAULT_REGION",
+                "AWS_ENDPOINT_URL")
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=120)
 
 
@@ -24,6 +29,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _restore_exported_environment():
+    """Put back :data:`EXPORTED_ENV` as it was before the test (its fixtures included)."""
+    before = {k: os.environ.get(k) for k in EXPORTED_ENV}
+    yield
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """Targets: local redirects every client to the endpoint; aws redirects nothing and starts nothing."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import lakekit as lk
@@ -71,3 +73,15 @@ def test_aws_target_checks_need_no_java(monkeypatch, tmp_path):
     report = checks.run_all()
     assert list(report["check"]) == ["endpoint", "credentials"]
     assert report["ok"].all()
+
+
+def test_a_region_connect_exported_does_not_reach_the_next_test_part_1():
+    lk.connect(target="aws", region="eu-west-3", prefix="ana-02")
+    assert os.environ["LAKEKIT_REGION"] == "eu-west-3"
+
+
+def test_a_region_connect_exported_does_not_reach_the_next_test_part_2():
+    """tests/conftest.py restores what connect() exported: the notebook test's nbval re-run of 00
+    once ran in ap-southeast-2 because test_connect_exports_notebook_parameters ran before it."""
+    assert os.environ.get("LAKEKIT_REGION") != "eu-west-3"
+    assert os.environ.get("LAKEKIT_PREFIX") != "ana-02"

@@ -64,7 +64,8 @@ def workshop_endpoint(tmp_path, monkeypatch):
 def test_every_notebook_twice_in_a_row(workshop_endpoint, monkeypatch, tmp_path):
     fresh_endpoint = workshop_endpoint
     for key, value in {"LAKEKIT_TARGET": "local", "LAKEKIT_HOME": str(fresh_endpoint.home),
-                       "LAKEKIT_PORT": str(fresh_endpoint.settings.port), "LAKEKIT_PREFIX": PREFIX}.items():
+                       "LAKEKIT_PORT": str(fresh_endpoint.settings.port), "LAKEKIT_PREFIX": PREFIX,
+                       "LAKEKIT_REGION": "us-east-1"}.items():  # the reference outputs' region
         monkeypatch.setenv(key, value)
     books = workshop.notebooks()
     names = [p.name for p in books]

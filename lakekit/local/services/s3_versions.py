@@ -51,11 +51,13 @@ def _same_version(version: Any, marker: str) -> bool:
 
 def _entries(bucket: Any, prefix: str, key_marker: str | None, version_id_marker: str | None):
     """``(name, listed version)`` in S3's order, from the position after the markers."""
-    names = sorted(n for n in bucket.keys.keys() if n.startswith(prefix or ""))
+    # list() copies the key names in one step (no Python code runs while it iterates): a PUT on
+    # another request thread cannot change the dict under the filter
+    names = sorted(n for n in list(bucket.keys) if n.startswith(prefix or ""))
     for name in names:
         if key_marker is not None and (name < key_marker or (name == key_marker and not version_id_marker)):
             continue
-        newest_first = list(reversed(bucket.keys.getlist(name)))
+        newest_first = list(reversed(bucket.keys.getlist(name) or []))  # deleted meanwhile: none
         listed = [_Listed(v, i == 0) for i, v in enumerate(newest_first)]
         if key_marker is not None and name == key_marker:
             at = next((i for i, v in enumerate(newest_first) if _same_version(v, version_id_marker)), None)

@@ -278,7 +278,22 @@ def _run_notebook(drv, server: Lab, url: str, shots: Path, timeout: float) -> li
     drv.get(url)
     _wait(drv, f"{name} opened with an idle kernel",
           lambda: _cells(drv) and _kernel_idle(drv), 120, shots / f"{name}-open.png")
-    _run_all_from_menu(drv)
+
+    def started():  # a cell queued or run: "[*]:" or "[n]:"
+        _accept_kernel_dialog(drv)
+        return any(c["prompt"].strip() not in ("", "[ ]:") for c in _cells(drv))
+
+    # On a loaded machine the menu click was once lost (every cell still "[ ]:" after 900 s, the
+    # kernel idle): click Run All Cells again while nothing has started, as an attendee would.
+    for attempt in range(3):
+        _run_all_from_menu(drv)
+        try:
+            _wait(drv, f"{name}: a cell started after Run All Cells", started, 60)
+            break
+        except AssertionError:
+            if attempt == 2:
+                drv.save_screenshot(str(shots / f"{name}-not-started.png"))
+                raise
 
     def finished():
         _accept_kernel_dialog(drv)

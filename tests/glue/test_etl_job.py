@@ -198,6 +198,7 @@ def test_job_end_to_end_bookmarks_and_idempotent_reruns(lake, nyc_dir, endpoint,
     before = el.objects("processed/flights/")
     days = sorted({k.split("/")[4] for k in before}, key=lambda s: int(s[4:]))
     assert {k.split("/")[2] for k in before} == {"year=2013"} and days == [f"day={d}" for d in range(1, 32)]
+    assert len(before) == 31  # one file per partition folder (the dedup's shuffle clusters the write)
     assert flights.cancelled.sum() == sum(1 for r in jan if r[COLS.index("dep_time")] == "")
     assert flights.cancelled.sum() > 0
     assert flights[flights.cancelled].dep_time.isna().all()
@@ -245,6 +246,7 @@ def test_job_end_to_end_bookmarks_and_idempotent_reruns(lake, nyc_dir, endpoint,
     after3 = el.objects("processed/flights/")
     other = {k: v for k, v in before.items() if f"/day={day}/" not in k}
     assert {k: after3.get(k) for k in other} == other   # other partitions untouched
+    assert len(after3) == 31  # the merged partition is one file again
     flights3 = table(el, "processed/flights/")
     assert len(flights3) == 27005 and len(flights3[flights3.day == day]) == day_before + 1
     key = (flights3.flight == int(jan[0][COLS.index("flight")])) & (
@@ -266,7 +268,8 @@ def test_job_end_to_end_bookmarks_and_idempotent_reruns(lake, nyc_dir, endpoint,
         flights4.carrier == jan[0][COLS.index("carrier")]) & (flights4.day == day)
                     ].dep_delay.tolist() == [777.0]  # latest ingest wins
     assert set(flights4.run_id) == {r4}
-    assert not set(el.objects("processed/flights/")) & set(before)
+    after4 = el.objects("processed/flights/")
+    assert not set(after4) & set(before) and len(after4) == 31
 
 
 @pytest.mark.timeout(1200)

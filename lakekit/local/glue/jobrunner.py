@@ -83,6 +83,9 @@ def library_env(runtime: Path) -> dict[str, str]:
         Path(event_log).mkdir(parents=True, exist_ok=True)
         conf += (f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{event_log} "
                  f"--conf spark.eventLog.compress=false ")
+    # the staged S3 prefixes are local folders: the raw local file system writes no .crc side
+    # file per output file (S3 keeps none, and the sync-back skips them anyway)
+    conf += "--conf spark.hadoop.fs.file.impl=org.apache.hadoop.fs.RawLocalFileSystem "
     conf += "--conf spark.ui.enabled=false --conf spark.sql.session.timeZone=UTC pyspark-shell"
     return {"PYTHONPATH": str(PYLIB), "LAKEKIT_GLUE_RUNTIME": str(runtime), "PYSPARK_SUBMIT_ARGS": conf}
 

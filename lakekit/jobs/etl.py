@@ -783,12 +783,6 @@ def run_dataset(glue_ctx: GlueContext, cfg: JobConfig, dataset: str) -> dict[str
     n_valid = rows_in - n_rejected
     valid, rejected = split_checked(checked.where(F.col("source_file") != "").drop("_file"),
                                      SCHEMAS[dataset])
-    parts = PARTITIONS.get(dataset, [])
-    # partition keys inside the dedup key (flights): one shuffle serves the dedup window and the
-    # partitioned write (a hash partitioning on a subset of the window's keys satisfies it)
-    clustered = bool(parts) and set(parts) <= set(KEYS[dataset])
-    if clustered:
-        valid = valid.repartition(*parts)
     deduped = dedup(valid, KEYS[dataset])
 
     references: dict[str, DataFrame | None] = {}
@@ -806,6 +800,7 @@ def run_dataset(glue_ctx: GlueContext, cfg: JobConfig, dataset: str) -> dict[str
     order = [f.name for f in SCHEMAS[dataset].fields]
     order += [c for c in enriched.columns if c not in order and c not in tail] + tail
     new_rows = enriched.select(*order).persist()
+    parts = PARTITIONS.get(dataset, [])
     # one pass: the rows and (for the write's report) the partitions they fall in
     counted = new_rows.agg(F.count(F.lit(1)).alias("n"),
                            *([F.countDistinct(*parts).alias("p")] if parts else [])).first()
@@ -863,9 +858,7 @@ def run_dataset(glue_ctx: GlueContext, cfg: JobConfig, dataset: str) -> dict[str
     # write outputs (DataFrame writer: dynamic partition overwrite)
     out_spark = _spark_path(out_path)
     if parts:
-        # one task per partition value, so one file per partition folder
-        rows = final if clustered and final is new_rows else final.repartition(*parts)
-        rows.write.mode("overwrite").partitionBy(*parts).parquet(out_spark)
+        final.repartition(*parts).write.mode("overwrite").partitionBy(*parts).parquet(out_spark)
         acc["partitions_written"] = new_partitions if final is new_rows else \
             final.select(*parts).distinct().count()
     else:

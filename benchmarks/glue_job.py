@@ -13,6 +13,10 @@ in the same run:
 - **endpoint minimal**: the lean baseline (issue #17): a plain Spark script that reads the same raw
   objects, casts them to the job's schemas (``etl.SCHEMAS``) and writes Parquet (flights and weather
   partitioned by year/month/day) - no rejects, dedup, enrichment, DQ or accounting;
+- **endpoint DynF cold** (``cold``): the workshop job again, as a copy the runner will not give a
+  warm driver (:func:`lakekit.local.glue.warm.eligible`): a new Python driver and JVM, as every
+  run had before warm drivers. The other endpoint runs reuse the endpoint's warm driver (a first
+  minimal run at the first scale starts it), so the ratios between them compare warm with warm;
 - ``--before SCRIPT`` (optional): another version of the workshop job (e.g. ``git show
   main:lakekit/jobs/etl.py > /tmp/etl_before.py``) through the runner in the same run.
 
@@ -23,6 +27,7 @@ The **profile** of the workshop job comes from Spark's event log of its run
 
 Prints rows/s (rows = sum of ``rows_in`` the job reports), the ratios DynamicFrame/DataFrame job
 time (goal <= 1.2x), endpoint/bare rows/s (goal >= 0.8x), workshop/minimal job time (goal <= 1.5x),
+the workshop job in a warm driver against a cold one,
 and the peak RSS of the job's process group (driver + JVM). Standalone::
 
     .venv/bin/python benchmarks/glue_job.py            # 1x and 10x
@@ -142,7 +147,7 @@ def through_endpoint(url: str, tag: str, raw_bucket: str, script: Path | str,
                     DefaultArguments={**_args(*(f"s3://{buckets[k]}/" for k in
                                                 ("raw", "processed", "quarantine", "artifacts"))),
                                       **(extra_args or {})})
-    before_logs = set(event_log.iterdir()) if event_log and event_log.exists() else set()
+    window_start = int(time.time() * 1000)
     started = time.monotonic()
     run_id = glue.start_job_run(JobName=job)["JobRunId"]
     deadline = started + 3600
@@ -171,8 +176,11 @@ def through_endpoint(url: str, tag: str, raw_bucket: str, script: Path | str,
                            "rows_per_s": rows / seconds, "peak_rss_mb": rss,
                            "output_files": _output_files(s3, buckets["processed"])}
     if event_log is not None:
-        new = sorted(set(event_log.iterdir()) - before_logs)
-        out["events"] = new[-1] if new else None
+        # a cold run writes an event log of its own; a warm driver appends to its application's
+        # log, so the run is the window between StartJobRun and its final state
+        written = [p for p in event_log.iterdir() if p.stat().st_mtime * 1000 >= window_start]
+        out["events"] = max(written, key=lambda p: p.stat().st_mtime) if written else None
+        out["window"] = (window_start, int(time.time() * 1000))
     return out
 
 
@@ -198,6 +206,9 @@ def _minimal_rows(lines: list[str]) -> int:
             return sum(json.loads(line[len("[minimal] done: "):]).values())
     raise RuntimeError("the minimal job printed no '[minimal] done:' line; see its output above")
 
+
+COLD_MARK = ("\nif False:  # the benchmark's cold run: warm.eligible() sends this copy to a new driver\n"
+             "    SparkConf  # noqa: F821\n")
 
 # ---------------------------------------------------------------------------- the lean baseline
 MINIMAL_JOB = r"""
@@ -285,8 +296,12 @@ def _kind(site: str) -> str:
     return "other"
 
 
-def profile(events: Path | None, script_s: float, source: Path | None = None) -> dict[str, Any]:
-    """Where the job's time went, from Spark's event log (one JSON object a line)."""
+def profile(events: Path | None, script_s: float, source: Path | None = None,
+            window: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Where the job's time went, from Spark's event log (one JSON object a line).
+
+    ``window`` (epoch ms): only the Spark jobs submitted in it count - the run's share of a warm
+    driver's log, whose application started before the run (then there is no JVM start-up)."""
     if events is None or not events.exists():
         return {}
     lines = source.read_text().splitlines() if source else []
@@ -311,11 +326,15 @@ def profile(events: Path | None, script_s: float, source: Path | None = None) ->
         elif ev and ev.endswith("SQLExecutionStart"):
             sql[str(e.get("executionId"))] = e.get("description") or "?"
         elif ev == "SparkListenerJobStart":
+            if window and not window[0] <= e["Submission Time"] <= window[1]:
+                continue
             props = e.get("Properties") or {}
             jobs[e["Job ID"]] = {"start": e["Submission Time"], "stages": e.get("Stage IDs", []),
                                  "site": props.get("callSite.short", "?"),
                                  "sql": props.get("spark.sql.execution.id")}
         elif ev == "SparkListenerJobEnd":
+            if window and e["Job ID"] not in jobs:
+                continue
             jobs.setdefault(e["Job ID"], {"start": e["Completion Time"], "stages": [], "site": "?",
                                           "sql": None})["end"] = e["Completion Time"]
         elif ev == "SparkListenerStageCompleted":
@@ -353,6 +372,8 @@ def profile(events: Path | None, script_s: float, source: Path | None = None) ->
                      "jobs": a["jobs"], "stages": a["stages"], "tasks": a["tasks"], "shuffle_mb": a["shuffle"] / 2**20})
     # a script that never stops its SparkContext (Glue's Job.commit does not) logs no
     # ApplicationEnd: its app ran until its last event
+    if window and app_start and app_start < window[0]:   # a warm driver: its JVM was up already
+        app_start, app_end = window[0], min(app_end or last, window[1])
     spark_s = ((app_end or last) - app_start) / 1000 if app_start else 0.0
     first = min((a["start"] for a in actions.values()), default=app_start or 0)
     kinds: dict[str, list[float]] = {}
@@ -387,8 +408,8 @@ def print_profile(label: str, prof: dict[str, Any], files: dict[str, dict[str, i
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
-    parser.add_argument("--only", nargs="+", choices=["bare", "df", "dyf", "minimal"],
-                        default=["bare", "df", "dyf", "minimal"], help="which runs (default: all)")
+    parser.add_argument("--only", nargs="+", choices=["bare", "df", "dyf", "minimal", "cold"],
+                        default=["bare", "df", "dyf", "minimal", "cold"], help="which runs (default: all)")
     parser.add_argument("--before", type=Path, help="another version of etl.py, run in the same run")
     opts = parser.parse_args(argv)
     os.environ.setdefault("LAKEKIT_SPARK_MASTER", "local[2]")
@@ -406,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             for scale in opts.scales:
                 work = Path(tempfile.mkdtemp(prefix=f"lakekit-gluebench-{scale}x-"))
                 try:
-                    _one_scale(ep.url, work, scale, runs, spec, events, opts.before)
+                    _one_scale(ep.url, work, scale, runs, spec, events, opts.before, opts.scales[0])
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
     finally:
@@ -415,13 +436,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_scale(url: str, work: Path, scale: int, runs: list[str], spec: str, events: Path,
-               before: Path | None) -> None:
+               before: Path | None, first_scale: int) -> None:
     counts = _generate(work, scale)
     print(f"scale {scale}x: {counts['flights']:,} flights (+ lookups, planes)")
     got: dict[str, dict[str, Any]] = {}
     if "bare" in runs:
         got["bare DataFrame    "] = bare(work)
     raw = upload_raw(work, url, f"{scale}x")
+    if scale == first_scale:  # the endpoint's warm driver (lakekit/local/glue/warm.py) starts here
+        through_endpoint(url, f"{scale}x-warmup", raw, MINIMAL_JOB, {"--spec": spec}, events,
+                         done_marker="[minimal] done: ")
     if "df" in runs:
         got["endpoint DataFrame"] = through_endpoint(url, f"{scale}x-df", raw, DATAFRAME_ETL, None, events)
     if before is not None:
@@ -431,6 +455,10 @@ def _one_scale(url: str, work: Path, scale: int, runs: list[str], spec: str, eve
     if "minimal" in runs:
         got["endpoint minimal  "] = through_endpoint(url, f"{scale}x-min", raw, MINIMAL_JOB, {"--spec": spec},
                                                      events, done_marker="[minimal] done: ")
+    if "dyf" in runs and "cold" in runs:
+        # the same script, made ineligible for a warm driver: a new Python driver and JVM
+        got["endpoint DynF cold"] = through_endpoint(url, f"{scale}x-dyfc", raw,
+                                                     ETL.read_text() + COLD_MARK, None, events)
     etl_rows = {r["rows"] for k, r in got.items() if "minimal" not in k}
     if len(etl_rows) > 1:
         raise RuntimeError("rows differ: " + ", ".join(f"{k.strip()} {r['rows']}" for k, r in got.items()))
@@ -455,9 +483,14 @@ def _one_scale(url: str, work: Path, scale: int, runs: list[str], spec: str, eve
               f"{g0['script_s'] / m['script_s']:.2f}x script")
     if g0 and g:
         print(f"  ratio workshop after/before = {g['seconds'] / g0['seconds']:.2f}x run")
-    for label, r, src in (("minimal", m, None), ("workshop job BEFORE", g0, before), ("workshop job", g, ETL)):
+    if g and (c := got.get("endpoint DynF cold")):
+        print(f"  ratio workshop job warm/cold driver = {g['seconds'] / c['seconds']:.2f}x run, "
+              f"{g['script_s'] / c['script_s']:.2f}x script")
+    for label, r, src in (("minimal", m, None), ("workshop job BEFORE", g0, before), ("workshop job", g, ETL),
+                          ("workshop job, cold driver", got.get("endpoint DynF cold"), ETL)):
         if r:
-            print_profile(label, profile(r.get("events"), r["script_s"], src), r["output_files"], r["script_s"])
+            print_profile(label, profile(r.get("events"), r["script_s"], src, r.get("window")),
+                          r["output_files"], r["script_s"])
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -41,6 +42,8 @@ __all__ = [
     "Stage",
     "ProcessResult",
     "RunningProcess",
+    "Spawner",
+    "SPAWNER",
     "parse_s3_uri",
     "run_process",
     "python_error",
@@ -591,6 +594,37 @@ os.execvp(sys.argv[2], sys.argv[2:])
 
 def _with_deathsig(cmd: list[str]) -> list[str]:
     return [sys.executable, "-c", _DEATHSIG_EXEC, str(os.getpid()), *cmd]
+
+
+class Spawner:
+    """Starts processes from one thread that lives as long as the endpoint (PDEATHSIG)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[_futures.Future, list[str], dict[str, Any]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def popen(self, cmd: list[str], **kwargs: Any) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="process-spawner", daemon=True)
+                self._thread.start()
+        fut: _futures.Future = _futures.Future()
+        self._queue.put((fut, cmd, kwargs))
+        return fut.result()
+
+    def _run(self) -> None:
+        while True:
+            fut, cmd, kwargs = self._queue.get()
+            try:
+                fut.set_result(subprocess.Popen(_with_deathsig(cmd), **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(exc)
+
+
+SPAWNER = Spawner()
+"""Starts the processes that outlive the request thread that wants them (Lambda environments,
+warm Glue drivers)."""
 
 
 class RunningProcess:

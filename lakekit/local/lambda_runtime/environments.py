@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import atexit
 import base64
-import concurrent.futures as _futures
 import json
 import logging
 import os
-import queue
 import shutil
 import subprocess
 import threading
@@ -43,7 +41,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-from lakekit.local.glue.jobrunner import _with_deathsig, kill_group
+from lakekit.local.glue.jobrunner import SPAWNER, kill_group
 
 __all__ = ["Environment", "Invocation", "POOL", "Pool", "concurrency_limit", "idle_seconds"]
 
@@ -71,33 +69,6 @@ def idle_seconds() -> float:
         return 60.0
 
 
-class _Spawner:
-    """Starts processes from one thread that lives as long as the endpoint (PDEATHSIG)."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[_futures.Future, list[str], dict[str, Any]]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def popen(self, cmd: list[str], **kwargs: Any) -> subprocess.Popen:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="lambda-spawner", daemon=True)
-                self._thread.start()
-        fut: _futures.Future = _futures.Future()
-        self._queue.put((fut, cmd, kwargs))
-        return fut.result()
-
-    def _run(self) -> None:
-        while True:
-            fut, cmd, kwargs = self._queue.get()
-            try:
-                fut.set_result(subprocess.Popen(_with_deathsig(cmd), **kwargs))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                fut.set_exception(exc)
-
-
-_SPAWNER = _Spawner()
 
 
 class Invocation:
@@ -145,7 +116,7 @@ class Environment:
         env = {**env, "_LAKEKIT_CTL_FD": str(ctl_r), "_LAKEKIT_RES_FD": str(res_w)}
         self.spawned_at = time.time()
         try:
-            self.proc = _SPAWNER.popen(cmd, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+            self.proc = SPAWNER.popen(cmd, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                        start_new_session=True, pass_fds=(ctl_r, res_w))
         except BaseException:

@@ -73,7 +73,7 @@ from lakekit._java import NO_JAVA_MESSAGE, java_home
 from lakekit.local import runtime
 from lakekit.local._clients import role_credentials
 from lakekit.local._logs import write_logs
-from lakekit.local.glue import jobrunner
+from lakekit.local.glue import jobrunner, warm
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, operation
 from lakekit.local.runs import Control, Lifecycle, RunStore
@@ -576,6 +576,23 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: Contro
         rec["_args"], job_name=name, job_id=rec["_job_id"], run_id=run_id,
         temp_dir=jobrunner.default_temp_dir(rec["_account"], region),
         security_configuration=rec.get("SecurityConfiguration"))
+    glue_runtime = work / "glue-runtime"
+    env = {**_script_env(creds, jhome, endpoint, region, work), **jobrunner.library_env(glue_runtime)}
+    env[glue_dq.DQ_DIR_ENV] = str(glue_dq.results_dir(work))
+    # a warm driver of an earlier run, else a new one whose JVM starts while the stage downloads
+    lease = warm.POOL.lease(env) if warm.eligible(body.decode("utf-8", "replace")) else None
+    try:
+        return _run_script(rec, control, work, note, stdout, stderr, s3, script, script_args, env, lease)
+    finally:
+        if lease is not None:
+            lease.cancel()  # the run ended before its script: the driver goes back (no-op if used)
+
+
+def _run_script(rec: dict[str, Any], control: Control, work: Path, note: Any,
+                stdout: list[tuple[int, str]], stderr: list[tuple[int, str]], s3: Any, script: Path,
+                script_args: dict[str, str], env: dict[str, str], lease: warm.Lease | None,
+                ) -> tuple[str, str | None, dict[str, Any]]:
+    glue_runtime = Path(env["LAKEKIT_GLUE_RUNTIME"])
     stage = jobrunner.Stage(work / "stage")
     try:
         local_args = stage.stage_arguments(s3, script_args, keep=_KEEP_REMOTE)
@@ -586,20 +603,23 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: Contro
          f"in {stage.seconds:.2f} s")
     if control.stop_requested:
         return "STOPPED", None, {}
-    glue_runtime = work / "glue-runtime"
     jobrunner.write_runtime(glue_runtime, "stage.json", stage.describe())
     jobrunner.write_runtime(glue_runtime, "bookmark.json", _bookmark_input(rec))
-    cmd = [sys.executable, str(script), *jobrunner.argv_from(local_args)]
-    env = {**_script_env(creds, jhome, endpoint, region, work), **jobrunner.library_env(glue_runtime)}
-    env[glue_dq.DQ_DIR_ENV] = str(glue_dq.results_dir(work))
+    argv = jobrunner.argv_from(local_args)
     deadline = rec["StartedOn"] + rec["Timeout"] * 60
     if control.stop_requested:
         return "STOPPED", None, {}
     _set(rec, "RUNNING")
     note("JobRunState RUNNING")
-    proc = control.handle = jobrunner.RunningProcess(cmd, env, work)
+    proc: jobrunner.RunningProcess | warm.WarmRun
+    if lease is not None:
+        proc = control.handle = lease.start(script, argv, env, work)
+    else:
+        proc = control.handle = jobrunner.RunningProcess([sys.executable, str(script), *argv], env, work)
     control.on_stop(proc.stop)  # at once when BatchStopJobRun came in meanwhile
     result = proc.wait(max(0.0, deadline - time.time()))
+    note(f"the script ran in a {proc.note}" if isinstance(proc, warm.WarmRun) else
+         "the script ran in a cold process (a new Python driver and JVM)")
     stdout += [(ts, stage.to_s3(line)) for ts, line in result.stdout]
     stderr += [(ts, stage.to_s3(line)) for ts, line in result.stderr]
     note(f"script exited with {result.returncode} after {result.seconds:.2f} s; peak RSS of its "

@@ -15,6 +15,9 @@ from botocore.config import Config
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# no warm Glue driver per CreateJob: most test endpoints create jobs they never run (the
+# notebook test and tests/glue_runner/test_warm_drivers.py turn it on for their endpoints)
+os.environ.setdefault("LAKEKIT_GLUE_PREWARM", "0")
 
 REGION = "us-east-1"
 #: what ``lakekit.connect()`` exports into the process environment (and what it may reach through

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.conftest import Endpoint, free_port
 from tests.glue_runner.conftest import GlueLab
 
 GROUP = "/aws-glue/jobs"
@@ -87,3 +88,20 @@ def test_a_script_that_builds_its_own_spark_context_runs_cold_and_succeeds(warm_
     assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
     assert "COUNT 3" in out
     assert "the script ran in a cold process" in _served(system), system
+
+
+def test_creating_a_spark_job_starts_a_warmed_driver_for_its_first_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAKEKIT_GLUE_PREWARM", "1")
+    ep = Endpoint(tmp_path / "home", free_port())
+    ep.start()
+    try:
+        lab = GlueLab(ep)
+        job = lab.job("warm_probe.py", {"--exit": "0"})   # CreateJob: the driver starts now
+        run, out, system = _run(lab, job)
+        assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+        assert "its run 1" in _served(system) and "started for this run" not in _served(system), system
+        assert _seen(out) == FRESH                     # the warm-up left nothing behind either
+        log = (tmp_path / "home" / "endpoint.log").read_text()
+        assert "started ahead of a run: warming up" in log
+    finally:
+        ep.stop()

@@ -54,6 +54,7 @@ def workshop_endpoint(tmp_path, monkeypatch):
     notebook 07 waits for a schedule, an alarm period and the crawler loop)."""
     for key, value in workshop.WORKSHOP_TIME_KNOBS.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LAKEKIT_GLUE_PREWARM", "1")  # the endpoint's default (tests/conftest.py: 0)
     ep = Endpoint(tmp_path / "home", free_port())
     ep.start()
     yield ep

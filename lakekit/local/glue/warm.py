@@ -13,6 +13,9 @@ for what is reset between runs, and the parity ledger for what is not):
 - **Eligible scripts**: a script that builds its own ``SparkConf`` or calls ``.config(`` on a
   session builder gets a cold process: settings that only a new SparkContext takes would be
   ignored by a warm one.
+- **Ahead of the first run**: when a Spark job (``glueetl``) is created, a driver of the
+  endpoint's key starts and warms its JVM up on generated rows (:meth:`Pool.prewarm`;
+  ``LAKEKIT_GLUE_PREWARM=0`` turns it off, as the test suite does for its many endpoints).
 - **Size**: at most ``LAKEKIT_GLUE_WARM_DRIVERS`` (default 1; ``0`` = every run cold) idle
   drivers per key; a driver is stopped after ``LAKEKIT_GLUE_WARM_IDLE_S`` (default 600) idle
   seconds, after 20 runs, when its script stopped the SparkContext, failed to reset, was stopped
@@ -44,16 +47,17 @@ from typing import Any
 
 from lakekit.local.glue import jobrunner
 
-__all__ = ["POOL", "Pool", "Lease", "WarmRun", "eligible", "idle_drivers", "idle_seconds"]
+__all__ = ["POOL", "Pool", "Lease", "WarmRun", "eligible", "idle_drivers", "idle_seconds", "prewarm_enabled"]
 
 log = logging.getLogger(__name__)
 
 DRIVER = Path(__file__).resolve().parent / "warm_driver.py"
 MARK = "\x1e\x1elakekit-warm"
 _PER_RUN = ("LAKEKIT_GLUE_RUNTIME", "LAKEKIT_GLUE_DQ_DIR")
-RESET_WAIT_SECONDS = 20.0
-"""How long a run waits for a driver of its key that is resetting after a run, before it starts
-a new one (a reset takes about a second; a new driver's JVM ten and more)."""
+RESET_WAIT_SECONDS = 120.0
+"""How long a run waits for a driver of its key that is resetting after a run or warming up,
+before it starts a new one (a reset takes about a second, a warm-up 10-30 s; a new driver's
+JVM would compete with it for the same cores)."""
 _KEY_VARS = ("PYSPARK_SUBMIT_ARGS", "JAVA_HOME", "PYSPARK_PYTHON", "PYTHONPATH", "SPARK_LOCAL_IP", "TZ")
 
 
@@ -71,6 +75,11 @@ def idle_seconds() -> float:
         return max(0.0, float(os.environ.get("LAKEKIT_GLUE_WARM_IDLE_S", "600")))
     except ValueError:
         return 600.0
+
+
+def prewarm_enabled() -> bool:
+    """Start a driver when a Spark job is created (``LAKEKIT_GLUE_PREWARM``, default 1; 0 = off)."""
+    return os.environ.get("LAKEKIT_GLUE_PREWARM", "1").strip() not in ("0", "false", "no", "")
 
 
 def eligible(script_text: str) -> bool:
@@ -183,9 +192,12 @@ class _Driver:
         self.proc.stdin.flush()
 
     def wait_ended(self, run: str, seconds: float) -> None:
+        """Wait until both streams showed the run's end mark (or closed): its output is complete."""
         deadline = time.monotonic() + seconds
         for name in ("stdout", "stderr"):
-            self._ended[f"{run}/{name}"].wait(max(0.0, deadline - time.monotonic()))
+            if not self._ended[f"{run}/{name}"].wait(max(0.0, deadline - time.monotonic())):
+                log.warning("warm Glue driver %d: no end mark on %s of run %s after %.0f s; its "
+                            "output may be incomplete", self.proc.pid, name, run, seconds)
 
     def kill(self) -> None:
         jobrunner.kill_group(self.proc)
@@ -263,7 +275,7 @@ class WarmRun:
                 self.driver.kill()
                 self.driver.proc.wait()
                 rc = self.driver.proc.returncode
-        self.driver.wait_ended(run, 5.0)
+        self.driver.wait_ended(run, 60.0)
         if rc is not None and not (timed_out or self.stopped) and self.driver.proc.poll() is None:
             threading.Thread(target=self.pool.release, args=(self.driver,), daemon=True).start()
         else:
@@ -329,6 +341,46 @@ class Pool:
             self._busy.add(driver)
             self._start_reaper()
         return Lease(self, driver, True)
+
+    def prewarm(self, env: dict[str, str]) -> bool:
+        """Start a driver of ``env``'s key ahead of any run and warm its JVM up (in the
+        background); False when the key has a driver already or warm drivers are off."""
+        if idle_drivers() <= 0 or not prewarm_enabled():
+            return False
+        key = _key(env)
+        with self._cond:
+            if any(d.key == key for d in [*self._idle, *self._busy]):
+                return False
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="lakekit-glue-warm-"))
+            root = self._root
+        driver = _Driver(key, env, root)
+        with self._cond:
+            self._busy.add(driver)
+            self._resetting.add(driver)   # a run that comes meanwhile waits for it
+            self._start_reaper()
+
+        def warm() -> None:
+            reply = driver.next_reply(time.monotonic() + 300)
+            try:
+                if not (reply and reply.get("ready")):
+                    raise OSError(reply.get("retire") if reply else "no answer in 300 s")
+                assert driver.proc.stdin is not None
+                driver.proc.stdin.write(b'{"warmup": true}\n')
+                driver.proc.stdin.flush()
+            except OSError as exc:
+                log.warning("warm Glue driver %d did not start (%s): the next run starts one",
+                            driver.proc.pid, exc)
+                with self._cond:
+                    self._resetting.discard(driver)
+                    self._cond.notify_all()
+                self.discard(driver)
+                return
+            log.info("warm Glue driver %d started ahead of a run: warming up", driver.proc.pid)
+            self.release(driver)
+
+        threading.Thread(target=warm, name="glue-prewarm", daemon=True).start()
+        return True
 
     def release(self, driver: _Driver, wait_ready: bool = True) -> None:
         """After a run (or an unused lease): keep the driver once it is ready, if there is room."""

@@ -7,6 +7,8 @@ settings). It imports nothing of lakekit: it is the job's own interpreter.
 Protocol (``LAKEKIT_WARM_REPLY_FD`` = the write end of the reply pipe):
 
 - start: builds the SparkContext (the JVM), answers ``{"ready": true}``;
+- ``{"warmup": true}`` (a driver started ahead of any run): runs :meth:`Driver.warm_up`, answers
+  ``{"ready": true, "warmed_s": seconds}``;
 - stdin, one JSON line a run: ``{"script", "argv", "env", "cwd", "run"}``. The driver prints
   ``<MARK> start <run>`` on stdout and stderr, runs the script as ``__main__`` (``sys.argv``,
   ``os.environ``, the working directory and ``sys.path[0]`` as ``python <script>`` would have
@@ -30,6 +32,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
 import traceback
 
 MARK = "\x1e\x1elakekit-warm"
@@ -109,6 +112,45 @@ class Driver:
             if not t.daemon:
                 t.join()
         return rc
+
+    # -- a new driver's warm-up (Pool.prewarm) -------------------------------------------------
+    def warm_up(self, rounds: int = 2) -> None:
+        """Run the code paths a CSV/JSON-to-Parquet job takes (typed reads, casts, a cached
+        aggregate, a window dedup, a broadcast join, a partitioned write) on generated rows, so the
+        JVM has compiled them before the first job run; in the base session, files in TMPDIR."""
+        import shutil
+
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        spark = self.base
+        for _ in range(rounds):
+            d = tempfile.mkdtemp(prefix="warm-up-")
+            try:
+                df = spark.range(200_000).select(
+                    (F.col("id") % 365).alias("doy"), F.col("id").cast("string").alias("s"),
+                    (F.col("id") * 1.5).alias("x"), F.lit("abc").alias("c"))
+                df.write.option("header", True).csv(f"{d}/csv")
+                df.write.json(f"{d}/json")
+                raw = spark.read.schema("doy string, s string, x string, c string") \
+                    .option("header", True).csv(f"{d}/csv")
+                typed = raw.select(F.col("doy").cast("int").alias("doy"), F.col("s").cast("long").alias("s"),
+                                   F.col("x").cast("double").alias("x"), "c",
+                                   F.when(F.col("x").cast("double").isNull(), "bad").alias("r")).persist()
+                typed.groupBy("r").agg(F.count(F.lit(1)), F.countDistinct("doy")).collect()
+                w = Window.partitionBy("s").orderBy(F.col("x").desc())
+                dedup = typed.withColumn("rn", F.row_number().over(w)).where("rn = 1").drop("rn")
+                look = spark.range(365).select(F.col("id").cast("int").alias("doy"), F.lit("n").alias("name"))
+                out = dedup.join(F.broadcast(look), "doy", "left").select(
+                    "*", F.lit(2013).alias("year"), ((F.col("doy") % 12) + 1).alias("month"),
+                    ((F.col("doy") % 28) + 1).alias("day"))
+                out.repartition("year", "month", "day").write.partitionBy("year", "month", "day") \
+                    .parquet(f"{d}/parquet")
+                spark.read.parquet(f"{d}/parquet").agg(F.sum("x"), F.count(F.lit(1))).collect()
+                spark.read.json(f"{d}/json").where("c = 'abc'").count()
+                typed.unpersist()
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
 
     # -- between runs -------------------------------------------------------------------
     def reset(self) -> str | None:
@@ -195,6 +237,16 @@ def main() -> int:
         if not line.strip():
             continue
         spec = json.loads(line)
+        if spec.get("warmup"):
+            started = time.monotonic()
+            try:
+                driver.warm_up()
+            except BaseException as exc:  # noqa: BLE001 - a driver that cannot warm up is not kept
+                traceback.print_exc()
+                _reply(reply_fd, retire=f"the warm-up failed: {exc!r}")
+                return 1
+            _reply(reply_fd, ready=True, warmed_s=round(time.monotonic() - started, 3))
+            continue
         _mark("start", spec["run"])
         rc = driver.run(spec)
         _mark("end", spec["run"])

@@ -75,7 +75,7 @@ from lakekit.local._clients import role_credentials
 from lakekit.local._logs import write_logs
 from lakekit.local.glue import jobrunner, warm
 from lakekit.local.persistence import store
-from lakekit.local.registry import AwsError, AwsRequest, operation
+from lakekit.local.registry import AwsError, AwsRequest, observer, operation
 from lakekit.local.runs import Control, Lifecycle, RunStore
 from lakekit.local.services import cloudwatch_publish, glue_dq
 
@@ -196,6 +196,21 @@ atexit.register(JOB_RUNS.stop_all)
 
 
 # -- executors ------------------------------------------------------------------------------
+@observer("glue", "CreateJob")
+def _prewarm_driver(req: AwsRequest, status: int, headers: dict[str, str]) -> None:
+    """A Spark job was created: start a warm driver (its JVM) before its first run is asked for."""
+    command = (req.params.get("Command") or {}).get("Name") or "glueetl"
+    if status != 200 or command not in ("glueetl", "gluestreaming") or not warm.prewarm_enabled():
+        return
+    jhome = java_home()
+    if not jhome:
+        return  # the run will say what to install
+    work = Path(runtime.home()) / "work" / "glue" / "prewarm"
+    env = {**_script_env({}, jhome, req.endpoint_url or runtime.endpoint_url(), req.region, work),
+           **jobrunner.library_env(work / "glue-runtime")}
+    warm.POOL.prewarm(env)
+
+
 @operation("glue", "StartJobRun")
 def start_job_run(req: AwsRequest) -> dict[str, Any]:
     _recover()

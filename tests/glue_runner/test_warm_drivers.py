@@ -105,3 +105,26 @@ def test_creating_a_spark_job_starts_a_warmed_driver_for_its_first_run(tmp_path,
         assert "started ahead of a run: warming up" in log
     finally:
         ep.stop()
+
+
+def test_run_marks_are_found_after_output_without_a_newline():
+    """Spark's progress bar ends with a carriage return, not a newline: the driver's end mark was
+    glued to it, so the run's stderr (its traceback) went missing (seen under load)."""
+    import io
+    import threading
+
+    from lakekit.local.glue import warm
+
+    driver = warm._Driver.__new__(warm._Driver)   # the reader alone, no process
+    driver._lock, driver.startup = threading.Lock(), []
+    err: list = []
+    driver._sinks, driver._ended = {"r1/stderr": err}, {"r1/stderr": threading.Event()}
+    mark = warm.MARK
+    driver._read("stderr", io.BytesIO(
+        f"before\n{mark} start r1\n[Stage 4:>  (0 + 2) / 2]\rTraceback (most recent call last):\n"
+        f"  File \"job.py\", line 1\n\nValueError: bad input row 7\n[Stage 5:>]\r{mark} end r1\n"
+        f"after\n".encode()))
+    assert [line for _, line in err] == [
+        "[Stage 4:>  (0 + 2) / 2]\rTraceback (most recent call last):", '  File "job.py", line 1', "",
+        "ValueError: bad input row 7", "[Stage 5:>]\r"]
+    assert driver._ended["r1/stderr"].is_set() and driver.startup == ["before", "after"]

@@ -89,6 +89,9 @@ def library_env(runtime: Path) -> dict[str, str]:
     # the staged S3 prefixes are local folders: the raw local file system writes no .crc side
     # file per output file (S3 keeps none, and the sync-back skips them anyway)
     conf += "--conf spark.hadoop.fs.file.impl=org.apache.hadoop.fs.RawLocalFileSystem "
+    # no console progress bar: it is written with carriage returns and no newline, so it glued
+    # itself to the next stderr line (an exception's first line) and filled Glue's error log
+    conf += "--conf spark.ui.showConsoleProgress=false "
     conf += "--conf spark.ui.enabled=false --conf spark.sql.session.timeZone=UTC pyspark-shell"
     return {"PYTHONPATH": str(PYLIB), "LAKEKIT_GLUE_RUNTIME": str(runtime), "PYSPARK_SUBMIT_ARGS": conf}
 

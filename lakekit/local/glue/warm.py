@@ -144,9 +144,19 @@ class _Driver:
 
     def _read(self, name: str, stream: Any) -> None:
         sink: list[tuple[int, str]] | None = None
+        blank = False   # an empty line held back: the newline the driver writes before a mark
         for raw in stream:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if line.startswith(MARK):
+            at = line.find(MARK)   # after output that ended without a newline, the mark is inside
+            if blank and at < 0 and sink is not None:
+                sink.append((int(time.time() * 1000), ""))
+            blank = not line and at < 0
+            if blank:
+                continue
+            if at >= 0:
+                before, line = line[:at], line[at:]
+                if before.strip("\r ") and sink is not None:
+                    sink.append((int(time.time() * 1000), before))
                 _, what, run = line.split(" ", 2)
                 with self._lock:
                     sink = self._sinks.get(f"{run}/{name}") if what == "start" else None
@@ -392,6 +402,8 @@ class Pool:
             with self._cond:
                 self._resetting.discard(driver)
                 self._cond.notify_all()
+        if reply and "warmed_s" in reply:
+            log.info("warm Glue driver %d warmed up in %.1f s", driver.proc.pid, reply["warmed_s"])
         if not reply or not reply.get("ready"):
             if reply and reply.get("retire"):
                 log.info("warm Glue driver %d retired: %s", driver.proc.pid, reply["retire"])

@@ -114,7 +114,7 @@ class Driver:
         return rc
 
     # -- a new driver's warm-up (Pool.prewarm) -------------------------------------------------
-    def warm_up(self, rounds: int = 2) -> None:
+    def warm_up(self, rounds: int = 1) -> None:
         """Run the code paths a CSV/JSON-to-Parquet job takes (typed reads, casts, a cached
         aggregate, a window dedup, a broadcast join, a partitioned write) on generated rows, so the
         JVM has compiled them before the first job run; in the base session, files in TMPDIR."""
@@ -127,7 +127,7 @@ class Driver:
         for _ in range(rounds):
             d = tempfile.mkdtemp(prefix="warm-up-")
             try:
-                df = spark.range(200_000).select(
+                df = spark.range(100_000).select(
                     (F.col("id") % 365).alias("doy"), F.col("id").cast("string").alias("s"),
                     (F.col("id") * 1.5).alias("x"), F.lit("abc").alias("c"))
                 df.write.option("header", True).csv(f"{d}/csv")
@@ -143,7 +143,7 @@ class Driver:
                 look = spark.range(365).select(F.col("id").cast("int").alias("doy"), F.lit("n").alias("name"))
                 out = dedup.join(F.broadcast(look), "doy", "left").select(
                     "*", F.lit(2013).alias("year"), ((F.col("doy") % 12) + 1).alias("month"),
-                    ((F.col("doy") % 28) + 1).alias("day"))
+                    ((F.col("doy") % 7) + 1).alias("day"))
                 out.repartition("year", "month", "day").write.partitionBy("year", "month", "day") \
                     .parquet(f"{d}/parquet")
                 spark.read.parquet(f"{d}/parquet").agg(F.sum("x"), F.count(F.lit(1))).collect()
@@ -213,7 +213,7 @@ class Driver:
 def _mark(what: str, run: str) -> None:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-        stream.write(f"{MARK} {what} {run}\n")
+        stream.write(f"\n{MARK} {what} {run}\n")  # on a line of its own (output may lack a newline)
         stream.flush()
 
 

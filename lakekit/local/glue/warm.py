@@ -61,20 +61,22 @@ JVM would compete with it for the same cores)."""
 _KEY_VARS = ("PYSPARK_SUBMIT_ARGS", "JAVA_HOME", "PYSPARK_PYTHON", "PYTHONPATH", "SPARK_LOCAL_IP", "TZ")
 
 
+def _setting(name: str, default: float) -> float:
+    """A non-negative number from the endpoint's environment; ``default`` when unset or not one."""
+    try:
+        return max(0.0, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
 def idle_drivers() -> int:
     """Idle drivers kept per key (``LAKEKIT_GLUE_WARM_DRIVERS``, default 1; 0 = always cold)."""
-    try:
-        return max(0, int(os.environ.get("LAKEKIT_GLUE_WARM_DRIVERS", "1")))
-    except ValueError:
-        return 1
+    return int(_setting("LAKEKIT_GLUE_WARM_DRIVERS", 1))
 
 
 def idle_seconds() -> float:
     """Idle time after which a driver is stopped (``LAKEKIT_GLUE_WARM_IDLE_S``, default 600)."""
-    try:
-        return max(0.0, float(os.environ.get("LAKEKIT_GLUE_WARM_IDLE_S", "600")))
-    except ValueError:
-        return 600.0
+    return _setting("LAKEKIT_GLUE_WARM_IDLE_S", 600.0)
 
 
 def prewarm_enabled() -> bool:
@@ -343,14 +345,21 @@ class Pool:
                 if left <= 0 or not any(d.key == key for d in self._resetting):
                     break
                 self._cond.wait(timeout=left)
+        return Lease(self, self._start(key, env, warming=False), True)
+
+    def _start(self, key: tuple[str, ...], env: dict[str, str], warming: bool) -> _Driver:
+        """A new driver, busy (and ``warming``: runs of its key wait for it, see :meth:`lease`)."""
+        with self._cond:
             if self._root is None:
                 self._root = Path(tempfile.mkdtemp(prefix="lakekit-glue-warm-"))
             root = self._root
         driver = _Driver(key, env, root)
         with self._cond:
             self._busy.add(driver)
+            if warming:
+                self._resetting.add(driver)
             self._start_reaper()
-        return Lease(self, driver, True)
+        return driver
 
     def prewarm(self, env: dict[str, str]) -> bool:
         """Start a driver of ``env``'s key ahead of any run and warm its JVM up (in the
@@ -361,14 +370,7 @@ class Pool:
         with self._cond:
             if any(d.key == key for d in [*self._idle, *self._busy]):
                 return False
-            if self._root is None:
-                self._root = Path(tempfile.mkdtemp(prefix="lakekit-glue-warm-"))
-            root = self._root
-        driver = _Driver(key, env, root)
-        with self._cond:
-            self._busy.add(driver)
-            self._resetting.add(driver)   # a run that comes meanwhile waits for it
-            self._start_reaper()
+        driver = self._start(key, env, warming=True)   # a run that comes meanwhile waits for it
 
         def warm() -> None:
             reply = driver.next_reply(time.monotonic() + 300)
@@ -396,29 +398,27 @@ class Pool:
         """After a run (or an unused lease): keep the driver once it is ready, if there is room."""
         with self._cond:
             self._resetting.add(driver)
+        reply: dict[str, Any] | None = None
+        keep = False
         try:
             reply = driver.next_reply(time.monotonic() + 600) if wait_ready else {"ready": True}
         finally:
+            # one step: a run waiting in lease() must find the driver idle once it is not resetting
             with self._cond:
                 self._resetting.discard(driver)
+                if reply and reply.get("ready"):
+                    self._busy.discard(driver)
+                    keep = len([d for d in self._idle if d.key == driver.key]) < idle_drivers()
+                    if keep:
+                        driver.idle_since = time.monotonic()
+                        self._idle.append(driver)
                 self._cond.notify_all()
         if reply and "warmed_s" in reply:
             log.info("warm Glue driver %d warmed up in %.1f s", driver.proc.pid, reply["warmed_s"])
-        if not reply or not reply.get("ready"):
-            if reply and reply.get("retire"):
-                log.info("warm Glue driver %d retired: %s", driver.proc.pid, reply["retire"])
-            self.discard(driver)
-            return
-        with self._cond:
-            self._busy.discard(driver)
-            same = [d for d in self._idle if d.key == driver.key]
-            keep = len(same) < idle_drivers()
-            if keep:
-                driver.idle_since = time.monotonic()
-                self._idle.append(driver)
-                self._cond.notify_all()
+        if reply and reply.get("retire"):
+            log.info("warm Glue driver %d retired: %s", driver.proc.pid, reply["retire"])
         if not keep:
-            driver.close()
+            self.discard(driver)
 
     def discard(self, driver: _Driver) -> None:
         with self._cond:
@@ -426,10 +426,6 @@ class Pool:
             if driver in self._idle:
                 self._idle.remove(driver)
         driver.close()
-
-    def idle_count(self) -> int:
-        with self._cond:
-            return len(self._idle)
 
     def _start_reaper(self) -> None:
         if self._reaper is None:

@@ -263,6 +263,12 @@ def running_total(since: dt.datetime | None = None, prefix: str | None = None,
                   s: Settings | None = None) -> RunningTotal:
     """This notebook's cost (since its kernel started, or ``since``) and the workshop's so far."""
     until = _now()
-    mine = details(since or notebook_started(), prefix, until, s)
+    start = since or notebook_started()
+    mine = details(start, prefix, until, s)
     whole = details(None, prefix, until, s)
+    began = next(iter(whole.values())).attrs.get("since")
+    if began is not None and began > usage.Window(start, until).since:
+        # the lake's stack is younger than this window (notebook 01 creates it): the workshop so
+        # far is at least this notebook (its stack's CreationTime can follow its first resources)
+        whole = details(start, prefix, until, s)
     return RunningTotal(summarize(mine), summarize(whole), mine, whole)

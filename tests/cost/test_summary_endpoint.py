@@ -240,6 +240,16 @@ def test_a_window_after_the_run_bills_no_run_or_query(lake):
     assert len(step.table()) <= 10
 
 
+def test_a_notebook_that_started_before_the_stack_never_costs_more_than_the_workshop(lake):
+    """Notebook 01's kernel starts before it creates the stack: "so far" (since the stack's
+    CreationTime) must still cover this notebook (CI once saw $0.000028 against $0.000027)."""
+    s = lake["s"]
+    created = cost.lake(s=s).created
+    step = cost.running_total(since=created - dt.timedelta(hours=1), s=s)
+    assert step.so_far.attrs["since"] == step.this.attrs["since"] < created
+    assert step.so_far.attrs["total"] >= step.this.attrs["total"] > 0
+
+
 def test_another_prefix_has_nothing_to_cost(lake):
     s = lake["s"]
     nothing = cost.summary(s=s, prefix="nobody")

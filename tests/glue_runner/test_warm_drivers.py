@@ -12,7 +12,7 @@ from tests.glue_runner.conftest import GlueLab
 GROUP = "/aws-glue/jobs"
 FRESH = {"sql_setting": None, "hadoop_setting": None, "temp_views": [], "global_views": [],
          "cached_rdds": 0, "environ": None, "module_is_mine": True, "tmp_is_mine": True,
-         "cwd_has_script": True}
+         "cwd_has_script": True, "boto3_session_is_new": True}
 
 
 @pytest.fixture(scope="module")

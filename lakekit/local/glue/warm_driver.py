@@ -16,7 +16,8 @@ Protocol (``LAKEKIT_WARM_REPLY_FD`` = the write end of the reply pipe):
   next), prints ``<MARK> end <run>``, answers ``{"rc": n}``;
 - then it puts back what a run may change in the shared driver (Hadoop configuration, cached
   data, global temporary views, thread-local job properties, log level, modules the run
-  imported from outside the Python installation, logging handlers) and answers
+  imported from outside the Python installation, logging handlers, boto3's default session and
+  awswrangler's config, which would keep an earlier run's credentials) and answers
   ``{"ready": true}``, or ``{"retire": why}`` and exits when the run left it unusable
   (the script stopped the SparkContext, left threads running, or the driver ran its last run).
 """
@@ -86,6 +87,7 @@ class Driver:
             [p for p in extra if p not in self.path] + self.path
         sys.argv = [script, *spec["argv"]]
         tempfile.tempdir = None  # TMPDIR is the run's
+        _forget_sessions()       # the run's role credentials, not an earlier run's
         os.chdir(spec["cwd"])
         session = self.base.newSession()
         self.SparkSession._instantiatedSession = session
@@ -208,6 +210,17 @@ class Driver:
         for key, value in self.hadoop.items():
             if now.get(key) != value:
                 conf.set(key, value)
+
+
+def _forget_sessions() -> None:
+    """Installed libraries that cache credentials or settings read from the environment:
+    boto3's default session (it keeps the first run's role credentials) and awswrangler's config."""
+    boto3 = sys.modules.get("boto3")
+    if boto3 is not None:
+        boto3.DEFAULT_SESSION = None
+    wrangler = sys.modules.get("awswrangler")
+    if wrangler is not None and hasattr(wrangler, "config"):
+        wrangler.config.reset()
 
 
 def _mark(what: str, run: str) -> None:

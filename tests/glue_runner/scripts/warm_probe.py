@@ -1,11 +1,12 @@
 """Toy job for the warm-driver tests: reports what an earlier run left behind, then leaves
 something of each kind behind itself (SQL setting, Hadoop setting, temporary views, cached data,
-an imported module of its own folder, an environment variable); exits with ``--exit``."""
+an imported module of its own folder, an environment variable, boto3's default session); exits with ``--exit``."""
 import json
 import os
 import sys
 import tempfile
 
+import boto3
 from awsglue.context import GlueContext
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
@@ -29,6 +30,7 @@ seen = {
     "module_is_mine": probe_mod.RUN == args["JOB_RUN_ID"],
     "tmp_is_mine": tempfile.gettempdir() == os.environ["TMPDIR"],
     "cwd_has_script": os.path.isdir(os.path.join(os.getcwd(), "script")),
+    "boto3_session_is_new": boto3.DEFAULT_SESSION is None,
     "log_level": sc._jvm.org.apache.logging.log4j.LogManager.getRootLogger().getLevel().toString(),
 }
 print("SEEN " + json.dumps(seen, sort_keys=True), flush=True)
@@ -41,4 +43,5 @@ df.cache().count()
 sc.parallelize([1, 2, 3]).cache().count()
 sc.setLogLevel("ERROR")
 os.environ["LAKEKIT_PROBE_LEFT"] = "left"
+boto3.client("sts")   # the default session: it would hold this run's role credentials
 sys.exit(int(args["exit"]))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -190,7 +191,17 @@ def test_backoff_seconds_in_the_event_sets_the_first_retry_pause(lake, monkeypat
     monkeypatch.setenv("PAGE_SIZE", "500")
     monkeypatch.delenv("BACKOFF_BASE_SECONDS", raising=False)
     pauses: list[float] = []
-    monkeypatch.setattr(api_pull.time, "sleep", pauses.append)
+
+    class HandlerClock:
+        """The handler's ``time`` alone: patching ``time.sleep`` itself also recorded other
+        threads' sleeps (CI once saw 344,249 extra pauses of 1 s from a thread of the worker)."""
+
+        sleep = staticmethod(pauses.append)
+
+        def __getattr__(self, name: str):
+            return getattr(time, name)
+
+    monkeypatch.setattr(api_pull, "time", HandlerClock())
     monkeypatch.setattr(api_pull.random, "uniform", lambda a, b: 1.0)
     with WeatherApi(SAMPLE_WEATHER, fail_rate=1.0) as api:
         api_pull.lambda_handler({"api_url": api.url}, None)

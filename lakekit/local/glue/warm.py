@@ -452,6 +452,10 @@ class Pool:
             self._idle, self._busy = [], set()
         for d in everything:
             d.kill()
+        if self._root is not None:   # the drivers' folders (Spark's local dirs among them)
+            import shutil
+
+            shutil.rmtree(self._root, ignore_errors=True)
 
 
 POOL = Pool()

@@ -206,9 +206,7 @@ def _prewarm_driver(req: AwsRequest, status: int, headers: dict[str, str]) -> No
     if not jhome:
         return  # the run will say what to install
     work = Path(runtime.home()) / "work" / "glue" / "prewarm"
-    env = {**_script_env({}, jhome, req.endpoint_url or runtime.endpoint_url(), req.region, work),
-           **jobrunner.library_env(work / "glue-runtime")}
-    warm.POOL.prewarm(env)
+    warm.POOL.prewarm(_job_env({}, jhome, req.endpoint_url or runtime.endpoint_url(), req.region, work))
 
 
 @operation("glue", "StartJobRun")
@@ -547,6 +545,14 @@ def _script_env(creds: dict[str, str], jhome: str, endpoint: str, region: str, w
     return env
 
 
+def _job_env(creds: dict[str, str], jhome: str, endpoint: str, region: str, work: Path) -> dict[str, str]:
+    """The script's environment: the process's (:func:`_script_env`), the local awsglue library's
+    (runtime folder ``<work>/glue-runtime``) and the data quality results folder."""
+    env = {**_script_env(creds, jhome, endpoint, region, work), **jobrunner.library_env(work / "glue-runtime")}
+    env[glue_dq.DQ_DIR_ENV] = str(glue_dq.results_dir(work))
+    return env
+
+
 def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: Control, work: Path,
          note: Any, stdout: list[tuple[int, str]], stderr: list[tuple[int, str]],
          ) -> tuple[str, str | None, dict[str, Any]]:
@@ -591,9 +597,7 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: Contro
         rec["_args"], job_name=name, job_id=rec["_job_id"], run_id=run_id,
         temp_dir=jobrunner.default_temp_dir(rec["_account"], region),
         security_configuration=rec.get("SecurityConfiguration"))
-    glue_runtime = work / "glue-runtime"
-    env = {**_script_env(creds, jhome, endpoint, region, work), **jobrunner.library_env(glue_runtime)}
-    env[glue_dq.DQ_DIR_ENV] = str(glue_dq.results_dir(work))
+    env = _job_env(creds, jhome, endpoint, region, work)
     # a warm driver of an earlier run, else a new one whose JVM starts while the stage downloads
     lease = warm.POOL.lease(env) if warm.eligible(body.decode("utf-8", "replace")) else None
     try:

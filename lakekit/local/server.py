@@ -38,9 +38,10 @@ def load_services() -> list[str]:
 
 def build_app(home: Path, endpoint_url: str) -> tuple[Any, Any]:
     """(gateway WSGI app, Persistence) with state restored from ``home``."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import create_backend_app
 
     from lakekit.local import iam, runtime
+    from lakekit.local.dispatch import Dispatcher
     from lakekit.local.gateway import Gateway, StateLock
     from lakekit.local.persistence import Persistence
 
@@ -61,7 +62,7 @@ def build_app(home: Path, endpoint_url: str) -> tuple[Any, Any]:
                 "executors": sorted(f"{s}.{o}" for s, o in _registry().executors),
                 "time_scales": {k: os.environ[k] for k in TIME_KNOBS if os.environ.get(k)}}
 
-    app = Gateway(DomainDispatcherApplication(create_backend_app), state_lock=lock,
+    app = Gateway(Dispatcher(create_backend_app), state_lock=lock,
                   on_mutation=persistence.mark_dirty, endpoint_url=endpoint_url, health=health)
     return app, persistence
 

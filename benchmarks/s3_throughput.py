@@ -5,6 +5,7 @@ alternate between them so machine noise hits both. Goal: gateway >= 0.9x of moto
 
     python benchmarks/s3_throughput.py [--objects 16] [--mib 8] [--rounds 3]
     python benchmarks/s3_throughput.py --objects 400 --mib 0.01   # small objects: requests/s
+    python benchmarks/s3_throughput.py --objects 400 --mib 0.01 --prefill 20000   # and a big state to snapshot
 """
 from __future__ import annotations
 
@@ -43,18 +44,27 @@ def main() -> int:
     ap.add_argument("--mib", type=float, default=8, help="object size (0.01: 10 KiB, request-bound)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--prefill", type=int, default=0,
+                    help="objects put first into another bucket: state the endpoint's snapshots pickle")
     args = ap.parse_args()
     body = os.urandom(int(args.mib * 2**20))
     results: dict[str, list[tuple[float, float]]] = {"moto": [], "gateway": []}
     with BareMoto() as moto, LakekitEndpoint() as gw:
         for url in (moto.url, gw.url):
-            client(url, "s3").create_bucket(Bucket="bench-bkt")
+            s3 = client(url, "s3")
+            s3.create_bucket(Bucket="bench-bkt")
+            if args.prefill:
+                s3.create_bucket(Bucket="bench-prefill")
+                with ThreadPoolExecutor(args.threads) as pool:
+                    list(pool.map(lambda i: s3.put_object(Bucket="bench-prefill", Key=f"p/{i:07d}", Body=b"x" * 512),
+                                  range(args.prefill)))
         for _ in range(args.rounds):
             for name, url in (("moto", moto.url), ("gateway", gw.url)):
                 results[name].append(one_round(url, "bench-bkt", body, args.objects, args.threads))
     med = {n: (statistics.median(p for p, _ in r), statistics.median(g for _, g in r))
            for n, r in results.items()}
-    print(f"{args.objects} x {args.mib} MiB objects, {args.threads} threads, {args.rounds} rounds (median)")
+    print(f"{args.objects} x {args.mib} MiB objects, {args.threads} threads, {args.rounds} rounds (median)"
+          + (f", {args.prefill:,} other objects stored first" if args.prefill else ""))
     for n, (p, g) in med.items():
         print(f"  {n:8s} PUT {p:7.1f} MB/s   GET {g:7.1f} MB/s   "
               f"({p * 2**20 / len(body):,.0f} PUT/s, {g * 2**20 / len(body):,.0f} GET/s)")

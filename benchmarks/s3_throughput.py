@@ -56,7 +56,8 @@ def main() -> int:
             if args.prefill:
                 s3.create_bucket(Bucket="bench-prefill")
                 with ThreadPoolExecutor(args.threads) as pool:
-                    list(pool.map(lambda i: s3.put_object(Bucket="bench-prefill", Key=f"p/{i:07d}", Body=b"x" * 512),
+                    list(pool.map(lambda i, s3=s3: s3.put_object(Bucket="bench-prefill", Key=f"p/{i:07d}",
+                                                                  Body=b"x" * 512),
                                   range(args.prefill)))
         for _ in range(args.rounds):
             for name, url in (("moto", moto.url), ("gateway", gw.url)):

@@ -35,13 +35,15 @@ $(LINT_STAMP): Makefile
 run: venv
 	$(BIN)/python -m lakekit.workshop
 
-# Three workers (pytest-xdist), a test file each at a time (module fixtures are built once);
-# the notebook run is collected first so its worker starts with it: it is the longest item.
-TEST_WORKERS ?= 3
-TEST_PATHS ?= tests/notebooks tests
+# Four workers (pytest-xdist), a test file each at a time (module fixtures are built once; the
+# tests mostly wait on endpoints, jobs and kernels, so more workers than cores). Files go out in
+# collection order (--no-loadscope-reorder): tests/conftest.py puts the longest first, so the
+# whole-workshop run (the longest item) starts at once on its own worker.
+TEST_WORKERS ?= 4
+TEST_PATHS ?= tests
 # Files that use mock_aws() (it resets moto's process-wide state) run after, in one process.
 test: venv lint-venv
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider -m "not in_process_moto" $(TEST_PATHS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -p no:cacheprovider -m "not in_process_moto" $(TEST_PATHS)
 	$(BIN)/python -m pytest -p no:cacheprovider -m in_process_moto $(TEST_PATHS) || [ $$? -eq 5 ]
 
 test-fast: venv

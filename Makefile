@@ -35,11 +35,11 @@ $(LINT_STAMP): Makefile
 run: venv
 	$(BIN)/python -m lakekit.workshop
 
-# Four workers (pytest-xdist), a test file each at a time (module fixtures are built once; the
-# tests mostly wait on endpoints, jobs and kernels, so more workers than cores). Files go out in
-# collection order (--no-loadscope-reorder): tests/conftest.py puts the longest first, so the
-# whole-workshop run (the longest item) starts at once on its own worker.
-TEST_WORKERS ?= 4
+# Three workers (pytest-xdist), a test file each at a time (module fixtures are built once; the
+# run keeps both cores busy, a fourth worker only adds contention). Files go out in collection
+# order (--no-loadscope-reorder): tests/conftest.py puts the longest first, so the whole-workshop
+# run (the longest item) starts at once on its own worker.
+TEST_WORKERS ?= 3
 TEST_PATHS ?= tests
 # Files that use mock_aws() (it resets moto's process-wide state) run after, in one process.
 test: venv lint-venv

@@ -168,15 +168,9 @@ class _Unpickler(pickle.Unpickler):
 class Persistence:
     """Owns ``<home>/state``: snapshot file + blob store + debounced saver thread."""
 
-    #: a snapshot holds the state lock (requests wait): after one that took ``s`` seconds the next
-    #: waits at least ``SPACING * s``, so saving a big state takes at most a tenth of the time
-    SPACING = 9.0
-
     def __init__(self, home: Path, state_lock: Any, quiet: float = 0.2, max_delay: float = 1.0,
                  manage_gc: bool = False):
-        """``quiet``/``max_delay``: a snapshot follows 0.2 s without changes, at most 1 s after the
-        first unsaved one (later when the last snapshot was slow: :attr:`SPACING`).
-        ``manage_gc``: freeze long-lived objects after each snapshot (the endpoint process)."""
+        """``manage_gc``: freeze long-lived objects after each snapshot (the endpoint process)."""
         self.dir = Path(home) / "state"
         self.blobs = blobs_dir(home)
         self.blobs.mkdir(parents=True, exist_ok=True)
@@ -193,7 +187,6 @@ class Persistence:
         self._save_lock = threading.Lock()
         self.snapshots = 0
         self.last_snapshot_seconds = 0.0
-        self._last_snapshot_end = 0.0
         self.store_poll = 2.0
         self._saved_stores_digest = ""
         self.manage_gc = manage_gc
@@ -256,8 +249,7 @@ class Persistence:
             os.replace(tmp, self.dir / SNAPSHOT_NAME)
             self._gc_blobs()
             self.snapshots += 1
-            self._last_snapshot_end = time.monotonic()
-            self.last_snapshot_seconds = self._last_snapshot_end - started
+            self.last_snapshot_seconds = time.monotonic() - started
             return self.last_snapshot_seconds
 
     def _gc_blobs(self) -> None:
@@ -329,8 +321,7 @@ class Persistence:
                         continue
                     self._dirty_since = self._last_change = time.monotonic() - self.quiet
                 now = time.monotonic()
-                due = max(min(self._last_change + self.quiet, self._dirty_since + self.max_delay),
-                          self._last_snapshot_end + self.SPACING * self.last_snapshot_seconds)
+                due = min(self._last_change + self.quiet, self._dirty_since + self.max_delay)
                 if now < due:
                     self._cond.wait(timeout=due - now)
                     continue

@@ -55,37 +55,3 @@ def test_snapshot_freezes_long_lived_objects_and_idle_collects(tmp_path):
     finally:
         p.stop()
         gc.unfreeze()
-
-
-class _SlowToPickle:
-    """A store value whose pickling takes 0.1 s: a big state, to the snapshot's clock."""
-
-    def __reduce__(self):
-        time.sleep(0.1)
-        return (_SlowToPickle, ())
-
-
-def _snapshots_while_changing(tmp_path, spacing: float, seconds: float = 2.0) -> tuple[int, float]:
-    p = P.Persistence(tmp_path, StateLock(), quiet=0.01, max_delay=0.05)
-    p.SPACING = spacing
-    store = P.store("test-slow-snapshots")
-    store["slow"] = _SlowToPickle()
-    try:
-        p.start()
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:  # a change every 10 ms: always something to save
-            p.mark_dirty()
-            time.sleep(0.01)
-        return p.snapshots, p.last_snapshot_seconds
-    finally:
-        p.stop()
-        P._STORES.pop("test-slow-snapshots", None)
-
-
-def test_a_slow_snapshot_spaces_the_next_so_requests_wait_at_most_a_tenth_of_the_time(tmp_path):
-    taken, took = _snapshots_while_changing(tmp_path / "spaced", P.Persistence.SPACING)
-    assert took >= 0.1  # each snapshot pickles the slow value (and the stores' digest)
-    # 2 s of changes: the first snapshot, then one each (1 + 9) x its duration at most
-    assert 1 <= taken <= 2 / (10 * took) + 1
-    unspaced, _ = _snapshots_while_changing(tmp_path / "unspaced", 0.0)
-    assert unspaced > taken + 2  # back to back: at most 1 s after a change, whatever it costs

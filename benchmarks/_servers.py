@@ -67,9 +67,15 @@ class LakekitEndpoint:
         return self
 
     def __exit__(self, *exc):
+        """Stop the endpoint and remove its temp home (objects, snapshots, job work folders)."""
+        import shutil
+
         from lakekit import local
 
-        local.down(self.settings, quiet=True)
+        try:
+            local.down(self.settings, quiet=True)
+        finally:
+            shutil.rmtree(self.home, ignore_errors=True)
 
 
 def client(url: str, service: str):

@@ -211,8 +211,6 @@ def one_scale(scale: int) -> dict[str, Any]:
             print(f"[{scale}x] queries {out['queries']['seconds']:.1f} s, DuckDB "
                   f"{out['queries']['baseline_s']:.2f} s", flush=True)
             out["endpoint_rss_mb"] = vm_hwm_mb(pid)
-            home = ep.home
-        shutil.rmtree(home, ignore_errors=True)
         return out
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -70,12 +70,13 @@ QUERIES = {
 }
 
 
-def vm_hwm_mb(pid: int) -> int:
-    """Peak resident set size of process ``pid`` in MB (``VmHWM`` of /proc/<pid>/status)."""
+def status_mb(pid: int, field: str = "VmHWM") -> int:
+    """A memory figure of process ``pid`` in MB from /proc/<pid>/status: ``VmHWM`` (the peak
+    resident set size) or ``VmRSS`` (the resident set size now)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) // 1024
-    raise RuntimeError(f"no VmHWM for pid {pid}: is it a running process?")
+    raise RuntimeError(f"no {field} for pid {pid}: is it a running process?")
 
 
 def growth(t_a: float, t_b: float, a: int, b: int) -> float:
@@ -190,7 +191,9 @@ def one_scale(scale: int) -> dict[str, Any]:
             row, raw = _ingest(ep.url, scale, work / "landing")
             shutil.rmtree(work / "landing", ignore_errors=True)
             out: dict[str, Any] = {"ingest": {"seconds": row["e2e_s"], "baseline_s": row["copy_s"]}}
-            print(f"[{scale}x] ingest {row['e2e_s']:.1f} s, plain copy {row['copy_s']:.2f} s", flush=True)
+            rss = {"ingest": status_mb(pid, "VmRSS")}
+            print(f"[{scale}x] ingest {row['e2e_s']:.1f} s, plain copy {row['copy_s']:.2f} s; handler "
+                  f"{row['handler_ms']:.0f} ms mean, {row['invocations']} invocations", flush=True)
             job = glue_job.through_endpoint(ep.url, f"{scale}x", raw, glue_job.ETL)
             minimal = glue_job.through_endpoint(ep.url, f"{scale}x-min", raw, glue_job.MINIMAL_JOB,
                                                 {"--spec": glue_job.minimal_spec()},
@@ -201,16 +204,19 @@ def one_scale(scale: int) -> dict[str, Any]:
             out["job"] = {"seconds": job["seconds"], "baseline_s": minimal["seconds"],
                           "rows": job["rows"], "rss_mb": job["peak_rss_mb"],
                           "minimal_rss_mb": minimal["peak_rss_mb"]}
+            rss["job"] = status_mb(pid, "VmRSS")
             print(f"[{scale}x] job {job['seconds']:.1f} s ({job['rows']:,} rows), minimal "
                   f"{minimal['seconds']:.1f} s; job peak RSS {job['peak_rss_mb']} MB", flush=True)
             processed = f"bench-processed-{scale}x"
             out["crawl"] = _crawl(ep.url, scale, processed)
             print(f"[{scale}x] crawl {out['crawl']['seconds']:.1f} s, {out['crawl']['partitions']:,} "
                   f"partitions", flush=True)
+            rss["crawl"] = status_mb(pid, "VmRSS")
             out["queries"] = _queries(ep.url, processed, work)
             print(f"[{scale}x] queries {out['queries']['seconds']:.1f} s, DuckDB "
                   f"{out['queries']['baseline_s']:.2f} s", flush=True)
-            out["endpoint_rss_mb"] = vm_hwm_mb(pid)
+            rss["queries"] = status_mb(pid, "VmRSS")
+            out["endpoint_rss_mb"], out["endpoint_rss_after"] = status_mb(pid), rss
         return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -236,7 +242,8 @@ def report(results: dict[int, dict[str, Any]]) -> None:
         r = results[s]
         print(f"{s}x: {r['job']['rows']:,} rows; peak RSS endpoint {r['endpoint_rss_mb']:,} MB, "
               f"workshop job {r['job']['rss_mb']:,} MB, minimal job {r['job']['minimal_rss_mb']:,} MB "
-              "(goal: at most 6,144 MB each at 30x)")
+              "(goal: at most 6,144 MB each at 30x); endpoint RSS after "
+              + ", ".join(f"{k} {v:,}" for k, v in r["endpoint_rss_after"].items()) + " MB")
 
 
 def main(argv: list[str] | None = None) -> int:

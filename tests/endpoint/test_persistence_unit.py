@@ -55,3 +55,18 @@ def test_snapshot_freezes_long_lived_objects_and_idle_collects(tmp_path):
     finally:
         p.stop()
         gc.unfreeze()
+
+
+def test_a_large_snapshot_spaces_the_next_one_by_its_size(tmp_path):
+    """After a snapshot of B bytes the next starts no sooner than B / SNAPSHOT_RATE s after it."""
+    p = P.Persistence(tmp_path, StateLock())
+    p.snapshot()
+    assert p.last_snapshot_bytes == (tmp_path / "state" / P.SNAPSHOT_NAME).stat().st_size > 0
+    t0 = time.monotonic()
+    p._dirty_since, p._last_change, p._last_snapshot_done = t0, t0 + 0.9, t0
+    p.last_snapshot_bytes = 1000  # a small state: the 1 s window after the first unsaved change
+    assert p.due() == t0 + 1.0
+    p._last_change = t0  # then quiet: 0.2 s after the change
+    assert p.due() == t0 + 0.2
+    p.last_snapshot_bytes = 7 * P.SNAPSHOT_RATE  # 112 MB (the 30x lake): 7 s after the last one
+    assert p.due() == t0 + 7.0

@@ -21,7 +21,8 @@ queries    the workshop's four flights queries (notebook 06) through    DuckDB o
 Prints per stage and scale the seconds and the ratio to its baseline, the growth exponent
 ``log(t_b / t_a) / log(b / a)`` between consecutive scales and from the first to the last
 (1.0 = linear in the data; above 1 grows faster than the data), and the peak RSS of the
-endpoint process (``VmHWM``) and of the job's process group (the runner's figure; goal of
+endpoint process (``VmHWM``; moto keeps object bodies under 5 MB in memory, so it grows with
+the data: the benchmark-only buckets are emptied after their stage) and of the job's process group (the runner's figure; goal of
 issue #17: at most 6 GiB each at 30x). The lookups (airlines, airports, planes) are put in
 raw directly; the workshop's weather comes from an API and is not part of the generator.
 
@@ -98,6 +99,8 @@ def _ingest(url: str, scale: int, landing: Path) -> tuple[dict[str, Any], str]:
                         PolicyDocument=json.dumps(ingest.INGEST_POLICY))
     files = {f"flights/{p.name}": p for p in sorted((landing / "flights").glob("*.csv"))}
     row = ingest.run_scale(url, role, scale, files, threads=4, timeout=3600)
+    for scaffold in (f"bench-staging-x{scale}", f"bench-plain-x{scale}"):
+        _empty(url, scaffold)
     raw = f"bench-raw-x{scale}"
     s3 = client(url, "s3")
     day = _dt.datetime.now(_dt.UTC).date().isoformat()
@@ -105,6 +108,16 @@ def _ingest(url: str, scale: int, landing: Path) -> tuple[dict[str, Any], str]:
         for path in (landing / name).iterdir():
             s3.upload_file(str(path), raw, f"{name}/ingest_date={day}/{path.name}")
     return row, raw
+
+
+def _empty(url: str, bucket: str) -> None:
+    """Delete every object of a benchmark-only bucket: the endpoint keeps bodies in memory, and
+    the staging / plain-copy / minimal-job buckets are not part of the lake."""
+    s3 = client(url, "s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
 def _crawl(url: str, scale: int, processed: str) -> dict[str, Any]:
@@ -198,6 +211,7 @@ def one_scale(scale: int) -> dict[str, Any]:
             minimal = glue_job.through_endpoint(ep.url, f"{scale}x-min", raw, glue_job.MINIMAL_JOB,
                                                 {"--spec": glue_job.minimal_spec()},
                                                 done_marker="[minimal] done: ")
+            _empty(ep.url, f"bench-processed-{scale}x-min")
             if job["rows"] < counts["flights"]:
                 raise RuntimeError(f"the job read {job['rows']:,} rows, fewer than the "
                                    f"{counts['flights']:,} flights generated")

@@ -427,3 +427,29 @@ def test_crawl_365_partitions_timing(glue, s3, s3fs, moto_url, names, flights_al
         print(
             f"\n[crawler] 365 partitions: first crawl {first:.2f}s, unchanged re-crawl {second:.2f}s"
         )
+
+
+def test_a_read_that_fails_once_is_read_again(glue, s3, s3fs, moto_url, names, january, monkeypatch):
+    """A footer read that fails once (a timeout while the endpoint is busy) must not drop its
+    partition; an object that fails every read is skipped with a message naming it."""
+    from lakekit.local.glue import crawler as engine
+
+    bucket, db = names
+    write_partitioned(january, s3fs, f"{bucket}/flights")
+    s3.put_object(Bucket=bucket, Key="flights/year=2013/month=2/day=1/bad.parquet", Body=b"PAR1 no footer")
+    real, failed = engine._infer_object, []
+
+    def flaky(obj, s3_, fs):
+        if "day=15/" in obj.key and not failed:
+            failed.append(obj.key)
+            raise OSError("AWS Error NETWORK_CONNECTION during GetObject operation: Timeout was reached")
+        return real(obj, s3_, fs)
+
+    monkeypatch.setattr(engine, "_infer_object", flaky)
+    res = run_crawl(glue, s3, moto_url, make_crawler(glue, db, [f"s3://{bucket}/flights/"]))
+
+    assert failed and res.status == "SUCCEEDED", res.error
+    values = {tuple(p["Values"]) for p in _partitions(glue, db, "flights")}
+    assert len(values) == 31 and ("2013", "1", "15") in values and ("2013", "2", "1") not in values
+    skipped = [m for m in res.messages if "could not read" in m]
+    assert len(skipped) == 1 and "month=2/day=1/bad.parquet (read twice)" in skipped[0], skipped

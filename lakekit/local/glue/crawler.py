@@ -786,31 +786,39 @@ def _crawl(
     done = 0
     lock = threading.Lock()
 
-    def infer(o: _Obj) -> None:
+    def infer(o: _Obj, last_try: bool) -> bool:
+        """Read ``o``'s schema; False = the read failed and ``o`` gets another try."""
         nonlocal done
         if should_stop():
-            return
+            return True
         try:
             o.schema = _infer_object(o, s3, fs)
         except Exception as e:  # noqa: BLE001 - one bad object must not fail the crawl
             if access_denied_message(e) is not None or "ACCESS_DENIED" in str(e):
                 with lock:  # ... but a role that may not read the data fails it, as on AWS
                     denied.append(access_denied_message(e) or _pyarrow_denied(o, e))
-                return
+                return True
+            if not last_try:
+                return False
             o.schema = FileSchema(classification="unknown", notes=[f"unreadable: {e}"])
             with lock:
                 msgs.append(
-                    f"could not read s3://{o.bucket}/{o.key}: {type(e).__name__}: {e}; "
-                    "the object was skipped (fix or exclude it)"
+                    f"could not read s3://{o.bucket}/{o.key} (read twice): {type(e).__name__}: "
+                    f"{e}; the object was skipped (fix or exclude it)"
                 )
         with lock:
             done += 1
             if progress:
                 progress("reading", done, total)
+        return True
 
     all_objs = [o for _, objs in listed for o in objs]
     with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
-        list(pool.map(infer, all_objs))
+        read = list(pool.map(lambda o: infer(o, False), all_objs))
+    # a failed read gets a second one, alone: a busy endpoint (a timeout under load) must not
+    # drop a partition; an object that cannot be read is skipped after it, with a message
+    for o in [o for o, ok in zip(all_objs, read, strict=True) if not ok]:
+        infer(o, True)
     if denied:
         raise CrawlerError(denied[0])
     result.files_crawled = sum(1 for o in all_objs if o.schema is not None)

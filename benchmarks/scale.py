@@ -146,9 +146,13 @@ def _crawl(url: str, scale: int, processed: str) -> dict[str, Any]:
     tables = {t["Name"] for t in glue.get_tables(DatabaseName=DB)["TableList"]}
     parts = sum(len(p["Partitions"]) for p in glue.get_paginator("get_partitions").paginate(
         DatabaseName=DB, TableName="flights"))
+    skipped = [e["message"] for page in client(url, "logs").get_paginator("filter_log_events").paginate(
+        logGroupName="/aws-glue/crawlers", logStreamNames=[name])
+        for e in page.get("events", []) if "could not read" in e["message"]]
     if not set(TABLES) <= tables or parts != 365 * scale:
         raise RuntimeError(f"the crawler made tables {sorted(tables)} and {parts} flights partitions; "
-                           f"expected {list(TABLES)} and {365 * scale}")
+                           f"expected {list(TABLES)} and {365 * scale}; {len(skipped)} object(s) "
+                           f"skipped, e.g. {skipped[:2]}")
     return {"seconds": wall, "baseline_s": base, "files": files, "partitions": parts}
 
 

@@ -153,7 +153,7 @@ def _crawl(url: str, scale: int, processed: str) -> dict[str, Any]:
         raise RuntimeError(f"the crawler made tables {sorted(tables)} and {parts} flights partitions; "
                            f"expected {list(TABLES)} and {365 * scale}; {len(skipped)} object(s) "
                            f"skipped, e.g. {skipped[:2]}")
-    return {"seconds": wall, "baseline_s": base, "files": files, "partitions": parts}
+    return {"seconds": wall, "baseline_s": base, "files": files, "partitions": parts, "skipped": len(skipped)}
 
 
 def _download(url: str, bucket: str, prefix: str, to: Path) -> None:
@@ -228,7 +228,7 @@ def one_scale(scale: int) -> dict[str, Any]:
             processed = f"bench-processed-{scale}x"
             out["crawl"] = _crawl(ep.url, scale, processed)
             print(f"[{scale}x] crawl {out['crawl']['seconds']:.1f} s, {out['crawl']['partitions']:,} "
-                  f"partitions", flush=True)
+                  f"partitions, {out['crawl']['skipped']} object(s) skipped", flush=True)
             rss["crawl"] = status_mb(pid, "VmRSS")
             out["queries"] = _queries(ep.url, processed, work)
             print(f"[{scale}x] queries {out['queries']['seconds']:.1f} s, DuckDB "

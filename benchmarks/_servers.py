@@ -1,6 +1,7 @@
 """Start/stop servers for benchmarks: the lakekit endpoint and bare moto, each its own process."""
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -62,14 +63,16 @@ class LakekitEndpoint:
 
         self.home = Path(tempfile.mkdtemp(prefix="lakekit-bench-"))
         self.settings = settings().with_(target="local", port=free_port(), home=self.home)
-        local.up(self.settings, quiet=True)
+        try:
+            local.up(self.settings, quiet=True)
+        except BaseException:
+            shutil.rmtree(self.home, ignore_errors=True)
+            raise
         self.url = self.settings.endpoint_url
         return self
 
     def __exit__(self, *exc):
         """Stop the endpoint and remove its temp home (objects, snapshots, job work folders)."""
-        import shutil
-
         from lakekit import local
 
         try:

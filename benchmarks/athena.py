@@ -137,8 +137,6 @@ def main() -> None:
             _spark(info["local"], results)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-        if getattr(ep, "home", None):  # the endpoint's temp home (~330 MB at --scale 10)
-            shutil.rmtree(ep.home, ignore_errors=True)
 
 
 UNLOAD_SQL = ("SELECT carrier, origin, dest, dep_delay, arr_delay, distance FROM flights "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import shutil
 import sys
 import sysconfig
 import time
@@ -100,6 +99,21 @@ def _baseline(url: str, fs, bucket: str, prefix: str) -> tuple[float, int]:
     return time.perf_counter() - started, len(keys)
 
 
+def crawler_role(url: str, name: str, bucket: str, db: str) -> str:
+    """A crawler's role: read ``bucket``, write tables and partitions of database ``db``, log."""
+    return service_role(url, name, "glue.amazonaws.com", [
+        {"Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+        {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
+                    "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchUpdatePartition",
+                    "glue:BatchGetPartition"],
+         "Resource": ["arn:aws:glue:us-east-1:123456789012:catalog",
+                      f"arn:aws:glue:us-east-1:123456789012:database/{db}",
+                      f"arn:aws:glue:us-east-1:123456789012:table/{db}/*"]},
+        {"Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": "arn:aws:logs:*:*:log-group:/aws-glue/*"}])
+
+
 def _crawl(url: str, name: str, timeout: float = 900) -> tuple[float, float, dict]:
     glue = client(url, "glue")
     started = time.perf_counter()
@@ -128,46 +142,32 @@ def main(argv: list[str] | None = None) -> int:
     flights = _flights()
     rows = []
     with LakekitEndpoint() as ep:
-        try:
-            fs = pafs.S3FileSystem(endpoint_override=ep.url.split("://")[1], scheme="http",
-                                   access_key="test", secret_key="test", region="us-east-1")
-            s3, glue = client(ep.url, "s3"), client(ep.url, "glue")
-            for n in args.sizes:
-                bucket, db, name = f"bench-crawl-{n}", f"bench_{n}", f"bench-{n}"
-                s3.create_bucket(Bucket=bucket)
-                glue.create_database(DatabaseInput={"Name": db})
-                t0 = time.perf_counter()
-                _write(ep.url, _dataset(flights, n), bucket, "flights/")
-                print(f"N={n}: wrote dataset in {time.perf_counter() - t0:.1f} s", flush=True)
-                role = service_role(ep.url, f"bench-crawler-{n}", "glue.amazonaws.com", [
-                    {"Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
-                    {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
-                    {"Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
-                                "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchUpdatePartition",
-                                "glue:BatchGetPartition"],
-                     "Resource": ["arn:aws:glue:us-east-1:123456789012:catalog",
-                                  f"arn:aws:glue:us-east-1:123456789012:database/{db}",
-                                  f"arn:aws:glue:us-east-1:123456789012:table/{db}/*"]},
-                    {"Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                     "Resource": "arn:aws:logs:*:*:log-group:/aws-glue/*"}])
-                glue.create_crawler(Name=name, Role=role,
-                                    DatabaseName=db,
-                                    Targets={"S3Targets": [{"Path": f"s3://{bucket}/flights/"}]})
-                base1, files = _baseline(ep.url, fs, bucket, "flights/")
-                wall, server, _ = _crawl(ep.url, name)
-                base2, _ = _baseline(ep.url, fs, bucket, "flights/")
-                parts = sum(len(p["Partitions"]) for p in glue.get_paginator(
-                    "get_partitions").paginate(DatabaseName=db, TableName="flights"))
-                if parts != n or files != n:
-                    raise RuntimeError(f"expected {n} files and partitions, got {files}, {parts}")
-                base = min(base1, base2)
-                rows.append((n, files, parts, wall, server, base, wall / base))
-                print(f"N={n}: crawl {wall:.2f} s (server {server:.2f} s), listing+footers "
-                      f"{base:.2f} s (runs {base1:.2f}, {base2:.2f}), ratio {wall / base:.1f}x",
-                      flush=True)
-        finally:
-            home = ep.home
-    shutil.rmtree(home, ignore_errors=True)
+        fs = pafs.S3FileSystem(endpoint_override=ep.url.split("://")[1], scheme="http",
+                               access_key="test", secret_key="test", region="us-east-1")
+        s3, glue = client(ep.url, "s3"), client(ep.url, "glue")
+        for n in args.sizes:
+            bucket, db, name = f"bench-crawl-{n}", f"bench_{n}", f"bench-{n}"
+            s3.create_bucket(Bucket=bucket)
+            glue.create_database(DatabaseInput={"Name": db})
+            t0 = time.perf_counter()
+            _write(ep.url, _dataset(flights, n), bucket, "flights/")
+            print(f"N={n}: wrote dataset in {time.perf_counter() - t0:.1f} s", flush=True)
+            role = crawler_role(ep.url, f"bench-crawler-{n}", bucket, db)
+            glue.create_crawler(Name=name, Role=role,
+                                DatabaseName=db,
+                                Targets={"S3Targets": [{"Path": f"s3://{bucket}/flights/"}]})
+            base1, files = _baseline(ep.url, fs, bucket, "flights/")
+            wall, server, _ = _crawl(ep.url, name)
+            base2, _ = _baseline(ep.url, fs, bucket, "flights/")
+            parts = sum(len(p["Partitions"]) for p in glue.get_paginator(
+                "get_partitions").paginate(DatabaseName=db, TableName="flights"))
+            if parts != n or files != n:
+                raise RuntimeError(f"expected {n} files and partitions, got {files}, {parts}")
+            base = min(base1, base2)
+            rows.append((n, files, parts, wall, server, base, wall / base))
+            print(f"N={n}: crawl {wall:.2f} s (server {server:.2f} s), listing+footers "
+                  f"{base:.2f} s (runs {base1:.2f}, {base2:.2f}), ratio {wall / base:.1f}x",
+                  flush=True)
     print()
     print(f"{'N':>6} {'files':>6} {'parts':>6} {'crawl s':>8} {'server s':>9} "
           f"{'list+footer s':>14} {'ratio':>6}")

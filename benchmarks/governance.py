@@ -311,8 +311,6 @@ def run_scale(scale: int, repeat: int, calls: int, profile: bool = False) -> flo
         return worst
     finally:
         shutil.rmtree(root, ignore_errors=True)
-        if getattr(ep, "home", None):
-            shutil.rmtree(ep.home, ignore_errors=True)
 
 
 def main() -> None:

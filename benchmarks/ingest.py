@@ -189,8 +189,6 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(out, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if getattr(ep, "home", None):  # the endpoint's temp home (objects + snapshots)
-            shutil.rmtree(ep.home, ignore_errors=True)
     conc = os.environ.get("LAKEKIT_LAMBDA_CONCURRENCY", "4")
     print(f"\nlanding -> raw, flights month files; Lambda concurrency {conc}, copy threads {args.threads}")
     print(f"{'scale':>5} {'files':>5} {'MB':>7} | {'e2e s':>7} {'files/s':>7} {'MB/s':>7} | "

@@ -50,7 +50,7 @@ import crawler as crawl_bench  # noqa: E402
 import glue_job  # noqa: E402
 import ingest  # noqa: E402
 from _lake import RESULTS, norm, run_endpoint  # noqa: E402
-from _servers import LakekitEndpoint, client, service_role  # noqa: E402
+from _servers import LakekitEndpoint, client  # noqa: E402
 
 DB = "bench"  # _lake.run_endpoint queries this database
 STAGES = ("ingest", "job", "crawl", "queries")
@@ -125,17 +125,7 @@ def _crawl(url: str, scale: int, processed: str) -> dict[str, Any]:
 
     glue = client(url, "glue")
     glue.create_database(DatabaseInput={"Name": DB})
-    role = service_role(url, "bench-crawler", "glue.amazonaws.com", [
-        {"Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{processed}"},
-        {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{processed}/*"},
-        {"Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable",
-                    "glue:UpdateTable", "glue:GetPartitions", "glue:BatchCreatePartition",
-                    "glue:BatchUpdatePartition", "glue:BatchGetPartition"],
-         "Resource": ["arn:aws:glue:us-east-1:123456789012:catalog",
-                      f"arn:aws:glue:us-east-1:123456789012:database/{DB}",
-                      f"arn:aws:glue:us-east-1:123456789012:table/{DB}/*"]},
-        {"Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": "arn:aws:logs:*:*:log-group:/aws-glue/*"}])
+    role = crawl_bench.crawler_role(url, "bench-crawler", processed, DB)
     name = f"bench-scale-{scale}"
     glue.create_crawler(Name=name, Role=role, DatabaseName=DB, Targets={
         "S3Targets": [{"Path": f"s3://{processed}/{t}/"} for t in TABLES]})

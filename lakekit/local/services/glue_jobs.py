@@ -467,10 +467,12 @@ def _execute(account: str, region: str, run_id: str, spec: dict[str, str], contr
     for s, ts in history:
         note(f"state history {s} at {ts:.3f}")
     try:
-        _write_run_logs(jobrunner.client(endpoint, "logs", region, access_key), rec, stdout,
-                        stderr, notes, now)
+        logs = _role_logs_client(endpoint, region, access_key, rec, spec)
+        if logs is not None:
+            _write_run_logs(logs, rec, stdout, stderr, notes, now)
     except Exception:
-        log.exception("writing CloudWatch Logs of glue job run %s failed", run_id)
+        log.exception("writing CloudWatch Logs of glue job run %s with the job's role %s failed",
+                      run_id, spec.get("role"))
     final = _set(rec, state, **fields)
     cloudwatch_publish.glue_run_finished(final)  # "Glue" job metrics, with --enable-metrics only
     if state == "SUCCEEDED" and final["_args"].get("--job-bookmark-option") == "job-bookmark-enable":
@@ -478,6 +480,30 @@ def _execute(account: str, region: str, run_id: str, spec: dict[str, str], contr
     log.info("glue job run %s of %s: %s in %.1f s%s", run_id, name, state, now - rec["StartedOn"],
              f" ({error})" if error else "")
     _notify(name, state, run_id)
+
+
+def _role_logs_client(endpoint: str, region: str, access_key: str, rec: dict[str, Any],
+                      spec: dict[str, str]) -> Any:
+    """A logs client with the job role's credentials: Glue writes a run's logs as the job's role
+    (AWSGlueServiceRole grants logs:CreateLogGroup/CreateLogStream/PutLogEvents on /aws-glue/*),
+    never as whoever started the run (a user, or Step Functions' role). None (no logs, as on
+    AWS) when the role cannot be assumed: the run's ErrorMessage already says so."""
+    sts = jobrunner.client(endpoint, "sts", region, access_key)
+    try:
+        creds = role_credentials(sts, spec["role"], _session_name(rec["JobName"]),
+                                 service="glue.amazonaws.com")
+    except ClientError as exc:
+        log.info("no CloudWatch Logs for glue job run %s: its role %s cannot be assumed (%s)",
+                 rec["Id"], spec["role"], exc.response["Error"].get("Code"))
+        return None
+    return jobrunner.client(endpoint, "logs", region, creds["AWS_ACCESS_KEY_ID"],
+                            secret=creds["AWS_SECRET_ACCESS_KEY"],
+                            session_token=creds["AWS_SESSION_TOKEN"])
+
+
+def _session_name(job_name: str) -> str:
+    """The role session name of a job's runs (what CloudTrail shows as the job's identity)."""
+    return re.sub(r"[^\w+=,.@-]", "-", f"GlueJobRunnerSession-{job_name}")[:64]
 
 
 def _write_run_logs(logs: Any, rec: dict[str, Any], stdout: list[tuple[int, str]],
@@ -564,8 +590,7 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: Contro
     sts = jobrunner.client(endpoint, "sts", region, access_key)
     try:
         creds = role_credentials(
-            sts, spec["role"], re.sub(r"[^\w+=,.@-]", "-", f"GlueJobRunnerSession-{name}")[:64],
-            service="glue.amazonaws.com")
+            sts, spec["role"], _session_name(name), service="glue.amazonaws.com")
     except ClientError as exc:
         raise _RunFailed(f"Glue could not assume the job's Role {spec['role']!r}: "
                          f"{exc.response['Error'].get('Message', exc)}. Create the role (IAM / the "

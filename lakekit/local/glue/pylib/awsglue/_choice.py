@@ -93,9 +93,48 @@ def _merge_all(types) -> gt.DataType:
     return merged
 
 
+_SCALARS = {type(None): "null", bool: "boolean", float: "double", str: "string",
+            decimal.Decimal: "decimal", _dt.datetime: "timestamp", _dt.date: "date",
+            bytes: "binary", bytearray: "binary"}
+
+
+def _signature(value: Any) -> Any:
+    """A hashable key that determines :func:`infer_type` of ``value`` (None: no key, infer it).
+
+    Records of one shape share a key, so a partition's schema merges each shape once: merging a
+    type already merged changes nothing, so skipping a repeated shape gives the same schema.
+    """
+    kind = type(value)
+    if kind is int:
+        return "int" if _INT_MIN <= value <= _INT_MAX else "long"
+    if kind is dict:
+        items = []
+        for k, v in value.items():
+            sig = _signature(v)
+            if sig is None:
+                return None
+            items.append((str(k), sig))
+        return ("struct", tuple(items))
+    if kind is list or kind is tuple:
+        members = {}
+        for v in value:
+            sig = _signature(v)
+            if sig is None:
+                return None
+            members[sig] = None
+        return ("array", tuple(members))
+    return _SCALARS.get(kind)
+
+
 def _partition_schema(records) -> list[gt.DataType]:
     merged: gt.DataType = gt.StructType([])
+    seen: set[Any] = set()
     for rec in records:
+        sig = _signature(rec)
+        if sig is not None:
+            if sig in seen:
+                continue
+            seen.add(sig)
         merged = gt.mergeDataTypes(merged, infer_type(rec))
     return [merged]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import time
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-__all__ = ["endpoint_client", "role_credentials", "LOOPBACK_CONFIG"]
+__all__ = ["endpoint_client", "credentials_client", "role_credentials", "role_session_name", "LOOPBACK_CONFIG"]
 
 LOOPBACK_CONFIG = Config(
     retries={"max_attempts": 1, "mode": "standard"},
@@ -38,6 +39,24 @@ def endpoint_client(endpoint_url: str, service: str, region: str, access_key_id:
             )
         cache[key] = client
     return client
+
+
+def credentials_client(endpoint_url: str, service: str, region: str, creds: dict[str, str],
+                       **kwargs: Any):
+    """:func:`endpoint_client` signed with ``creds`` (the variables :func:`role_credentials` returns)."""
+    return endpoint_client(endpoint_url, service, region, creds["AWS_ACCESS_KEY_ID"],
+                           secret=creds["AWS_SECRET_ACCESS_KEY"],
+                           session_token=creds["AWS_SESSION_TOKEN"], **kwargs)
+
+
+def role_session_name(text: str) -> str:
+    """``text`` as an AssumeRole ``RoleSessionName``: characters outside ``[\\w+=,.@-]`` become
+    ``-``, at most 64 of them.
+
+    >>> role_session_name("GlueJobRunnerSession-my job/1")
+    'GlueJobRunnerSession-my-job-1'
+    """
+    return re.sub(r"[^\w+=,.@-]", "-", text)[:64]
 
 
 _SESSION_LOCK = threading.Lock()

@@ -38,7 +38,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakekit.local._clients import endpoint_client, role_credentials, role_credentials_until
+from lakekit.local._clients import (
+    credentials_client,
+    endpoint_client,
+    role_credentials,
+    role_credentials_until,
+)
 from lakekit.local._logs import write_logs
 from lakekit.local.lambda_runtime import emf, environments
 from lakekit.local.services import cloudwatch_publish
@@ -227,8 +232,7 @@ def role_client(spec: FunctionSpec, endpoint_url: str, service: str, region: str
     Raises ClientError when the role cannot be assumed."""
     creds = role_credentials(endpoint_client(endpoint_url, "sts", spec.region, access_key),
                              spec.role, spec.name, service="lambda.amazonaws.com")
-    return endpoint_client(endpoint_url, service, region, creds["AWS_ACCESS_KEY_ID"],
-                           secret=creds["AWS_SECRET_ACCESS_KEY"], session_token=creds["AWS_SESSION_TOKEN"])
+    return credentials_client(endpoint_url, service, region, creds)
 
 
 def _run(spec: FunctionSpec, payload: bytes, request_id: str, invoked_arn: str, endpoint_url: str,

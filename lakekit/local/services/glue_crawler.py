@@ -57,7 +57,7 @@ from botocore.exceptions import ClientError
 
 from lakekit.config import LOCAL_ACCESS_KEY
 from lakekit.local import runtime
-from lakekit.local._clients import endpoint_client, role_credentials
+from lakekit.local._clients import credentials_client, endpoint_client, role_credentials
 from lakekit.local.glue.crawler import Crawl, CrawlResult
 from lakekit.local.persistence import store
 from lakekit.local.registry import AwsError, AwsRequest, observer, operation
@@ -514,7 +514,7 @@ def _run(account: str, crawl_id: str, crawl: Crawl, region: str, access_key: str
         if isinstance(role, str):
             result = CrawlResult(crawler_name=name, start_time=_now(), end_time=_now(), error=role)
         else:
-            out = _Log(_role_client(endpoint, "logs", region, role), name, crawl_id)
+            out = _Log(credentials_client(endpoint, "logs", region, role), name, crawl_id)
             result = _crawl(crawl, out, region, access_key, endpoint, role)
     except Exception as e:  # noqa: BLE001 - reported as the crawl's ErrorMessage
         log.exception("crawler %s failed", name)
@@ -557,16 +557,11 @@ def _role_session(crawler: dict[str, Any], region: str, access_key: str,
                 f"TrustPolicy ({exc.response['Error'].get('Message', exc)})")
 
 
-def _role_client(endpoint: str, service: str, region: str, creds: dict[str, str]) -> Any:
-    return endpoint_client(endpoint, service, region, creds["AWS_ACCESS_KEY_ID"],
-                           secret=creds["AWS_SECRET_ACCESS_KEY"], session_token=creds["AWS_SESSION_TOKEN"])
-
-
 def _crawl(crawl: Crawl, out: _Log, region: str, access_key: str, endpoint: str,
            role: dict[str, str]) -> CrawlResult:
     name = crawl.crawler["Name"]
-    glue = _role_client(endpoint, "glue", region, role)
-    s3 = _role_client(endpoint, "s3", region, role)
+    glue = credentials_client(endpoint, "glue", region, role)
+    s3 = credentials_client(endpoint, "s3", region, role)
     out.add("BENCHMARK", f"Running Start Crawl for Crawler {name}")
     policy = crawl.crawler.get("SchemaChangePolicy") or {}
     out.add("INFO", "Crawler configured with SchemaChangePolicy "

@@ -57,7 +57,6 @@ import atexit
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import sys
@@ -71,7 +70,7 @@ from botocore.exceptions import ClientError
 from lakekit import glue as glue_logs
 from lakekit._java import NO_JAVA_MESSAGE, java_home
 from lakekit.local import runtime
-from lakekit.local._clients import role_credentials
+from lakekit.local._clients import credentials_client, role_credentials, role_session_name
 from lakekit.local._logs import write_logs
 from lakekit.local.glue import jobrunner, warm
 from lakekit.local.persistence import store
@@ -496,14 +495,12 @@ def _role_logs_client(endpoint: str, region: str, access_key: str, rec: dict[str
         log.info("no CloudWatch Logs for glue job run %s: its role %s cannot be assumed (%s)",
                  rec["Id"], spec["role"], exc.response["Error"].get("Code"))
         return None
-    return jobrunner.client(endpoint, "logs", region, creds["AWS_ACCESS_KEY_ID"],
-                            secret=creds["AWS_SECRET_ACCESS_KEY"],
-                            session_token=creds["AWS_SESSION_TOKEN"])
+    return credentials_client(endpoint, "logs", region, creds)
 
 
 def _session_name(job_name: str) -> str:
     """The role session name of a job's runs (what CloudTrail shows as the job's identity)."""
-    return re.sub(r"[^\w+=,.@-]", "-", f"GlueJobRunnerSession-{job_name}")[:64]
+    return role_session_name(f"GlueJobRunnerSession-{job_name}")
 
 
 def _write_run_logs(logs: Any, rec: dict[str, Any], stdout: list[tuple[int, str]],
@@ -595,9 +592,7 @@ def _run(run_id: str, rec: dict[str, Any], spec: dict[str, str], control: Contro
         raise _RunFailed(f"Glue could not assume the job's Role {spec['role']!r}: "
                          f"{exc.response['Error'].get('Message', exc)}. Create the role (IAM / the "
                          f"stack) or fix the job's Role.") from exc
-    s3 = jobrunner.client(endpoint, "s3", region, creds["AWS_ACCESS_KEY_ID"],
-                          secret=creds["AWS_SECRET_ACCESS_KEY"],
-                          session_token=creds["AWS_SESSION_TOKEN"])
+    s3 = credentials_client(endpoint, "s3", region, creds)
     script_uri = spec["script"]
     loc = jobrunner.parse_s3_uri(script_uri)
     if loc is None or not loc[1]:

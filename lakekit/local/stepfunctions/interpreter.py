@@ -42,7 +42,6 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -148,7 +147,12 @@ def pause(env: Any, seconds: float) -> None:
 def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
     """A client to this endpoint, signed as the task's role assumed by states.amazonaws.com."""
     from lakekit.local import runtime
-    from lakekit.local._clients import endpoint_client, role_credentials
+    from lakekit.local._clients import (
+        credentials_client,
+        endpoint_client,
+        role_credentials,
+        role_session_name,
+    )
 
     endpoint = runtime.endpoint_url()
     role_arn = getattr(state_credentials, "role_arn", None) or ""
@@ -158,16 +162,14 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     if not role_arn:
         raise RoleNotAssumable(ROLE_NOT_ASSUMABLE)
     name = getattr(state_credentials, "execution_name", "") or "execution"
-    session = re.sub(r"[^\w+=,.@-]", "-", f"StepFunctions-{name}")[:64]
+    session = role_session_name(f"StepFunctions-{name}")
     sts = endpoint_client(endpoint, "sts", region or "us-east-1")
     try:
         creds = role_credentials(sts, role_arn, session, service=SERVICE_PRINCIPAL)
     except ClientError as exc:
         log.info("states.amazonaws.com could not assume %s: %s", role_arn, exc)
         raise RoleNotAssumable(ROLE_NOT_ASSUMABLE) from exc
-    client = endpoint_client(endpoint, service, region, creds["AWS_ACCESS_KEY_ID"],
-                             secret=creds["AWS_SECRET_ACCESS_KEY"],
-                             session_token=creds["AWS_SESSION_TOKEN"], config=_CLIENT_CONFIG)
+    client = credentials_client(endpoint, service, region, creds, config=_CLIENT_CONFIG)
     client.meta.events.register("after-call", _jsonable_response, unique_id=_ISO_HANDLER)
     return client
 
